@@ -1,0 +1,57 @@
+"""Results on disk: tidy Parquet tables a researcher can load with pandas or DuckDB.
+
+Every file is written to a temporary name and renamed into place, so a crash never
+leaves a half-written table behind.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+
+def write_parquet(df: pd.DataFrame, path: Path) -> Path:
+    """Write one table atomically (temp file, then rename); deterministic bytes."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    table = pa.Table.from_pandas(df, preserve_index=False)
+    pq.write_table(table, tmp, compression="zstd")
+    os.replace(tmp, path)
+    return path
+
+
+def write_run(
+    tables: dict[str, pd.DataFrame],
+    out_dir: Path,
+    scenario_file: Path | None,
+    seed: int,
+    extra: dict | None = None,
+) -> list[Path]:
+    """Write a run's tables as `<out_dir>/<table>.parquet`, plus the scenario file and seed.
+
+    Returns the paths written.
+    """
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = [write_parquet(df, out_dir / f"{name}.parquet") for name, df in tables.items()]
+    if scenario_file is not None:
+        shutil.copyfile(scenario_file, out_dir / "scenario.toml")
+        written.append(out_dir / "scenario.toml")
+    meta = {"seed": seed, "scenario": None if scenario_file is None else str(scenario_file)}
+    meta.update(extra or {})
+    run_json = out_dir / "run.json"
+    tmp = run_json.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
+    os.replace(tmp, run_json)
+    written.append(run_json)
+    return written
+
+
+def read_run(out_dir: Path) -> dict[str, pd.DataFrame]:
+    """Read back the tables `write_run` wrote."""
+    return {p.stem: pd.read_parquet(p) for p in sorted(Path(out_dir).glob("*.parquet"))}

@@ -1,0 +1,227 @@
+"""The command line: simulate | validate | sweep | report | attribution | viz.
+
+    python run.py                                   # the baseline scenario, summary tables
+    python run.py simulate scenarios/X.toml --seed 7 --weeks 52 --out results/x
+    python run.py validate scenarios/X.toml
+
+Every input error is one line on stderr naming the file, the field and what is allowed,
+with exit code 2 and no traceback. Subcommands other than simulate and validate live in
+their own modules (analysis/...), each exposing `add_arguments(parser)` and
+`command(args) -> int`; they are imported only when used.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+BASELINE = ROOT / "scenarios" / "baseline.toml"
+
+#: subcommand -> (module, one-line help); the module provides add_arguments and command.
+PLUGINS: dict[str, tuple[str, str]] = {
+    "sweep": ("analysis.sweep", "run a scenario sweep in parallel (processes or Dask)"),
+    "report": ("analysis.report", "write the HTML batch report of a sweep"),
+    "attribution": ("analysis.attribution", "measured attribution vs counterfactual lift"),
+    "viz": ("analysis.serve", "start the Solara live visualization"),
+}
+
+
+class UsageError(Exception):
+    """Bad input from the user: printed as one line, exit code 2."""
+
+
+def positive_int(name: str):
+    """An argparse type for integers >= 1 whose error names the flag."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"{name} must be a whole number, found {text!r}"
+            ) from None
+        if value < 1:
+            raise argparse.ArgumentTypeError(f"{name} must be at least 1, found {value}")
+        return value
+
+    return parse
+
+
+def non_negative_int(name: str):
+    """An argparse type for integers >= 0."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"{name} must be a whole number, found {text!r}"
+            ) from None
+        if value < 0:
+            raise argparse.ArgumentTypeError(f"{name} must be 0 or more, found {value}")
+        return value
+
+    return parse
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse that reports errors as one line with exit code 2 (no usage dump)."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"error: {self.prog}: {message} (see --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full command-line parser."""
+    parser = Parser(prog="run.py", description="B2B buyer-journey simulator")
+    sub = parser.add_subparsers(dest="command", parser_class=Parser)
+
+    sim = sub.add_parser("simulate", help="run one scenario and print the summary")
+    sim.add_argument("scenario", nargs="?", default=str(BASELINE), help="scenario TOML file")
+    sim.add_argument(
+        "--seed", type=non_negative_int("--seed"), help="run seed (default: the scenario's)"
+    )
+    sim.add_argument("--weeks", type=positive_int("--weeks"), help="override the horizon")
+    sim.add_argument(
+        "--buyers", type=positive_int("--buyers"), help="override the number of buyers"
+    )
+    sim.add_argument("--out", type=Path, help="write Parquet tables to this folder")
+    sim.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    val = sub.add_parser("validate", help="check a scenario or sweep file")
+    val.add_argument("files", nargs="+", help="scenario or sweep TOML files")
+
+    for name, (module, help_text) in PLUGINS.items():
+        p = sub.add_parser(name, help=help_text)
+        p.set_defaults(plugin=module)
+        try:
+            importlib.import_module(module).add_arguments(p)
+        except ModuleNotFoundError as exc:
+            if exc.name != module:
+                raise
+            p.set_defaults(missing=True)
+    return parser
+
+
+def progress_bar(total: int, desc: str, quiet: bool = False):
+    """A tqdm bar on stderr that only appears if the work lasts more than ~2 seconds."""
+    from tqdm import tqdm
+
+    return tqdm(
+        total=total, desc=desc, unit="wk", delay=2.0, disable=quiet, file=sys.stderr, leave=False
+    )
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    """Run one scenario, print the vendor table and funnel, optionally write tables."""
+    from analysis.store import write_run
+    from analysis.summary import funnel_summary, vendor_summary
+    from sim.model import BuyerJourneyModel
+    from sim.scenario import load_scenario
+    from sim.tables import funnel
+
+    path = Path(args.scenario)
+    scenario = load_scenario(path)
+    changes = {}
+    if args.weeks is not None:
+        changes["weeks"] = args.weeks
+    if args.buyers is not None:
+        changes["buyers.count"] = args.buyers
+    if changes:
+        from sim.scenario import ScenarioError
+
+        try:
+            scenario = scenario.with_changes(changes)
+        except ScenarioError as exc:
+            flag = "--buyers" if "buyers" in exc.field or "network" in exc.field else "--weeks"
+            raise UsageError(f"{flag}: {exc}") from None
+    seed = scenario.seed if args.seed is None else args.seed
+    started = time.perf_counter()
+    with progress_bar(scenario.weeks, scenario.name, args.quiet) as bar:
+        model = BuyerJourneyModel(scenario, seed=seed, record_touches=args.out is not None)
+        model.run(progress=lambda _week: bar.update(1))
+    elapsed = time.perf_counter() - started
+    tables = model.tables()
+    b = scenario.buyers
+    print(
+        f"{scenario.name}: {b.count:,} buyers, {len(scenario.vendors)} vendors, "
+        f"{scenario.weeks} weeks, seed {seed}  ({elapsed:.2f} s)"
+    )
+    if scenario.description:
+        print(scenario.description)
+    print()
+    print(vendor_summary(tables["vendors"]))
+    print()
+    print(funnel_summary(funnel(model)))
+    if args.out is not None:
+        extra = {"weeks": scenario.weeks, "buyers": b.count, "scenario_name": scenario.name}
+        written = write_run(tables, args.out, path, seed, extra)
+        print(
+            f"\nwrote {len(written)} files to {args.out}/ (tables as Parquet, scenario.toml, run.json)"
+        )
+    return 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    """Check scenario and sweep files; print one line per file."""
+    from sim.scenario import load_scenario
+
+    for file in args.files:
+        path = Path(file)
+        if _is_sweep_file(path):
+            from analysis.sweep import load_sweep_file
+
+            sweep = load_sweep_file(path)
+            print(
+                f"ok: {file}: sweep {getattr(sweep, 'name', '')} "
+                f"({len(sweep.expand())} runs)".replace("  ", " ")
+            )
+        else:
+            sc = load_scenario(path)
+            print(
+                f"ok: {file}: scenario {sc.name!r}, {sc.buyers.count:,} buyers, "
+                f"{len(sc.vendors)} vendors, {sc.weeks} weeks"
+            )
+    return 0
+
+
+def _is_sweep_file(path: Path) -> bool:
+    """A sweep file has a [sweep] table; anything else is read as a scenario."""
+    import tomllib
+
+    try:
+        return "sweep" in tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return False
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: parse, dispatch, and turn input errors into one line + exit 2."""
+    from sim.scenario import ScenarioError
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        args = parser.parse_args(["simulate", *(argv or [])])
+    try:
+        if args.command == "simulate":
+            return cmd_simulate(args)
+        if args.command == "validate":
+            return cmd_validate(args)
+        if getattr(args, "missing", False):
+            raise UsageError(f"the {args.command} command is not available in this version")
+        return importlib.import_module(args.plugin).command(args)
+    except (ScenarioError, UsageError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted; results written so far are kept", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,575 @@
+"""BuyerJourneyModel: one Mesa model run, one step = one week.
+
+Buyer state lives in numpy arrays the model owns (one row per buyer, one column per
+vendor where needed); Buyer agents are Mesa agents on the referral graph's cells that
+read their row. Each rule of the model is a small method over the arrays of the buyers it
+concerns, with the sentence of DESIGN.md it implements as its docstring. Updates within a
+week are synchronous: every buyer sees the state at the start of the week (neighbours'
+opinions, review scores).
+
+Randomness: the run's Generator (`model.rng`, seeded with the run seed) spawns one stream
+per purpose (population, need, source, exposure, decision). Every week each stream draws
+arrays of a fixed shape: need draws for all buyers, source/exposure/decision draws for the
+buyers in market. Vendors' strategies never change who is in market (journey timing
+depends on need and research only), so a run that changes one vendor's spend draws the
+very same numbers for every other decision: the counterfactual runs are paired.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import mesa
+import numpy as np
+import pandas as pd
+from mesa.discrete_space import Network
+from scipy.special import ndtri
+
+from sim.agents import Buyer, Vendor
+from sim.channels import (
+    CHANNELS,
+    SALES_REPS,
+    TOPIC_COMMUNITIES,
+    Stage,
+    channel_arrays,
+)
+from sim.network import ReferralGraph, build_referral_graph
+from sim.scenario import SENIORITIES, Scenario
+
+#: How a vendor first entered a buyer's journey (for "marketing originated" customers).
+ORIGIN_NONE, ORIGIN_MARKETING, ORIGIN_REFERRAL, ORIGIN_SOCIAL_SELLING, ORIGIN_INCUMBENT = range(5)
+
+#: Weekly social-selling spend at which a vendor reaches 1 - 1/e of its possible contacts.
+SOCIAL_SELLING_HALF_SATURATION = 5_000.0
+#: Weekly chance that a buyer with a customer of the vendor among their contacts is reached
+#: by that vendor's referred salesperson, at saturating social-selling spend.
+SOCIAL_SELLING_REACH = 0.15
+#: A salesperson met through a shared contact is trusted more than a cold call.
+REFERRED_SALES_TRUST = 2.0
+#: Spread of a journey's research effort around the stage efforts (log-normal sigma).
+COMPLEXITY_SPREAD = 0.3
+#: Critic reviews needed before a vendor's review score carries half its weight.
+REVIEW_PRIOR = 10.0
+STREAMS = ("population", "need", "source", "exposure", "social_selling", "decision")
+
+
+@dataclass
+class TouchBlock:
+    """The touches of one week, as parallel arrays (turned into a table once, at the end)."""
+
+    journey: np.ndarray
+    buyer: np.ndarray
+    stage: np.ndarray
+    channel: np.ndarray
+    vendor: np.ndarray
+    gain: np.ndarray
+    week: int
+    social_selling: bool = False  # contacts made by a vendor's referred salesperson
+
+
+class BuyerJourneyModel(mesa.Model):
+    """B2B buyers researching and choosing vendors on a referral graph.
+
+    Args:
+        scenario: a validated Scenario.
+        seed: the run seed; defaults to the scenario's seed.
+        record_touches: keep every Touch (needed for tables and attribution).
+
+    `model.step()` advances one week; `model.run()` runs the scenario's horizon;
+    `model.tables()` returns the tidy result tables.
+    """
+
+    def __init__(self, scenario: Scenario, seed: int | None = None, record_touches: bool = True):
+        self.seed = int(scenario.seed if seed is None else seed)
+        super().__init__(rng=self.seed)
+        self.spec = scenario
+        self.record_touches = record_touches
+        self.streams = dict(zip(STREAMS, self.rng.spawn(len(STREAMS)), strict=True))
+        self.week = 0
+        self.horizon = scenario.weeks
+        self.channels = channel_arrays()
+        self.vendor_names = scenario.vendor_names()
+        self.n_vendors = len(scenario.vendors)
+        self._setup_vendors()
+        self._setup_buyers()
+        self._setup_graph()
+        self._setup_records()
+
+    # ----------------------------------------------------------------- set-up
+    def _setup_vendors(self) -> None:
+        """Vendor strategies as arrays: spend per channel, exposure chance per channel."""
+        sc = self.spec
+        self.spend = np.array([v.spend_by_channel() for v in sc.vendors], dtype=float)  # (V, C)
+        self.social_selling_spend = np.array([v.social_selling for v in sc.vendors], dtype=float)
+        self.price = np.array([v.price for v in sc.vendors], dtype=float)
+        self.quality = np.array([v.quality for v in sc.vendors], dtype=float)
+        self.referral_reward = np.array([v.referral_reward for v in sc.vendors], dtype=float)
+        # A referral reward makes satisfied customers recommend harder, with diminishing
+        # returns: weight 1 (no programme) up to 2 (rewards far above 5% of price).
+        typical_deal = float(
+            np.dot(sc.buyers.seniority_shares.as_tuple(), sc.buyers.budget.as_tuple())
+        )
+        scale = 0.05 * typical_deal * self.price
+        self.advocacy = 1.0 + self.referral_reward / (self.referral_reward + scale)
+        self.exposure_cdf = exposure_cdf(
+            self.spend, self.channels.reach, self.channels.half_saturation
+        )
+        self.social_selling_reach = SOCIAL_SELLING_REACH * (
+            1.0 - np.exp(-self.social_selling_spend / SOCIAL_SELLING_HALF_SATURATION)
+        )
+        Vendor.create_agents(self, self.n_vendors, list(range(self.n_vendors)))
+        self.vendors = sorted(self.agents_by_type[Vendor], key=lambda v: v.index)
+
+    def _setup_buyers(self) -> None:
+        """Draw the population: seniority and what follows from it, social roles, fit."""
+        b = self.spec.buyers
+        rng = self.streams["population"]
+        n, v = b.count, self.n_vendors
+        self.n_buyers = n
+        shares = np.array(b.seniority_shares.as_tuple())
+        self.seniority = rng.choice(len(SENIORITIES), size=n, p=shares / shares.sum()).astype(
+            np.int8
+        )
+        self.uses_social = rng.random(n) < np.array(b.social_use.as_tuple())[self.seniority]
+        self.spectator = rng.random(n) < b.spectator
+        self.joiner = rng.random(n) < b.joiner
+        self.critic = rng.random(n) < b.critic
+        median_budget = np.array(b.budget.as_tuple())[self.seniority]
+        self.budget = median_budget * np.exp(b.budget_spread * rng.standard_normal(n))
+        self.need_rate = np.array(b.need_rate.as_tuple())[self.seniority]
+        self.span = np.array(b.span.as_tuple())[self.seniority]
+        mean, conc = b.sales_readiness_mean, b.sales_readiness_concentration
+        self.sales_readiness = rng.beta(mean * conc, (1 - mean) * conc, size=n)
+        self.fit = (self.spec.choice.fit_spread * rng.standard_normal((n, v))).astype(float)
+        effort = b.stage_effort
+        self.stage_effort = np.array([effort.early, effort.middle, effort.final])
+        # journey state
+        self.stage = np.zeros(n, dtype=np.int8)
+        self.progress = np.zeros(n)
+        self.effort_scale = np.ones(n)
+        self.rest_until = np.zeros(n, dtype=np.int64)
+        self.journey = np.full(n, -1, dtype=np.int64)
+        self.preference = np.zeros((n, v))
+        self.considered = np.zeros((n, v), dtype=bool)
+        self.origin = np.zeros((n, v), dtype=np.int8)
+        self.referred = np.zeros((n, v), dtype=bool)
+        self.sales_contacted = np.zeros(n, dtype=bool)
+        self.share_at_contact = np.full(n, np.nan)
+        self.social_sold = np.zeros((n, v), dtype=bool)
+        # post-purchase state that outlives a journey
+        self.incumbent = np.full(n, -1, dtype=np.int64)
+        self.opinion = np.zeros((n, v), dtype=np.float32)  # what a buyer tells neighbours
+        self.reviews = np.zeros((2, v))  # critics' positive / negative reviews per vendor
+
+    def _setup_graph(self) -> None:
+        """Place one Buyer agent on each node of the referral graph."""
+        sc = self.spec
+        graph_seed = int(self.streams["population"].integers(2**31 - 1))
+        path = sc.graph_path()
+        ref: ReferralGraph = build_referral_graph(
+            sc.network, sc.buyers.count, graph_seed, None if path is None else str(path)
+        )
+        if ref.graph.number_of_nodes() != self.n_buyers:
+            raise ValueError(
+                f"graph has {ref.graph.number_of_nodes()} nodes but buyers.count is {self.n_buyers}"
+            )
+        self.referral_graph = ref
+        self.adjacency = ref.adjacency
+        self.grid = Network(ref.graph, layout=None, random=self.random)
+        Buyer.create_agents(self, self.n_buyers, list(range(self.n_buyers)))
+        cells = self.grid._cells
+        for agent in self.agents_by_type[Buyer]:
+            agent.cell = cells[agent.row]
+
+    def _setup_records(self) -> None:
+        """Counters for the weekly table, journeys and touches."""
+        self.next_journey = 0
+        self.journey_rows: dict[str, list[np.ndarray]] = {
+            k: []
+            for k in (
+                "journey_id",
+                "buyer_id",
+                "start_week",
+                "end_week",
+                "outcome",
+                "vendor",
+                "deal_value",
+                "share_at_contact",
+                "originated",
+                "referred",
+            )
+        }
+        self.journey_start = np.zeros(n := self.n_buyers, dtype=np.int64)
+        self.touch_blocks: list[TouchBlock] = []
+        self.weekly_stages: list[np.ndarray] = []
+        self.weekly_conversions: list[np.ndarray] = []
+        self.weekly_revenue: list[np.ndarray] = []
+        self.source_use = np.zeros((3, len(CHANNELS)), dtype=np.int64)
+        self.source_use_week = np.zeros((3, len(CHANNELS)), dtype=np.int64)
+        self.conversions = np.zeros(self.n_vendors, dtype=np.int64)
+        self.revenue = np.zeros(self.n_vendors)
+        self.originated = np.zeros(self.n_vendors, dtype=np.int64)
+        self.referral_payouts = np.zeros(self.n_vendors)
+        self.no_decisions = 0
+        del n
+
+    # ------------------------------------------------------------------ step
+    def step(self) -> None:
+        """One week: needs arrive, in-market buyers research, some decide, some rest."""
+        w = self.week
+        self.end_rest()
+        self.arrive_needs()
+        active = np.flatnonzero((self.stage >= Stage.EARLY) & (self.stage <= Stage.FINAL))
+        self.source_use_week[:] = 0
+        conv_week = np.zeros(self.n_vendors, dtype=np.int64)
+        rev_week = np.zeros(self.n_vendors)
+        if active.size:
+            neighbour = self.neighbour_signals(active)
+            self.consult_sources(active, neighbour)
+            self.social_selling(active, neighbour)
+            deciders = self.advance_stages(active)
+            conv_week, rev_week = self.decide(active, deciders)
+        self.weekly_stages.append(np.bincount(self.stage, minlength=6))
+        self.weekly_conversions.append(conv_week)
+        self.weekly_revenue.append(rev_week)
+        self.week = w + 1
+        if self.week >= self.horizon:
+            self.running = False
+
+    def run(self, progress=None) -> BuyerJourneyModel:
+        """Step to the scenario's horizon; `progress(week)` is called after each week."""
+        while self.running:
+            self.step()
+            if progress is not None:
+                progress(self.week)
+        return self
+
+    # ----------------------------------------------------------------- rules
+    def end_rest(self) -> None:
+        """After a purchase (engage: rate, review, recommend) or a no-decision, a buyer
+        rests a while and then is idle again, open to a new need (repeat purchases)."""
+        done = ((self.stage == Stage.BOUGHT) | (self.stage == Stage.NO_DECISION)) & (
+            self.rest_until <= self.week
+        )
+        self.stage[done] = Stage.IDLE
+
+    def arrive_needs(self) -> None:
+        """A buying need arrives at random, with a weekly hazard that rises with seniority;
+        the new journey starts in the early stage with the incumbent vendor in mind."""
+        u = self.streams["need"].random((self.n_buyers, 2))
+        new = np.flatnonzero((self.stage == Stage.IDLE) & (u[:, 0] < self.need_rate))
+        if not new.size:
+            return
+        self.stage[new] = Stage.EARLY
+        self.progress[new] = 0.0
+        self.effort_scale[new] = np.exp(
+            COMPLEXITY_SPREAD * ndtri(np.clip(u[new, 1], 1e-12, 1 - 1e-12))
+        )
+        self.journey[new] = self.next_journey + np.arange(new.size)
+        self.next_journey += new.size
+        self.journey_start[new] = self.week
+        self.preference[new] = 0.0
+        self.considered[new] = False
+        self.origin[new] = ORIGIN_NONE
+        self.referred[new] = False
+        self.social_sold[new] = False
+        self.sales_contacted[new] = False
+        self.share_at_contact[new] = np.nan
+        inc = self.incumbent[new]
+        has = inc >= 0
+        rows, cols = new[has], inc[has]
+        self.considered[rows, cols] = True
+        self.origin[rows, cols] = ORIGIN_INCUMBENT
+        sign = np.sign(self.opinion[rows, cols])
+        self.preference[rows, cols] = self.spec.choice.incumbent_bonus * sign
+
+    def neighbour_signals(self, active: np.ndarray) -> np.ndarray:
+        """What in-market buyers' contacts say about each vendor: satisfied customers
+        recommend (+span, more with a referral programme), dissatisfied ones warn (-span).
+        One sparse product over the referral graph: (m, V)."""
+        return np.asarray(self.adjacency[active] @ self.opinion)
+
+    def consult_sources(self, active: np.ndarray, neighbour: np.ndarray) -> None:
+        """Each in-market week the buyer consults a few sources drawn with the stage's
+        preference weights (social sources only for social buyers; sales reps only after
+        most research is done). A consultation may expose the buyer to one vendor present
+        there (share of voice, saturating in spend); referral sources also pass on what
+        the buyer's contacts say; topic communities also show critics' reviews."""
+        k = self.spec.buyers.consultations_per_week
+        m = active.size
+        stage_row = self.stage[active].astype(np.int64) - 1
+        total = self.stage_effort.sum() * self.effort_scale[active]
+        u_src = self.streams["source"].random((m, k))
+        u_exp = self.streams["exposure"].random((m, k))
+        choice = self.spec.choice
+        cred = self.channels.credibility
+        touches_c, touches_v, touches_g = [], [], []
+        review = (self.reviews[0] - self.reviews[1]) / (self.reviews.sum(0) + REVIEW_PRIOR)
+        for j in range(k):
+            share = (self.progress[active] + j) / total
+            ready = share >= self.sales_readiness[active]
+            channel = choose_sources(u_src[:, j], stage_row, self.uses_social[active], ready)
+            vendor = pick_exposed_vendor(u_exp[:, j], self.exposure_cdf[channel])
+            gain = np.zeros(m)
+            hit = vendor >= 0
+            rows, vs = active[hit], vendor[hit]
+            g = cred[stage_row[hit], channel[hit]]
+            self.preference[rows, vs] += g
+            gain[hit] = g
+            self._enter(rows, vs, ORIGIN_MARKETING)
+            # referral sources ask the graph neighbours
+            ref = self.channels.referral[channel]
+            if ref.any():
+                r_idx = np.flatnonzero(ref)
+                sig = neighbour[r_idx]
+                weight = (cred[stage_row[r_idx], channel[r_idx]] * choice.referral_weight)[:, None]
+                delta = weight * np.tanh(sig / 2.0)
+                self.preference[active[r_idx]] += delta
+                pos = sig > 0
+                pr, pv = np.nonzero(pos)
+                self._enter(active[r_idx[pr]], pv, ORIGIN_REFERRAL)
+                self.referred[active[r_idx[pr]], pv] = True
+                # a referral consultation with no paid exposure names the most recommended vendor
+                best = np.where(pos.any(1), np.argmax(sig, axis=1), -1)
+                unnamed = vendor[r_idx] < 0
+                vendor[r_idx[unnamed]] = best[unnamed]
+                named = r_idx[unnamed & (best >= 0)]
+                gain[named] = delta[unnamed & (best >= 0), best[unnamed & (best >= 0)]]
+            # topic communities show critics' reviews of the vendors the buyer considers
+            tc = np.flatnonzero(channel == TOPIC_COMMUNITIES)
+            if tc.size:
+                w_rev = cred[stage_row[tc], TOPIC_COMMUNITIES] * choice.review_weight
+                self.preference[active[tc]] += (
+                    w_rev[:, None] * review[None, :] * self.considered[active[tc]]
+                )
+            # sales contact: first touch with a vendor's sales rep
+            sales = (channel == SALES_REPS) & hit
+            self._record_sales_contact(active[sales], share[sales])
+            np.add.at(self.source_use_week, (stage_row, channel), 1)
+            touches_c.append(channel)
+            touches_v.append(vendor)
+            touches_g.append(gain)
+        self.progress[active] += k
+        if self.record_touches:
+            self._append_touches(active, stage_row, touches_c, touches_v, touches_g)
+        self.source_use += self.source_use_week
+
+    def social_selling(self, active: np.ndarray, neighbour_: np.ndarray) -> None:
+        """Vendor social selling: its salespeople reach in-market joiners through their
+        networks (a referred salesperson), more likely the more of the buyer's contacts are
+        the vendor's customers; at most once per vendor and journey."""
+        m = active.size
+        u = self.streams["social_selling"].random((m, self.n_vendors))
+        if not self.social_selling_reach.any():
+            return
+        customers = np.asarray(self.adjacency[active] @ (self.opinion != 0).astype(np.float32))
+        p = self.social_selling_reach[None, :] * (1.0 - np.exp(-customers))
+        p *= self.joiner[active][:, None]
+        reached = (u < p) & ~self.social_sold[active]
+        rows, vs = np.nonzero(reached)
+        if not rows.size:
+            return
+        buyers = active[rows]
+        stage_row = self.stage[buyers].astype(np.int64) - 1
+        g = self.channels.credibility[stage_row, SALES_REPS] * REFERRED_SALES_TRUST
+        np.add.at(self.preference, (buyers, vs), g)
+        self.social_sold[buyers, vs] = True
+        self._enter(buyers, vs, ORIGIN_SOCIAL_SELLING)
+        total = self.stage_effort.sum() * self.effort_scale[buyers]
+        self._record_sales_contact(buyers, self.progress[buyers] / total)
+        if self.record_touches:
+            self.touch_blocks.append(
+                TouchBlock(
+                    journey=self.journey[buyers],
+                    buyer=buyers,
+                    stage=stage_row.astype(np.int8),
+                    channel=np.full(buyers.size, SALES_REPS, dtype=np.int8),
+                    vendor=vs.astype(np.int16),
+                    gain=g,
+                    week=self.week,
+                    social_selling=True,
+                )
+            )
+
+    def advance_stages(self, active: np.ndarray) -> np.ndarray:
+        """Enough research progress moves the buyer to the next stage; those who finish
+        the final stage decide this week. Returns the rows (into `active`) that decide."""
+        bounds = np.cumsum(self.stage_effort)[None, :] * self.effort_scale[active][:, None]
+        reached = (self.progress[active][:, None] >= bounds).sum(1)
+        self.stage[active] = np.minimum(reached + 1, Stage.FINAL).astype(np.int8)
+        return np.flatnonzero(reached >= 3)
+
+    def decide(self, active: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """At the end of the final stage the buyer chooses among the vendors it considers
+        (multinomial logit on preference, fit and price) or makes no decision (status quo).
+        A purchase is a Conversion worth the buyer's budget times the vendor's price."""
+        u = self.streams["decision"].random((active.size, 2))
+        conv = np.zeros(self.n_vendors, dtype=np.int64)
+        rev = np.zeros(self.n_vendors)
+        if not rows.size:
+            return conv, rev
+        buyers = active[rows]
+        c = self.spec.choice
+        utility = (
+            c.preference_weight * self.preference[buyers]
+            + self.fit[buyers]
+            - c.price_weight * (self.price[None, :] - 1.0)
+        )
+        utility = np.where(self.considered[buyers], utility, -np.inf)
+        choice = logit_choice(utility, c.status_quo, u[rows, 0])
+        bought = choice >= 0
+        b_rows, vs = buyers[bought], choice[bought]
+        deal = np.zeros(buyers.size)
+        deal[bought] = self.budget[b_rows] * self.price[vs]
+        satisfied = u[rows[bought], 1] < self.quality[vs]
+        self.satisfy(b_rows, vs, satisfied)
+        np.add.at(conv, vs, 1)
+        np.add.at(rev, vs, deal[bought])
+        originated = self.origin[b_rows, vs] == ORIGIN_MARKETING
+        referred = self.referred[b_rows, vs]
+        np.add.at(self.originated, vs[originated], 1)
+        np.add.at(self.referral_payouts, vs[referred], self.referral_reward[vs[referred]])
+        self.conversions += conv
+        self.revenue += rev
+        self.no_decisions += int((~bought).sum())
+        self.stage[buyers] = np.where(bought, Stage.BOUGHT, Stage.NO_DECISION).astype(np.int8)
+        self.rest_until[buyers] = self.week + self.spec.buyers.engage_weeks
+        vendor_col = np.full(buyers.size, -1, dtype=np.int64)
+        vendor_col[bought] = vs
+        orig_col = np.zeros(buyers.size, dtype=bool)
+        orig_col[bought] = originated
+        ref_col = np.zeros(buyers.size, dtype=bool)
+        ref_col[bought] = referred
+        self._close_journeys(buyers, np.where(bought, 1, 0), vendor_col, deal, orig_col, ref_col)
+        return conv, rev
+
+    def satisfy(self, buyers: np.ndarray, vendors: np.ndarray, satisfied: np.ndarray) -> None:
+        """Satisfaction after a purchase depends on the vendor's product quality; the
+        buyer's opinion (weighted by span of control) is what they tell their contacts,
+        and critics also post a public review."""
+        self.incumbent[buyers] = vendors
+        self.opinion[buyers] = 0.0
+        strength = np.where(
+            satisfied, self.span[buyers] * self.advocacy[vendors], -self.span[buyers]
+        )
+        self.opinion[buyers, vendors] = strength
+        crit = self.critic[buyers]
+        np.add.at(self.reviews, (np.where(satisfied[crit], 0, 1), vendors[crit]), 1)
+
+    # --------------------------------------------------------------- helpers
+    def _enter(self, buyers: np.ndarray, vendors: np.ndarray, origin: int) -> None:
+        """A vendor enters the consideration set; remember how it first got there."""
+        first = self.origin[buyers, vendors] == ORIGIN_NONE
+        self.origin[buyers[first], vendors[first]] = origin
+        self.considered[buyers, vendors] = True
+
+    def _record_sales_contact(self, buyers: np.ndarray, share: np.ndarray) -> None:
+        first = ~self.sales_contacted[buyers]
+        b = buyers[first]
+        # a buyer may meet two reps in one week: keep the first consultation's share
+        b, idx = np.unique(b, return_index=True)
+        self.share_at_contact[b] = np.minimum(share[first][idx], 1.0)
+        self.sales_contacted[b] = True
+
+    def _append_touches(self, active, stage_row, chans, vendors, gains) -> None:
+        k = len(chans)
+        self.touch_blocks.append(
+            TouchBlock(
+                journey=np.repeat(self.journey[active], k),
+                buyer=np.repeat(active, k),
+                stage=np.repeat(stage_row, k).astype(np.int8),
+                channel=np.stack(chans, 1).ravel().astype(np.int8),
+                vendor=np.stack(vendors, 1).ravel().astype(np.int16),
+                gain=np.stack(gains, 1).ravel(),
+                week=self.week,
+            )
+        )
+
+    def _close_journeys(self, buyers, outcome, vendor, deal, originated, referred) -> None:
+        rows = self.journey_rows
+        rows["journey_id"].append(self.journey[buyers].copy())
+        rows["buyer_id"].append(buyers.copy())
+        rows["start_week"].append(self.journey_start[buyers].copy())
+        rows["end_week"].append(np.full(buyers.size, self.week))
+        rows["outcome"].append(outcome.astype(np.int8))
+        rows["vendor"].append(vendor)
+        rows["deal_value"].append(deal)
+        rows["share_at_contact"].append(self.share_at_contact[buyers].copy())
+        rows["originated"].append(originated)
+        rows["referred"].append(referred)
+        self.journey[buyers] = -1
+
+    # ---------------------------------------------------------------- results
+    def weeks_run(self) -> int:
+        """Weeks simulated so far."""
+        return self.week
+
+    def marketing_spend(self) -> np.ndarray:
+        """Each vendor's spend so far: channel budget, social selling, referral rewards."""
+        weekly = self.spend.sum(1) + self.social_selling_spend
+        return weekly * self.week + self.referral_payouts
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """The run's tidy tables: buyers, journeys, touches, weekly, vendors."""
+        from sim.tables import build_tables
+
+        return build_tables(self)
+
+
+def exposure_cdf(spend: np.ndarray, reach: np.ndarray, half_saturation: np.ndarray) -> np.ndarray:
+    """Cumulative chance, per channel, that a consultation shows vendor 0..V-1.
+
+    Presence in a channel saturates in total spend S: reach * (1 - exp(-S / h)); vendors
+    split it by share of voice (their spend / S). Returns (C, V) cumulative sums.
+    """
+    total = spend.sum(0)  # (C,)
+    presence = reach * (1.0 - np.exp(-total / half_saturation))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        sov = np.where(total > 0, spend / total, 0.0)  # (V, C)
+    return np.cumsum((sov * presence).T, axis=1)
+
+
+def pick_exposed_vendor(u: np.ndarray, cdf_rows: np.ndarray) -> np.ndarray:
+    """The vendor a consultation shows (index), or -1 when it shows none."""
+    idx = (u[:, None] >= cdf_rows).sum(1)
+    return np.where(idx < cdf_rows.shape[1], idx, -1)
+
+
+_SOURCE_CDF: np.ndarray | None = None
+
+
+def source_cdf() -> np.ndarray:
+    """Cumulative source-choice weights per (stage, uses_social, sales_ready): (3,2,2,C)."""
+    global _SOURCE_CDF
+    if _SOURCE_CDF is None:
+        from sim.channels import source_weights
+
+        pref = channel_arrays().preference
+        out = np.zeros((3, 2, 2, len(CHANNELS)))
+        for s in range(3):
+            for social in (0, 1):
+                for ready in (0, 1):
+                    out[s, social, ready] = np.cumsum(
+                        source_weights(pref[s], bool(social), bool(ready))
+                    )
+        out[..., -1] = 1.0
+        _SOURCE_CDF = out
+    return _SOURCE_CDF
+
+
+def choose_sources(
+    u: np.ndarray, stage_row: np.ndarray, social: np.ndarray, ready: np.ndarray
+) -> np.ndarray:
+    """Draw one source per buyer by inverse CDF of its stage's preference weights."""
+    cdf = source_cdf()[stage_row, social.astype(np.int64), ready.astype(np.int64)]
+    return np.minimum((u[:, None] >= cdf).sum(1), len(CHANNELS) - 1)
+
+
+def logit_choice(utility: np.ndarray, status_quo: float, u: np.ndarray) -> np.ndarray:
+    """Multinomial logit over vendors plus the outside option; -1 means no decision."""
+    full = np.concatenate([np.full((utility.shape[0], 1), status_quo), utility], axis=1)
+    full -= full.max(1, keepdims=True)
+    p = np.exp(full)
+    cdf = np.cumsum(p, 1) / p.sum(1, keepdims=True)
+    pick = np.minimum((u[:, None] >= cdf).sum(1), utility.shape[1])
+    return pick - 1

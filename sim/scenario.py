@@ -1,0 +1,404 @@
+"""Scenario: a TOML file validated once into frozen, typed objects.
+
+A Scenario says who the buyers are, how they are connected, which vendors compete with
+what strategy, and for how long. It is validated when loaded; the model never re-checks
+it. Every problem is raised as a ScenarioError that names the file, the field and what is
+allowed, so the command line can print it as one line.
+
+Loading (reading the TOML file) is the only file access in sim/ besides reading a user's
+graph file in network.py; both happen before a model is built.
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from sim.channels import CHANNEL_NAMES
+
+SENIORITIES: tuple[str, ...] = ("individual", "manager", "director", "vp", "c_level")
+
+
+class ScenarioError(ValueError):
+    """A scenario (or sweep) file is unusable; the message is one line for the user."""
+
+    def __init__(self, source: str, field: str, problem: str) -> None:
+        self.source = source
+        self.field = field
+        self.problem = problem
+        where = f"{source}: {field}: " if field else f"{source}: "
+        super().__init__(where + problem)
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=False)
+
+
+NonNeg = Annotated[float, Field(ge=0, allow_inf_nan=False, strict=True)]
+Prob = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False, strict=True)]
+Pos = Annotated[float, Field(gt=0, allow_inf_nan=False, strict=True)]
+
+
+class BySeniority(_Frozen):
+    """One number per seniority level, individual contributor to C-level."""
+
+    individual: NonNeg
+    manager: NonNeg
+    director: NonNeg
+    vp: NonNeg
+    c_level: NonNeg
+
+    def as_tuple(self) -> tuple[float, ...]:
+        """Values in seniority order (individual .. c_level)."""
+        return tuple(getattr(self, s) for s in SENIORITIES)
+
+
+class StageEffort(_Frozen):
+    """Research units (consultations) a buyer needs to finish each stage."""
+
+    early: Pos = 6.0
+    middle: Pos = 8.0
+    final: Pos = 6.0
+
+
+class Buyers(_Frozen):
+    """The buyer population. Defaults follow domain-facts.md (see scenarios/baseline.toml)."""
+
+    count: Annotated[int, Field(ge=1, le=5_000_000, strict=True)] = 5000
+    seniority_shares: BySeniority = BySeniority(
+        individual=0.30, manager=0.30, director=0.20, vp=0.12, c_level=0.08
+    )
+    # IDC: 75% of all buyers and 84% of VP/C-level use social media to decide.
+    social_use: BySeniority = BySeniority(
+        individual=0.70, manager=0.73, director=0.77, vp=0.83, c_level=0.85
+    )
+    # IDC: social users are more senior with bigger budgets and wider span of control.
+    budget: BySeniority = BySeniority(
+        individual=15_000, manager=40_000, director=90_000, vp=200_000, c_level=400_000
+    )
+    budget_spread: Annotated[float, Field(ge=0, le=3, strict=True)] = 0.5
+    # IDC: more senior buyers purchase more often. Weekly hazard of a new buying need.
+    need_rate: BySeniority = BySeniority(
+        individual=0.010, manager=0.014, director=0.018, vp=0.022, c_level=0.026
+    )
+    span: BySeniority = BySeniority(individual=1, manager=1.5, director=2, vp=3, c_level=4)
+    # Forrester B2B Social Technographics 2013: 98% spectators, 79% joiners, 75% critics.
+    spectator: Prob = 0.98
+    joiner: Prob = 0.79
+    critic: Prob = 0.75
+    consultations_per_week: Annotated[int, Field(ge=1, le=8, strict=True)] = 2
+    stage_effort: StageEffort = StageEffort()
+    # Forrester 2012: 65-90% of research is done before the first sales contact.
+    sales_readiness_mean: Annotated[float, Field(gt=0, lt=1, strict=True)] = 0.72
+    sales_readiness_concentration: Pos = 20.0
+    engage_weeks: Annotated[int, Field(ge=1, le=520, strict=True)] = 26
+
+    @field_validator("seniority_shares")
+    @classmethod
+    def _shares_sum_to_one(cls, v: BySeniority) -> BySeniority:
+        total = sum(v.as_tuple())
+        if not math.isclose(total, 1.0, abs_tol=1e-6):
+            raise ValueError(f"shares must sum to 1 (they sum to {total:g})")
+        return v
+
+    @field_validator("social_use")
+    @classmethod
+    def _probabilities(cls, v: BySeniority) -> BySeniority:
+        if any(x > 1 for x in v.as_tuple()):
+            raise ValueError("each value is a probability between 0 and 1")
+        return v
+
+
+class Choice(_Frozen):
+    """The decision at the end of the final stage: multinomial logit or no decision."""
+
+    preference_weight: NonNeg = 1.0
+    fit_spread: NonNeg = 0.5
+    price_weight: NonNeg = 2.0
+    # The status quo is a frequent B2B outcome: utility of "no decision".
+    status_quo: float = Field(default=3.5, allow_inf_nan=False, strict=True)
+    referral_weight: NonNeg = 1.0
+    review_weight: NonNeg = 0.5
+    incumbent_bonus: NonNeg = 1.0
+
+
+class Network(_Frozen):
+    """The referral graph. `kind = "file"` reads an edge list or GraphML file."""
+
+    kind: Literal["watts_strogatz", "barabasi_albert", "powerlaw_cluster", "file"] = (
+        "watts_strogatz"
+    )
+    k: Annotated[int, Field(ge=2, le=1000, strict=True)] = 10
+    p: Prob = 0.1
+    m: Annotated[int, Field(ge=1, le=500, strict=True)] = 5
+    triangle_p: Prob = 0.3
+    path: str | None = None
+    format: Literal["edgelist", "graphml", "auto"] = "auto"
+
+
+class Vendor(_Frozen):
+    """A vendor's strategy and economics.
+
+    weekly_budget is split over channels by channel_mix (shares, normalised to sum to 1).
+    social_selling is the weekly spend on salespeople reaching buyers through their
+    networks; referral_reward is paid per conversion that a satisfied customer referred.
+    Deal value is the buyer's budget times price (a price index, 1 = market price).
+    """
+
+    name: Annotated[str, Field(min_length=1, max_length=60)]
+    weekly_budget: NonNeg = 0.0
+    channel_mix: dict[str, NonNeg] = Field(default_factory=dict)
+    social_selling: NonNeg = 0.0
+    referral_reward: NonNeg = 0.0
+    price: Annotated[float, Field(gt=0, le=10, allow_inf_nan=False, strict=True)] = 1.0
+    quality: Prob = 0.8
+    fixed_costs: NonNeg = 0.0
+    variable_cost: Prob = 0.4
+
+    @field_validator("channel_mix")
+    @classmethod
+    def _known_channels(cls, mix: dict[str, float]) -> dict[str, float]:
+        for name in mix:
+            if name not in CHANNEL_NAMES:
+                raise ValueError(f"unknown channel {name!r}; allowed: {', '.join(CHANNEL_NAMES)}")
+        for name, share in mix.items():
+            if name == "peer_recommendations" and share > 0:
+                raise ValueError(
+                    "peer_recommendations cannot be bought; it comes from satisfied customers "
+                    "(use referral_reward instead)"
+                )
+        if mix and sum(mix.values()) <= 0:
+            raise ValueError("shares sum to 0; give at least one channel a positive share")
+        return mix
+
+    def spend_by_channel(self) -> tuple[float, ...]:
+        """Weekly spend in each channel of the Channel table (normalised mix x budget)."""
+        total = sum(self.channel_mix.values())
+        if total <= 0:
+            return tuple(0.0 for _ in CHANNEL_NAMES)
+        return tuple(
+            self.weekly_budget * self.channel_mix.get(c, 0.0) / total for c in CHANNEL_NAMES
+        )
+
+
+class Scenario(_Frozen):
+    """A complete, validated scenario: buyers, network, vendors, horizon."""
+
+    name: str = "scenario"
+    description: str = ""
+    weeks: Annotated[int, Field(ge=1, le=5200, strict=True)] = 104
+    seed: Annotated[int, Field(ge=0, strict=True)] = 0
+    buyers: Buyers = Buyers()
+    network: Network = Network()
+    choice: Choice = Choice()
+    vendors: tuple[Vendor, ...]
+    source: str = "<memory>"
+    base_dir: str = "."
+
+    @field_validator("vendors")
+    @classmethod
+    def _distinct_vendors(cls, v: tuple[Vendor, ...]) -> tuple[Vendor, ...]:
+        if not v:
+            raise ValueError("at least one [[vendors]] table is needed")
+        names = [x.name for x in v]
+        dup = {n for n in names if names.count(n) > 1}
+        if dup:
+            raise ValueError(f"vendor names must be distinct; repeated: {', '.join(sorted(dup))}")
+        return v
+
+    def vendor_names(self) -> tuple[str, ...]:
+        """Vendor names in scenario order (the vendor index of every array)."""
+        return tuple(v.name for v in self.vendors)
+
+    def graph_path(self) -> Path | None:
+        """The user's graph file, resolved against the scenario file's folder."""
+        if self.network.path is None:
+            return None
+        p = Path(self.network.path)
+        return p if p.is_absolute() else Path(self.base_dir) / p
+
+    def with_changes(self, changes: dict[str, Any]) -> Scenario:
+        """A new validated Scenario with dotted-path fields replaced.
+
+        `{"buyers.count": 1000, "vendors.Acme.weekly_budget": 0}` sets fields; vendors are
+        addressed by name. Used by sweeps, the command line and counterfactual runs.
+        """
+        data = self.model_dump()
+        for dotted, value in changes.items():
+            _set_dotted(data, dotted, value, self.source)
+        return scenario_from_dict(data, self.source, Path(self.base_dir))
+
+    def without_channel_spend(self, vendor: str, channel: str) -> Scenario:
+        """The counterfactual: `vendor` stops spending in `channel`, all else unchanged.
+
+        The vendor's other channels keep their spend (its budget shrinks by that
+        channel's part), so the difference to the original run is exactly that spend.
+        """
+        match = [v for v in self.vendors if v.name == vendor]
+        if not match:
+            raise ScenarioError(
+                self.source,
+                "vendor",
+                f"no vendor named {vendor!r}; vendors: {', '.join(self.vendor_names())}",
+            )
+        if channel not in CHANNEL_NAMES:
+            raise ScenarioError(
+                self.source,
+                "channel",
+                f"unknown channel {channel!r}; allowed: {', '.join(CHANNEL_NAMES)}",
+            )
+        v = match[0]
+        total = sum(v.channel_mix.values())
+        share = v.channel_mix.get(channel, 0.0)
+        if total <= 0 or share <= 0:
+            return self
+        mix = dict(v.channel_mix)
+        mix[channel] = 0.0
+        budget = v.weekly_budget * (1.0 - share / total)
+        if budget <= 0:
+            mix = {}
+        return self.with_changes(
+            {
+                f"vendors.{vendor}.channel_mix": mix,
+                f"vendors.{vendor}.weekly_budget": budget,
+            }
+        )
+
+
+def _set_dotted(data: dict[str, Any], dotted: str, value: Any, source: str) -> None:
+    parts = dotted.split(".")
+    node: Any = data
+    for i, part in enumerate(parts[:-1]):
+        if isinstance(node, dict) and part == "vendors" and i == 0:
+            node = node["vendors"]
+            continue
+        if isinstance(node, list | tuple):
+            match = [v for v in node if v.get("name") == part]
+            if not match:
+                names = ", ".join(v["name"] for v in node)
+                raise ScenarioError(source, dotted, f"no vendor named {part!r}; vendors: {names}")
+            node = match[0]
+        elif isinstance(node, dict) and part in node:
+            node = node[part]
+        else:
+            raise ScenarioError(source, dotted, f"unknown field {part!r}")
+    last = parts[-1]
+    if not isinstance(node, dict):
+        raise ScenarioError(source, dotted, "cannot set a field here")
+    if last not in node and not (parts[-2:-1] == ["channel_mix"]):
+        raise ScenarioError(source, dotted, f"unknown field {last!r}")
+    node[last] = value
+
+
+def _field_path(loc: tuple[Any, ...], data: dict[str, Any]) -> str:
+    """Turn a pydantic error location into `vendors[2].channel_mix.x` (or the vendor name)."""
+    out = ""
+    node: Any = data
+    for part in loc:
+        if isinstance(part, int):
+            name = None
+            if isinstance(node, list) and part < len(node) and isinstance(node[part], dict):
+                name = node[part].get("name")
+            out += f"[{part}]" if name is None else f"[{part}:{name}]"
+            node = node[part] if isinstance(node, list) and part < len(node) else None
+        else:
+            out += ("." if out else "") + str(part)
+            node = node.get(part) if isinstance(node, dict) else None
+    return out
+
+
+def _describe(err: dict[str, Any]) -> str:
+    kind = err.get("type", "")
+    found = err.get("input")
+    shown = repr(found) if not isinstance(found, dict | list) else type(found).__name__
+    if kind == "extra_forbidden":
+        return "unknown key; remove it or check its spelling (see scenarios/baseline.toml)"
+    if kind == "missing":
+        return "required field is missing"
+    msg = err.get("msg", "invalid value").removeprefix("Value error, ")
+    msg = msg.replace("Input should be ", "must be ").replace("greater than or equal to", ">=")
+    msg = msg.replace("less than or equal to", "<=").replace("greater than", ">")
+    msg = msg.replace("less than", "<")
+    if kind in ("float_parsing", "int_parsing", "float_type", "int_type", "int_from_float"):
+        return f"must be a number, found {shown}"
+    return f"{msg} (found {shown})"
+
+
+def scenario_from_dict(
+    data: dict[str, Any], source: str = "<memory>", base_dir: Path | None = None
+) -> Scenario:
+    """Validate a scenario given as nested dicts (the TOML's shape) into a Scenario.
+
+    The TOML layout has a [scenario] table for name/description/weeks/seed; plain
+    top-level keys are accepted too (that is what `Scenario.model_dump` produces).
+    """
+    flat = dict(data)
+    head = flat.pop("scenario", None)
+    if head is not None:
+        if not isinstance(head, dict):
+            raise ScenarioError(source, "scenario", "must be a table ([scenario])")
+        for key, value in head.items():
+            if key in ("vendors", "buyers", "network", "choice"):
+                raise ScenarioError(source, f"scenario.{key}", f"[{key}] is a table of its own")
+            flat[key] = value
+    flat["source"] = source
+    flat["base_dir"] = str(base_dir if base_dir is not None else Path("."))
+    try:
+        scenario = Scenario.model_validate(flat)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = tuple(err["loc"])
+        if loc and loc[0] in ("name", "description", "weeks", "seed") and head is not None:
+            loc = ("scenario", *loc)
+        raise ScenarioError(source, _field_path(loc, flat), _describe(err)) from None
+    _check_graph_file(scenario)
+    return scenario
+
+
+def _check_graph_file(scenario: Scenario) -> None:
+    net = scenario.network
+    if net.kind == "file":
+        path = scenario.graph_path()
+        if path is None:
+            raise ScenarioError(
+                scenario.source, "network.path", 'kind = "file" needs path = "graph.edgelist"'
+            )
+        if not path.is_file():
+            raise ScenarioError(
+                scenario.source,
+                "network.path",
+                f"graph file {str(path)!r} not found; give an edge list or GraphML file "
+                "(relative paths start at the scenario file's folder)",
+            )
+    elif net.path is not None:
+        raise ScenarioError(
+            scenario.source, "network.path", f'only used with kind = "file" (kind is {net.kind!r})'
+        )
+    n = scenario.buyers.count
+    if net.kind == "watts_strogatz" and net.k >= n:
+        raise ScenarioError(scenario.source, "network.k", f"must be below buyers.count ({n})")
+    if net.kind in ("barabasi_albert", "powerlaw_cluster") and net.m >= n:
+        raise ScenarioError(scenario.source, "network.m", f"must be below buyers.count ({n})")
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read and validate a scenario TOML file.
+
+    Raises:
+        ScenarioError: the file is missing, is not valid TOML, or a field is invalid.
+    """
+    p = Path(path)
+    source = str(path)
+    if not p.is_file():
+        raise ScenarioError(source, "", "file not found; give the path of a scenario .toml file")
+    try:
+        data = tomllib.loads(p.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(source, "", f"not valid TOML: {exc}") from None
+    except UnicodeDecodeError:
+        raise ScenarioError(source, "", "not a UTF-8 text file") from None
+    return scenario_from_dict(data, source, p.parent)
