@@ -87,7 +87,7 @@ class BuyerJourneyModel(mesa.Model):
         self.streams = dict(zip(STREAMS, self.rng.spawn(len(STREAMS)), strict=True))
         self.week = 0
         self.horizon = scenario.weeks
-        self.channels = channel_arrays()
+        self.channels = channel_arrays(scenario.channel_table())
         self.vendor_names = scenario.vendor_names()
         self.n_vendors = len(scenario.vendors)
         self._setup_vendors()
@@ -316,7 +316,8 @@ class BuyerJourneyModel(mesa.Model):
             g = cred[stage_row[hit], channel[hit]]
             self.preference[rows, vs] += g
             gain[hit] = g
-            self._enter(rows, vs, ORIGIN_MARKETING)
+            # an exposure that carries no credibility leaves no trace in the buyer's mind
+            self._enter(rows[g > 0], vs[g > 0], ORIGIN_MARKETING)
             # referral sources ask the graph neighbours
             ref = self.channels.referral[channel]
             if ref.any():

@@ -12,13 +12,14 @@ graph file in network.py; both happen before a model is built.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from sim.channels import CHANNEL_NAMES
+from sim.channels import CHANNEL_NAMES, CHANNELS, Channel
 
 SENIORITIES: tuple[str, ...] = ("individual", "manager", "director", "vp", "c_level")
 
@@ -185,6 +186,19 @@ class Vendor(_Frozen):
         )
 
 
+class ChannelOverride(_Frozen):
+    """Per-scenario changes to one channel of the Channel table (sim/channels.py).
+
+    credibility: preference gain per exposure in the early, middle and final stage; all
+    zeros makes a channel that provably has no effect (exposures there neither raise
+    preference nor put a vendor in the consideration set).
+    """
+
+    credibility: tuple[Prob, Prob, Prob] | None = None
+    reach: Prob | None = None
+    half_saturation: Pos | None = None
+
+
 class Scenario(_Frozen):
     """A complete, validated scenario: buyers, network, vendors, horizon."""
 
@@ -196,6 +210,7 @@ class Scenario(_Frozen):
     network: Network = Network()
     choice: Choice = Choice()
     vendors: tuple[Vendor, ...]
+    channels: dict[str, ChannelOverride] = Field(default_factory=dict)
     source: str = "<memory>"
     base_dir: str = "."
 
@@ -209,6 +224,25 @@ class Scenario(_Frozen):
         if dup:
             raise ValueError(f"vendor names must be distinct; repeated: {', '.join(sorted(dup))}")
         return v
+
+    @field_validator("channels")
+    @classmethod
+    def _known_channel_overrides(cls, v: dict[str, ChannelOverride]) -> dict[str, ChannelOverride]:
+        for name in v:
+            if name not in CHANNEL_NAMES:
+                raise ValueError(f"unknown channel {name!r}; allowed: {', '.join(CHANNEL_NAMES)}")
+        return v
+
+    def channel_table(self) -> tuple[Channel, ...]:
+        """The Channel table with this scenario's overrides applied."""
+        out = []
+        for c in CHANNELS:
+            o = self.channels.get(c.name)
+            if o is not None:
+                changes = {k: v for k, v in o.model_dump().items() if v is not None}
+                c = replace(c, **changes)
+            out.append(c)
+        return tuple(out)
 
     def vendor_names(self) -> tuple[str, ...]:
         """Vendor names in scenario order (the vendor index of every array)."""
@@ -284,12 +318,14 @@ def _set_dotted(data: dict[str, Any], dotted: str, value: Any, source: str) -> N
             node = match[0]
         elif isinstance(node, dict) and part in node:
             node = node[part]
+        elif isinstance(node, dict) and parts[0] == "channels" and i == 1:
+            node = node.setdefault(part, {})  # a new per-channel override
         else:
             raise ScenarioError(source, dotted, f"unknown field {part!r}")
     last = parts[-1]
     if not isinstance(node, dict):
         raise ScenarioError(source, dotted, "cannot set a field here")
-    if last not in node and not (parts[-2:-1] == ["channel_mix"]):
+    if last not in node and parts[-2:-1] != ["channel_mix"] and parts[0] != "channels":
         raise ScenarioError(source, dotted, f"unknown field {last!r}")
     node[last] = value
 
@@ -342,7 +378,7 @@ def scenario_from_dict(
         if not isinstance(head, dict):
             raise ScenarioError(source, "scenario", "must be a table ([scenario])")
         for key, value in head.items():
-            if key in ("vendors", "buyers", "network", "choice"):
+            if key in ("vendors", "buyers", "network", "choice", "channels"):
                 raise ScenarioError(source, f"scenario.{key}", f"[{key}] is a table of its own")
             flat[key] = value
     flat["source"] = source
