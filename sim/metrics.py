@@ -66,3 +66,22 @@ def originated_share(originated: ArrayLike, conversions: ArrayLike) -> np.ndarra
 def mean_deal(revenue: ArrayLike, conversions: ArrayLike) -> np.ndarray | float:
     """Average revenue per conversion."""
     return _ratio(revenue, conversions)
+
+
+def incremental_conversions(baseline: ArrayLike, counterfactual: ArrayLike) -> np.ndarray | float:
+    """Conversions lost when a channel's spend is removed: baseline - counterfactual.
+
+    The ground truth of attribution: what a channel's spend really caused, measured by
+    paired runs with the same seed (common random numbers)."""
+    out = np.asarray(baseline, dtype=float) - np.asarray(counterfactual, dtype=float)
+    return float(out) if out.ndim == 0 else out
+
+
+def incremental_share(lift: ArrayLike, conversions: ArrayLike) -> np.ndarray | float:
+    """A channel's incremental conversions as a share of the vendor's conversions."""
+    return _ratio(lift, conversions)
+
+
+def conversion_rate(purchases: ArrayLike, journeys: ArrayLike) -> np.ndarray | float:
+    """Share of buying journeys that ended with a purchase (from any vendor)."""
+    return _ratio(purchases, journeys)

@@ -1,0 +1,47 @@
+"""sim.metrics: pure functions with known answers (domain-facts §8)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from sim import metrics
+
+
+def test_break_even_examples_of_domain_facts():
+    assert metrics.break_even_volume(5_500, 750, 450) == pytest.approx(18.33, abs=0.005)
+    assert metrics.break_even_volume(5_100, 950, 450) == pytest.approx(10.2)
+    out = metrics.break_even_volume([5_500, 5_100], [750, 950], [450, 450])
+    np.testing.assert_allclose(out, [5_500 / 300, 10.2])
+
+
+def test_break_even_undefined_without_margin():
+    assert math.isnan(metrics.break_even_volume(1000, 400, 450))
+    assert math.isnan(metrics.break_even_volume(1000, 450, 450))
+    out = metrics.break_even_volume([1000, 1000], [500, 400], [450, 450])
+    assert out[0] == pytest.approx(20.0) and math.isnan(out[1])
+
+
+def test_win_share_sums_to_one_and_nan_when_nobody_bought():
+    np.testing.assert_allclose(metrics.win_share([30, 10, 60]), [0.3, 0.1, 0.6])
+    assert np.isnan(metrics.win_share([0, 0])).all()
+
+
+def test_roi_cpa_originated_mean_deal():
+    assert metrics.roi(150.0, 100.0) == pytest.approx(0.5)
+    assert math.isnan(metrics.roi(10.0, 0.0))
+    assert metrics.cost_per_acquisition(1000.0, 4) == pytest.approx(250.0)
+    assert math.isnan(metrics.cost_per_acquisition(1000.0, 0))
+    assert metrics.originated_share(3, 4) == pytest.approx(0.75)
+    assert metrics.mean_deal(1000.0, 4) == pytest.approx(250.0)
+    np.testing.assert_allclose(metrics.roi([200.0, 50.0], [100.0, 100.0]), [1.0, -0.5])
+
+
+def test_incremental_conversions_and_share():
+    assert metrics.incremental_conversions(100, 80) == 20.0
+    np.testing.assert_allclose(metrics.incremental_conversions([100, 90], [100, 95]), [0, -5])
+    assert metrics.incremental_share(20, 100) == pytest.approx(0.2)
+    assert math.isnan(metrics.incremental_share(0, 0))
+    assert metrics.conversion_rate(30, 120) == pytest.approx(0.25)
