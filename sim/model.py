@@ -34,7 +34,7 @@ from sim.channels import (
     channel_arrays,
 )
 from sim.network import ReferralGraph, build_referral_graph
-from sim.scenario import SENIORITIES, Scenario
+from sim.scenario import SENIORITIES, Scenario, ScenarioError
 
 #: How a vendor first entered a buyer's journey (for "marketing originated" customers).
 ORIGIN_NONE, ORIGIN_MARKETING, ORIGIN_REFERRAL, ORIGIN_SOCIAL_SELLING, ORIGIN_INCUMBENT = range(5)
@@ -170,8 +170,11 @@ class BuyerJourneyModel(mesa.Model):
             sc.network, sc.buyers.count, graph_seed, None if path is None else str(path)
         )
         if ref.graph.number_of_nodes() != self.n_buyers:
-            raise ValueError(
-                f"graph has {ref.graph.number_of_nodes()} nodes but buyers.count is {self.n_buyers}"
+            raise ScenarioError(
+                sc.source,
+                "buyers.count",
+                f"the graph file has {ref.graph.number_of_nodes()} nodes but buyers.count is "
+                f"{self.n_buyers}; set buyers.count = {ref.graph.number_of_nodes()}",
             )
         self.referral_graph = ref
         self.adjacency = ref.adjacency

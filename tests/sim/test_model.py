@@ -1,0 +1,196 @@
+"""The model's rules (DESIGN.md "The model's rules"), each checked on its own."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim.channels import CHANNELS, IDC_TOP_THREE, Stage, channel_arrays
+from sim.model import BuyerJourneyModel, exposure_cdf, logit_choice
+from sim.tables import funnel
+
+SOCIAL = {c.name for c in CHANNELS if c.social}
+
+
+def run(scenario, seed=1):
+    model = BuyerJourneyModel(scenario, seed=seed).run()
+    return model, model.tables()
+
+
+def test_one_step_is_one_week_and_the_run_stops_at_the_horizon(small) -> None:
+    model = BuyerJourneyModel(small)
+    model.step()
+    assert model.week == 1 and model.steps == 1 and model.running
+    model.run()
+    assert model.week == small.weeks and not model.running
+    assert len(model.tables()["weekly"]) == small.weeks
+
+
+def test_no_need_no_journey(small) -> None:
+    quiet = small.with_changes({"buyers.need_rate": dict.fromkeys(
+        ("individual", "manager", "director", "vp", "c_level"), 0.0)})
+    model, t = run(quiet)
+    assert len(t["journeys"]) == 0 and len(t["touches"]) == 0
+    assert (t["weekly"]["idle"] == small.buyers.count).all()
+
+
+def test_a_vendor_without_budget_is_never_shown_and_never_bought(small) -> None:
+    sc = small.with_changes({"vendors.AnalystLed.weekly_budget": 0.0})
+    model, t = run(sc)
+    paid = t["touches"][~t["touches"]["channel"].isin(["peer_recommendations", "professional_networks"])]
+    assert (paid["vendor"] != "AnalystLed").all()
+    assert model.conversions[0] == 0
+    assert model.marketing_spend()[0] == 0
+
+
+def test_journeys_move_through_stages_in_order(small) -> None:
+    _, t = run(small)
+    order = {"early": 1, "middle": 2, "final": 3}
+    touches = t["touches"].assign(s=t["touches"]["stage"].map(order))
+    diffs = touches.groupby("journey_id", sort=False)["s"].diff().dropna()
+    assert (diffs >= 0).all()
+    closed = t["journeys"][t["journeys"]["outcome"] != "open"]
+    # a journey needs at least total effort / consultations per week weeks of research
+    min_weeks = np.floor(sum(small.buyers.stage_effort.model_dump().values()) * np.exp(-1.5)
+                         / small.buyers.consultations_per_week)
+    assert ((closed["end_week"] - closed["start_week"]) >= min_weeks).all()
+
+
+def test_buyers_who_do_not_use_social_media_never_consult_social_sources(small) -> None:
+    _, t = run(small)
+    non_social = set(t["buyers"].loc[~t["buyers"]["uses_social"], "buyer_id"])
+    touches = t["touches"][t["touches"]["buyer_id"].isin(non_social) & ~t["touches"]["social_selling"]]
+    assert len(touches) > 100
+    assert not touches["channel"].isin(SOCIAL).any()
+
+
+def test_sales_reps_are_consulted_only_after_the_buyers_research_threshold(baseline) -> None:
+    model, t = run(baseline)
+    j = t["journeys"].dropna(subset=["research_share_at_first_sales_contact"])
+    j = j[~j["journey_id"].isin(t["touches"].loc[t["touches"]["social_selling"], "journey_id"])]
+    assert len(j) > 50
+    readiness = model.sales_readiness[j["buyer_id"].to_numpy()]
+    assert (j["research_share_at_first_sales_contact"].to_numpy() >= readiness - 1e-9).all()
+
+
+def test_social_selling_reaches_only_joiners_and_comes_earlier(baseline) -> None:
+    sc = baseline.with_changes({"buyers.count": 2000, "weeks": 80})
+    model, t = run(sc, seed=3)
+    ss = t["touches"][t["touches"]["social_selling"]]
+    assert len(ss) > 20
+    assert model.joiner[ss["buyer_id"].to_numpy()].all()
+    assert set(ss["vendor"]) == {"SocialSelling"}  # the only vendor that does it
+    j = t["journeys"].set_index("journey_id")
+    early = j.loc[ss["journey_id"].unique(), "research_share_at_first_sales_contact"].median()
+    others = j.drop(ss["journey_id"].unique())["research_share_at_first_sales_contact"].median()
+    assert early < others
+
+
+def test_exposure_saturates_in_spend() -> None:
+    ch = channel_arrays()
+    presence = [exposure_cdf(np.array([[s] * 9]), ch.reach, ch.half_saturation)[0, -1]
+                for s in (10_000, 20_000, 40_000)]
+    gains = np.diff([0, *presence])
+    assert presence[0] < presence[1] < presence[2] <= ch.reach[0]
+    assert gains[1] < gains[0] and gains[2] < gains[1]
+
+
+def test_share_of_voice_splits_presence_by_spend() -> None:
+    ch = channel_arrays()
+    spend = np.zeros((2, 9))
+    spend[0, 1], spend[1, 1] = 3000, 1000
+    cdf = exposure_cdf(spend, ch.reach, ch.half_saturation)
+    p = np.diff(np.concatenate([[0], cdf[1]]))
+    assert p[0] == pytest.approx(3 * p[1])
+
+
+def test_logit_choice_follows_utilities() -> None:
+    rng = np.random.default_rng(0)
+    n = 20_000
+    utility = np.tile([[0.0, 1.0, -np.inf]], (n, 1))
+    pick = logit_choice(utility, status_quo=0.0, u=rng.random(n))
+    share = np.bincount(pick + 1, minlength=4) / n
+    e = np.exp([0.0, 0.0, 1.0])
+    assert share[3] == 0  # not considered, never chosen
+    assert share[:3] == pytest.approx(e / e.sum(), abs=0.015)
+
+
+def test_status_quo_utility_drives_no_decisions(small) -> None:
+    rates = []
+    for sq in (0.0, 8.0):
+        model, _ = run(small.with_changes({"choice.status_quo": sq}))
+        f = funnel(model)
+        rates.append(f["no_decisions"] / f["decided"])
+    assert rates[0] < 0.1 and rates[1] > 0.8
+
+
+def test_quality_spreads_by_word_of_mouth(baseline) -> None:
+    """Satisfied customers recommend and dissatisfied ones warn: of two vendors with the
+    same strategy, the better product wins more in the second year."""
+    twins = baseline.with_changes({
+        "buyers.count": 2000,
+        "vendors.CommunityFirst.channel_mix": {"search": 1.0},
+        "vendors.CommunityFirst.referral_reward": 0.0,
+        "vendors.CommunityFirst.price": 0.95,
+        "vendors.CommunityFirst.quality": 0.95,
+        "vendors.SearchHeavy.channel_mix": {"search": 1.0},
+        "vendors.SearchHeavy.weekly_budget": 26000.0,
+        "vendors.SearchHeavy.quality": 0.2,
+    })
+    diffs = []
+    for seed in range(4):
+        model, t = run(twins, seed)
+        late = t["weekly"].iloc[52:]
+        diffs.append(late["conversions_CommunityFirst"].sum() - late["conversions_SearchHeavy"].sum())
+    assert min(diffs) > 0
+
+
+def test_referrals_weigh_most_in_the_final_stage() -> None:
+    ch = channel_arrays()
+    for i, c in enumerate(CHANNELS):
+        if c.referral:
+            assert ch.credibility[2, i] == ch.credibility[:, i].max()
+    final = [c.name for c in CHANNELS]
+    assert IDC_TOP_THREE[Stage.FINAL][:2] == ("professional_networks", "peer_recommendations")
+    assert set(IDC_TOP_THREE[Stage.FINAL][:2]) <= {c.name for c in CHANNELS if c.referral} | set(final)
+
+
+def test_senior_buyers_have_bigger_budgets_and_buy_more_often(baseline_tables) -> None:
+    b = baseline_tables["buyers"]
+    per_buyer = baseline_tables["journeys"].groupby("buyer_id").size()
+    b = b.assign(journeys=b["buyer_id"].map(per_buyer).fillna(0))
+    by = b.groupby("seniority")[["budget", "journeys"]].mean()
+    assert by.loc["c_level", "budget"] > by.loc["director", "budget"] > by.loc["individual", "budget"]
+    assert by.loc["c_level", "journeys"] > by.loc["individual", "journeys"]
+
+
+def test_repeat_purchases_favour_a_satisfied_incumbent(baseline_tables) -> None:
+    j = baseline_tables["journeys"]
+    bought = j[j["outcome"] == "purchase"].sort_values(["buyer_id", "journey_id"])
+    prev = bought.groupby("buyer_id")["vendor"].shift()
+    repeat = bought[prev.notna()]
+    assert len(repeat) > 100
+    same = (repeat["vendor"] == prev[prev.notna()]).mean()
+    shares = bought["vendor"].value_counts(normalize=True)
+    assert same > (shares**2).sum() + 0.1  # well above the chance of a random match
+
+
+def test_every_touch_belongs_to_a_journey_of_its_buyer(small) -> None:
+    _, t = run(small)
+    merged = t["touches"].merge(t["journeys"][["journey_id", "buyer_id", "start_week", "end_week"]],
+                                on="journey_id", suffixes=("", "_j"))
+    assert len(merged) == len(t["touches"])
+    assert (merged["buyer_id"] == merged["buyer_id_j"]).all()
+    assert (merged["week"] >= merged["start_week"]).all()
+    ends = merged["end_week"].astype("Float64").fillna(np.inf)
+    assert (merged["week"] <= ends).all()
+
+
+def test_deal_value_is_budget_times_price(small) -> None:
+    model, t = run(small)
+    bought = t["journeys"][t["journeys"]["outcome"] == "purchase"]
+    price = dict(zip(model.vendor_names, model.price, strict=True))
+    expected = model.budget[bought["buyer_id"].to_numpy()] * bought["vendor"].map(price).to_numpy()
+    np.testing.assert_allclose(bought["deal_value"].to_numpy(dtype=float), expected)
+    assert pd.isna(t["journeys"].loc[t["journeys"]["outcome"] != "purchase", "vendor"]).all()

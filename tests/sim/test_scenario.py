@@ -1,0 +1,139 @@
+"""A scenario file is validated once into frozen typed objects; bad input names the
+file, the field and what is allowed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from sim.channels import CHANNEL_NAMES
+from sim.scenario import ScenarioError, load_scenario, scenario_from_dict
+
+from ..conftest import SCENARIOS
+
+VENDOR = {"name": "Acme", "weekly_budget": 1000.0, "channel_mix": {"search": 1.0}}
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    p = tmp_path / "s.toml"
+    p.write_text(text)
+    return p
+
+
+@pytest.mark.parametrize("path", sorted(SCENARIOS.glob("*.toml")), ids=lambda p: p.name)
+def test_every_shipped_scenario_validates(path: Path) -> None:
+    import tomllib
+
+    if "sweep" in tomllib.loads(path.read_text()):
+        pytest.skip("sweep file")
+    sc = load_scenario(path)
+    assert sc.vendors and sc.buyers.count >= 1
+
+
+def test_scenario_is_frozen(baseline) -> None:
+    with pytest.raises(ValidationError):
+        baseline.weeks = 3
+
+
+def test_baseline_has_four_distinct_strategies(baseline) -> None:
+    assert baseline.buyers.count == 5000 and baseline.weeks == 104
+    mixes = {tuple(sorted(v.channel_mix.items())) for v in baseline.vendors}
+    assert len(baseline.vendors) >= 4 and len(mixes) == len(baseline.vendors)
+
+
+def test_channel_mix_is_normalised_into_spend() -> None:
+    sc = scenario_from_dict({"vendors": [{**VENDOR, "channel_mix": {"search": 3, "microblogs": 1}}]})
+    spend = dict(zip(CHANNEL_NAMES, sc.vendors[0].spend_by_channel(), strict=True))
+    assert spend["search"] == pytest.approx(750) and spend["microblogs"] == pytest.approx(250)
+    assert sum(spend.values()) == pytest.approx(1000)
+
+
+def test_with_changes_returns_a_new_validated_scenario(baseline) -> None:
+    changed = baseline.with_changes({"buyers.count": 100, "vendors.AnalystLed.weekly_budget": 5.0})
+    assert changed.buyers.count == 100 and changed.vendors[0].weekly_budget == 5.0
+    assert baseline.buyers.count == 5000
+    with pytest.raises(ScenarioError, match="no vendor named 'Nobody'"):
+        baseline.with_changes({"vendors.Nobody.price": 1.0})
+    with pytest.raises(ScenarioError, match="buyers.count"):
+        baseline.with_changes({"buyers.count": -5})
+
+
+def test_without_channel_spend_removes_exactly_that_spend(baseline) -> None:
+    before = dict(zip(CHANNEL_NAMES, baseline.vendors[0].spend_by_channel(), strict=True))
+    cf = baseline.without_channel_spend("AnalystLed", "third_party_experts")
+    after = dict(zip(CHANNEL_NAMES, cf.vendors[0].spend_by_channel(), strict=True))
+    assert after["third_party_experts"] == 0
+    for c in CHANNEL_NAMES:
+        if c != "third_party_experts":
+            assert after[c] == pytest.approx(before[c])
+
+
+BAD_CASES = {
+    "malformed TOML": ("[scenario\nname = 1", "", "not valid TOML"),
+    "unknown key": ('bogus = 1\n[[vendors]]\nname = "A"', "bogus", "unknown key"),
+    "unknown channel": (
+        '[[vendors]]\nname = "A"\nchannel_mix = { telepathy = 1.0 }',
+        "vendors[0:A].channel_mix",
+        "unknown channel 'telepathy'; allowed: industry_media",
+    ),
+    "negative channel share": (
+        '[[vendors]]\nname = "A"\nchannel_mix = { search = -0.5 }',
+        "vendors[0:A].channel_mix.search",
+        "must be >= 0",
+    ),
+    "negative budget": (
+        '[[vendors]]\nname = "A"\nweekly_budget = -10.0',
+        "vendors[0:A].weekly_budget",
+        "must be >= 0",
+    ),
+    "zero buyers": ('[buyers]\ncount = 0\n[[vendors]]\nname = "A"', "buyers.count", "must be >= 1"),
+    "non-numeric": (
+        '[[vendors]]\nname = "A"\nweekly_budget = "lots"',
+        "vendors[0:A].weekly_budget",
+        "must be a number, found 'lots'",
+    ),
+    "missing graph file": (
+        '[network]\nkind = "file"\npath = "no_such_graph.edgelist"\n[[vendors]]\nname = "A"',
+        "network.path",
+        "not found",
+    ),
+    "no vendors": ("[buyers]\ncount = 10", "vendors", "required"),
+    "shares not summing to one": (
+        "[buyers.seniority_shares]\nindividual = 0.5\nmanager = 0.5\ndirector = 0.5\n"
+        'vp = 0\nc_level = 0\n[[vendors]]\nname = "A"',
+        "buyers.seniority_shares",
+        "sum to 1",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", BAD_CASES, ids=list(BAD_CASES))
+def test_bad_input_names_file_field_and_fix(tmp_path: Path, case: str) -> None:
+    text, field, fragment = BAD_CASES[case]
+    path = write(tmp_path, text)
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(path)
+    msg = str(info.value)
+    assert "\n" not in msg
+    assert msg.startswith(str(path))
+    assert info.value.field == field
+    assert fragment in msg
+
+
+def test_missing_scenario_file(tmp_path: Path) -> None:
+    with pytest.raises(ScenarioError, match="file not found"):
+        load_scenario(tmp_path / "nope.toml")
+
+
+def test_peer_recommendations_cannot_be_bought() -> None:
+    with pytest.raises(ScenarioError, match="cannot be bought"):
+        scenario_from_dict({"vendors": [{**VENDOR, "channel_mix": {"peer_recommendations": 1.0}}]})
+
+
+def test_channel_override_changes_only_that_channel(baseline) -> None:
+    sc = baseline.with_changes({"channels.search.credibility": (0.0, 0.0, 0.0)})
+    table = {c.name: c for c in sc.channel_table()}
+    assert table["search"].credibility == (0.0, 0.0, 0.0)
+    assert table["industry_media"] == {c.name: c for c in baseline.channel_table()}["industry_media"]
