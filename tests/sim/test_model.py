@@ -28,8 +28,13 @@ def test_one_step_is_one_week_and_the_run_stops_at_the_horizon(small) -> None:
 
 
 def test_no_need_no_journey(small) -> None:
-    quiet = small.with_changes({"buyers.need_rate": dict.fromkeys(
-        ("individual", "manager", "director", "vp", "c_level"), 0.0)})
+    quiet = small.with_changes(
+        {
+            "buyers.need_rate": dict.fromkeys(
+                ("individual", "manager", "director", "vp", "c_level"), 0.0
+            )
+        }
+    )
     model, t = run(quiet)
     assert len(t["journeys"]) == 0 and len(t["touches"]) == 0
     assert (t["weekly"]["idle"] == small.buyers.count).all()
@@ -38,7 +43,9 @@ def test_no_need_no_journey(small) -> None:
 def test_a_vendor_without_budget_is_never_shown_and_never_bought(small) -> None:
     sc = small.with_changes({"vendors.AnalystLed.weekly_budget": 0.0})
     model, t = run(sc)
-    paid = t["touches"][~t["touches"]["channel"].isin(["peer_recommendations", "professional_networks"])]
+    paid = t["touches"][
+        ~t["touches"]["channel"].isin(["peer_recommendations", "professional_networks"])
+    ]
     assert (paid["vendor"] != "AnalystLed").all()
     assert model.conversions[0] == 0
     assert model.marketing_spend()[0] == 0
@@ -52,15 +59,20 @@ def test_journeys_move_through_stages_in_order(small) -> None:
     assert (diffs >= 0).all()
     closed = t["journeys"][t["journeys"]["outcome"] != "open"]
     # a journey needs at least total effort / consultations per week weeks of research
-    min_weeks = np.floor(sum(small.buyers.stage_effort.model_dump().values()) * np.exp(-1.5)
-                         / small.buyers.consultations_per_week)
+    min_weeks = np.floor(
+        sum(small.buyers.stage_effort.model_dump().values())
+        * np.exp(-1.5)
+        / small.buyers.consultations_per_week
+    )
     assert ((closed["end_week"] - closed["start_week"]) >= min_weeks).all()
 
 
 def test_buyers_who_do_not_use_social_media_never_consult_social_sources(small) -> None:
     _, t = run(small)
     non_social = set(t["buyers"].loc[~t["buyers"]["uses_social"], "buyer_id"])
-    touches = t["touches"][t["touches"]["buyer_id"].isin(non_social) & ~t["touches"]["social_selling"]]
+    touches = t["touches"][
+        t["touches"]["buyer_id"].isin(non_social) & ~t["touches"]["social_selling"]
+    ]
     assert len(touches) > 100
     assert not touches["channel"].isin(SOCIAL).any()
 
@@ -89,8 +101,10 @@ def test_social_selling_reaches_only_joiners_and_comes_earlier(baseline) -> None
 
 def test_exposure_saturates_in_spend() -> None:
     ch = channel_arrays()
-    presence = [exposure_cdf(np.array([[s] * 9]), ch.reach, ch.half_saturation)[0, -1]
-                for s in (10_000, 20_000, 40_000)]
+    presence = [
+        exposure_cdf(np.array([[s] * 9]), ch.reach, ch.half_saturation)[0, -1]
+        for s in (10_000, 20_000, 40_000)
+    ]
     gains = np.diff([0, *presence])
     assert presence[0] < presence[1] < presence[2] <= ch.reach[0]
     assert gains[1] < gains[0] and gains[2] < gains[1]
@@ -128,21 +142,25 @@ def test_status_quo_utility_drives_no_decisions(small) -> None:
 def test_quality_spreads_by_word_of_mouth(baseline) -> None:
     """Satisfied customers recommend and dissatisfied ones warn: of two vendors with the
     same strategy, the better product wins more in the second year."""
-    twins = baseline.with_changes({
-        "buyers.count": 2000,
-        "vendors.CommunityFirst.channel_mix": {"search": 1.0},
-        "vendors.CommunityFirst.referral_reward": 0.0,
-        "vendors.CommunityFirst.price": 0.95,
-        "vendors.CommunityFirst.quality": 0.95,
-        "vendors.SearchHeavy.channel_mix": {"search": 1.0},
-        "vendors.SearchHeavy.weekly_budget": 26000.0,
-        "vendors.SearchHeavy.quality": 0.2,
-    })
+    twins = baseline.with_changes(
+        {
+            "buyers.count": 2000,
+            "vendors.CommunityFirst.channel_mix": {"search": 1.0},
+            "vendors.CommunityFirst.referral_reward": 0.0,
+            "vendors.CommunityFirst.price": 0.95,
+            "vendors.CommunityFirst.quality": 0.95,
+            "vendors.SearchHeavy.channel_mix": {"search": 1.0},
+            "vendors.SearchHeavy.weekly_budget": 26000.0,
+            "vendors.SearchHeavy.quality": 0.2,
+        }
+    )
     diffs = []
     for seed in range(4):
         model, t = run(twins, seed)
         late = t["weekly"].iloc[52:]
-        diffs.append(late["conversions_CommunityFirst"].sum() - late["conversions_SearchHeavy"].sum())
+        diffs.append(
+            late["conversions_CommunityFirst"].sum() - late["conversions_SearchHeavy"].sum()
+        )
     assert min(diffs) > 0
 
 
@@ -153,7 +171,9 @@ def test_referrals_weigh_most_in_the_final_stage() -> None:
             assert ch.credibility[2, i] == ch.credibility[:, i].max()
     final = [c.name for c in CHANNELS]
     assert IDC_TOP_THREE[Stage.FINAL][:2] == ("professional_networks", "peer_recommendations")
-    assert set(IDC_TOP_THREE[Stage.FINAL][:2]) <= {c.name for c in CHANNELS if c.referral} | set(final)
+    assert set(IDC_TOP_THREE[Stage.FINAL][:2]) <= {c.name for c in CHANNELS if c.referral} | set(
+        final
+    )
 
 
 def test_senior_buyers_have_bigger_budgets_and_buy_more_often(baseline_tables) -> None:
@@ -161,7 +181,9 @@ def test_senior_buyers_have_bigger_budgets_and_buy_more_often(baseline_tables) -
     per_buyer = baseline_tables["journeys"].groupby("buyer_id").size()
     b = b.assign(journeys=b["buyer_id"].map(per_buyer).fillna(0))
     by = b.groupby("seniority")[["budget", "journeys"]].mean()
-    assert by.loc["c_level", "budget"] > by.loc["director", "budget"] > by.loc["individual", "budget"]
+    assert (
+        by.loc["c_level", "budget"] > by.loc["director", "budget"] > by.loc["individual", "budget"]
+    )
     assert by.loc["c_level", "journeys"] > by.loc["individual", "journeys"]
 
 
@@ -178,8 +200,11 @@ def test_repeat_purchases_favour_a_satisfied_incumbent(baseline_tables) -> None:
 
 def test_every_touch_belongs_to_a_journey_of_its_buyer(small) -> None:
     _, t = run(small)
-    merged = t["touches"].merge(t["journeys"][["journey_id", "buyer_id", "start_week", "end_week"]],
-                                on="journey_id", suffixes=("", "_j"))
+    merged = t["touches"].merge(
+        t["journeys"][["journey_id", "buyer_id", "start_week", "end_week"]],
+        on="journey_id",
+        suffixes=("", "_j"),
+    )
     assert len(merged) == len(t["touches"])
     assert (merged["buyer_id"] == merged["buyer_id_j"]).all()
     assert (merged["week"] >= merged["start_week"]).all()

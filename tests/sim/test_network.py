@@ -47,9 +47,14 @@ def test_graphml_file_runs_a_model(tmp_path: Path) -> None:
     g = nx.path_graph(50)
     nx.write_graphml(g, tmp_path / "g.graphml")
     sc = scenario_from_dict(
-        {"buyers": {"count": 50}, "weeks": 5, "network": {"kind": "file", "path": "g.graphml"},
-         "vendors": VENDORS},
-        str(tmp_path / "s.toml"), tmp_path,
+        {
+            "buyers": {"count": 50},
+            "weeks": 5,
+            "network": {"kind": "file", "path": "g.graphml"},
+            "vendors": VENDORS,
+        },
+        str(tmp_path / "s.toml"),
+        tmp_path,
     )
     model = BuyerJourneyModel(sc).run()
     assert model.adjacency.sum() == 2 * 49
@@ -58,8 +63,13 @@ def test_graphml_file_runs_a_model(tmp_path: Path) -> None:
 def test_graph_file_with_wrong_size_is_refused(tmp_path: Path) -> None:
     (tmp_path / "g.edgelist").write_text("1 2\n2 3\n")
     sc = scenario_from_dict(
-        {"buyers": {"count": 50}, "network": {"kind": "file", "path": "g.edgelist"}, "vendors": VENDORS},
-        "s.toml", tmp_path,
+        {
+            "buyers": {"count": 50},
+            "network": {"kind": "file", "path": "g.edgelist"},
+            "vendors": VENDORS,
+        },
+        "s.toml",
+        tmp_path,
     )
     with pytest.raises(ScenarioError, match="3 nodes but buyers.count is 50; set buyers.count = 3"):
         BuyerJourneyModel(sc)

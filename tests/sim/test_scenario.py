@@ -44,7 +44,9 @@ def test_baseline_has_four_distinct_strategies(baseline) -> None:
 
 
 def test_channel_mix_is_normalised_into_spend() -> None:
-    sc = scenario_from_dict({"vendors": [{**VENDOR, "channel_mix": {"search": 3, "microblogs": 1}}]})
+    sc = scenario_from_dict(
+        {"vendors": [{**VENDOR, "channel_mix": {"search": 3, "microblogs": 1}}]}
+    )
     spend = dict(zip(CHANNEL_NAMES, sc.vendors[0].spend_by_channel(), strict=True))
     assert spend["search"] == pytest.approx(750) and spend["microblogs"] == pytest.approx(250)
     assert sum(spend.values()) == pytest.approx(1000)
@@ -136,4 +138,6 @@ def test_channel_override_changes_only_that_channel(baseline) -> None:
     sc = baseline.with_changes({"channels.search.credibility": (0.0, 0.0, 0.0)})
     table = {c.name: c for c in sc.channel_table()}
     assert table["search"].credibility == (0.0, 0.0, 0.0)
-    assert table["industry_media"] == {c.name: c for c in baseline.channel_table()}["industry_media"]
+    assert (
+        table["industry_media"] == {c.name: c for c in baseline.channel_table()}["industry_media"]
+    )
