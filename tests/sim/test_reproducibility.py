@@ -109,8 +109,8 @@ def test_nothing_touches_global_random_state(small) -> None:
     import random
 
     random.seed(0)
-    np.random.seed(0)
-    before = (random.getstate(), np.random.get_state()[1].copy())
+    np.random.seed(0)  # noqa: NPY002
+    before = (random.getstate(), np.random.get_state()[1].copy())  # noqa: NPY002
     BuyerJourneyModel(small, seed=1).run().tables()
     assert random.getstate() == before[0]
-    assert np.array_equal(np.random.get_state()[1], before[1])
+    assert np.array_equal(np.random.get_state()[1], before[1])  # noqa: NPY002

@@ -1,0 +1,156 @@
+"""The command line as a user meets it: the baseline with no arguments, simulate with
+--out, and one clear line with exit code 2 for every kind of bad input."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from ..conftest import ROOT
+
+
+def cli(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, str(ROOT / "run.py"), *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_no_arguments_runs_the_baseline_and_prints_the_summary() -> None:
+    r = cli()
+    assert r.returncode == 0, r.stderr
+    out = r.stdout
+    assert "baseline: 5,000 buyers, 4 vendors, 104 weeks" in out
+    for header in (
+        "conversions",
+        "win share",
+        "revenue",
+        "mkt spend",
+        "ROI",
+        "cost/acq.",
+        "break-even",
+        "mkt-originated",
+        "stage funnel",
+    ):
+        assert header in out
+    for vendor in ("AnalystLed", "SearchHeavy", "SocialSelling", "CommunityFirst"):
+        assert vendor in out
+
+
+def test_simulate_writes_tidy_parquet_tables(tmp_path: Path) -> None:
+    out = tmp_path / "res"
+    r = cli(
+        "simulate",
+        "scenarios/baseline.toml",
+        "--seed",
+        "7",
+        "--weeks",
+        "30",
+        "--buyers",
+        "700",
+        "--out",
+        str(out),
+    )
+    assert r.returncode == 0, r.stderr
+    t = {p.stem: pd.read_parquet(p) for p in out.glob("*.parquet")}
+    assert list(t["buyers"].columns[:6]) == [
+        "buyer_id",
+        "seniority",
+        "uses_social",
+        "joiner",
+        "critic",
+        "spectator",
+    ]
+    assert {
+        "journey_id",
+        "buyer_id",
+        "start_week",
+        "end_week",
+        "outcome",
+        "vendor",
+        "deal_value",
+        "research_share_at_first_sales_contact",
+    } <= set(t["journeys"].columns)
+    assert set(t["journeys"]["outcome"]) <= {"purchase", "no_decision", "open"}
+    assert {"journey_id", "buyer_id", "week", "stage", "channel", "vendor", "social"} <= set(
+        t["touches"].columns
+    )
+    assert set(t["touches"]["stage"]) == {"early", "middle", "final"}
+    assert len(t["buyers"]) == 700 and len(t["weekly"]) == 30
+    assert {"conversions_AnalystLed", "early", "middle", "final"} <= set(t["weekly"].columns)
+    assert (out / "scenario.toml").read_text() == (ROOT / "scenarios/baseline.toml").read_text()
+    assert '"seed": 7' in (out / "run.json").read_text()
+
+
+def test_duckdb_reads_the_tables(tmp_path: Path) -> None:
+    duckdb = pytest.importorskip("duckdb")
+    out = tmp_path / "res"
+    assert cli("simulate", "--weeks", "10", "--buyers", "300", "--out", str(out)).returncode == 0
+    n = duckdb.sql(
+        f"SELECT count(*) FROM '{out}/touches.parquet' WHERE stage = 'early'"
+    ).fetchall()[0][0]
+    assert n > 0
+
+
+BAD = {
+    "malformed TOML": ("[scenario\n", "not valid TOML"),
+    "unknown key": ('colour = "red"\n[[vendors]]\nname = "A"\n', "colour: unknown key"),
+    "unknown channel": (
+        '[[vendors]]\nname = "A"\nchannel_mix = { fax = 1.0 }\n',
+        "unknown channel 'fax'",
+    ),
+    "negative mix": (
+        '[[vendors]]\nname = "A"\nchannel_mix = { search = -1.0 }\n',
+        "channel_mix.search: must be >= 0",
+    ),
+    "missing graph file": (
+        '[network]\nkind = "file"\npath = "gone.edgelist"\n[[vendors]]\nname = "A"\n',
+        "network.path",
+    ),
+    "zero buyers": ('[buyers]\ncount = 0\n[[vendors]]\nname = "A"\n', "buyers.count: must be >= 1"),
+    "non-numeric": ('[[vendors]]\nname = "A"\nprice = "cheap"\n', "price: must be a number"),
+}
+
+
+@pytest.mark.parametrize("command", ["simulate", "validate"])
+@pytest.mark.parametrize("case", BAD, ids=list(BAD))
+def test_bad_scenario_gets_one_line_and_exit_2(tmp_path: Path, case: str, command: str) -> None:
+    text, fragment = BAD[case]
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    r = cli(command, str(path))
+    assert r.returncode == 2
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1, r.stderr
+    assert "Traceback" not in r.stderr
+    assert lines[0].startswith(f"error: {path}")
+    assert fragment in lines[0]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("simulate", "--buyers", "0"),
+        ("simulate", "--weeks", "x"),
+        ("simulate", "missing.toml"),
+        ("frobnicate",),
+    ],
+)
+def test_bad_command_line_gets_one_line_and_exit_2(args) -> None:
+    r = cli(*args)
+    assert r.returncode == 2
+    assert len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr
+
+
+def test_validate_accepts_the_shipped_scenarios() -> None:
+    files = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "scenarios").glob("*.toml"))
+    r = cli("validate", *files)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.count("ok: ") == len(files)
