@@ -1,0 +1,180 @@
+"""Reading sweep results: pandas DataFrames and DuckDB queries over a sweep folder.
+
+A sweep writes hive-partitioned Parquet files:
+
+    DIR/sweep=<name>/sweep.json                       the set-up (axes, variants, seeds)
+    DIR/sweep=<name>/table=runs/part-<chunk>.parquet  one row per run
+    DIR/sweep=<name>/table=vendors/...                one row per run x vendor
+    DIR/sweep=<name>/table=source_use/...             one row per run x stage x channel
+    DIR/sweep=<name>/table=weekly/...                 (weekly sweeps) run x week
+    DIR/sweep=<name>/table=weekly_vendors/...         (weekly sweeps) run x week x vendor
+
+One DuckDB query reads all sweeps of a folder:
+
+    SELECT * FROM read_parquet('DIR/**/table=vendors/*.parquet', hive_partitioning=true)
+
+`load_sweep(DIR)` does the same and returns a DataFrame; `sweep_info(DIR)` reads sweep.json.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+#: sort keys that make a loaded table's row order deterministic
+_ORDER = {
+    "runs": ["variant_id", "replication", "run_id"],
+    "vendors": ["variant_id", "replication", "run_id", "vendor"],
+    "source_use": ["variant_id", "replication", "run_id", "stage", "channel"],
+    "weekly": ["variant_id", "replication", "run_id", "week"],
+    "weekly_vendors": ["variant_id", "replication", "run_id", "week", "vendor"],
+}
+
+
+def sweep_dirs(path: str | Path) -> list[Path]:
+    """The sweep folders under `path` (or `path` itself if it is one)."""
+    p = Path(path)
+    if p.name.startswith("sweep="):
+        return [p] if p.is_dir() else []
+    return sorted(d for d in p.glob("sweep=*") if d.is_dir())
+
+
+def table_files(path: str | Path, table: str) -> list[Path]:
+    """The complete Parquet parts of one table (temporary files are hidden dot-files)."""
+    return sorted(
+        f for d in sweep_dirs(path) for f in (d / f"table={table}").glob("part-*.parquet")
+    )
+
+
+def load_sweep(path: str | Path, table: str = "runs") -> pd.DataFrame:
+    """load_sweep(DIR, table="runs") -> DataFrame of that table over every sweep in DIR.
+
+    Args:
+        path: a results folder given to `run.py sweep --out`, or one `sweep=<name>` folder.
+        table: runs | vendors | source_use | weekly | weekly_vendors.
+
+    Returns:
+        One row per run (or run x vendor, ...), with a `sweep` column from the folder name,
+        sorted by sweep, variant_id, replication, run_id and the table's own keys.
+
+    Raises:
+        FileNotFoundError: no such table under `path`.
+    """
+    files = table_files(path, table)
+    if not files:
+        hint = " (weekly tables need --weekly or weekly = true)" if "weekly" in table else ""
+        raise FileNotFoundError(f"no {table!r} table under {path}{hint}")
+    con = _duckdb()
+    order = ", ".join(f'"{c}"' for c in ["sweep", *_ORDER.get(table, ["run_id"])])
+    sql = (
+        'SELECT * EXCLUDE ("table") FROM read_parquet(?, hive_partitioning=true, '
+        f"union_by_name=true) ORDER BY {order}"
+    )
+    df = con.execute(sql, [[str(f) for f in files]]).df()
+    cols = ["sweep", *[c for c in df.columns if c != "sweep"]]
+    return df[cols]
+
+
+def sweep_info(path: str | Path) -> dict[str, Any]:
+    """The set-up of one sweep (sweep.json): name, scenario, axes, variants, seeds.
+
+    `path` is a `sweep=<name>` folder or a results folder holding exactly one sweep.
+    """
+    dirs = sweep_dirs(path)
+    if len(dirs) != 1:
+        found = ", ".join(d.name for d in dirs) or "none"
+        raise FileNotFoundError(
+            f"{path}: expected one sweep=<name> folder (found {found}); pass one of them"
+        )
+    return json.loads((dirs[0] / "sweep.json").read_text(encoding="utf-8"))
+
+
+def query(sql: str, path: str | Path | None = None):
+    """Run DuckDB SQL; with `path`, the tables runs, vendors, ... are views over its files.
+
+    Example: `query("SELECT variant, avg(roi) FROM vendors GROUP BY 1", "results/sweeps")`.
+    Returns a DataFrame.
+    """
+    con = _duckdb()
+    if path is not None:
+        for table in _ORDER:
+            files = table_files(path, table)
+            if files:
+                listed = ", ".join("'" + str(f).replace("'", "''") + "'" for f in files)
+                con.execute(
+                    f'CREATE VIEW {table} AS SELECT * EXCLUDE ("table") FROM read_parquet('
+                    f"[{listed}], hive_partitioning=true, union_by_name=true)"
+                )
+    return con.execute(sql).df()
+
+
+def _duckdb():
+    import duckdb
+
+    return duckdb.connect()
+
+
+# --------------------------------------------------------------- bookkeeping for resume
+def completed_runs(sweep_dir: Path) -> dict[str, str]:
+    """run_id -> status of every run already written (reads only two columns)."""
+    import pyarrow.parquet as pq
+
+    done: dict[str, str] = {}
+    for f in table_files(sweep_dir, "runs"):
+        t = pq.read_table(f, columns=["run_id", "status"])
+        done.update(
+            zip(t.column("run_id").to_pylist(), t.column("status").to_pylist(), strict=True)
+        )
+    return done
+
+
+def remove_incomplete(sweep_dir: Path) -> int:
+    """Delete what a killed chunk left behind: temporary files, and parts of other tables
+    whose `runs` part (written last) is missing. Returns the number of files removed."""
+    removed = 0
+    runs = {f.name for f in (sweep_dir / "table=runs").glob("part-*.parquet")}
+    for tdir in sweep_dir.glob("table=*"):
+        for f in tdir.iterdir():
+            stale_tmp = f.name.startswith(".") and f.name.endswith(".tmp")
+            orphan = tdir.name != "table=runs" and f.suffix == ".parquet" and f.name not in runs
+            if stale_tmp or orphan:
+                f.unlink(missing_ok=True)
+                removed += 1
+    return removed
+
+
+def drop_failed_runs(sweep_dir: Path) -> int:
+    """Remove the rows of failed runs from the `runs` parts so they run again.
+
+    Failed runs have rows only in `runs`. Returns the number of rows removed.
+    """
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    removed = 0
+    for f in table_files(sweep_dir, "runs"):
+        t = pq.read_table(f)
+        keep = pc.equal(t.column("status"), "ok")
+        n_bad = len(t) - pc.sum(keep).as_py() if len(t) else 0
+        if not n_bad:
+            continue
+        removed += n_bad
+        kept = t.filter(keep)
+        if len(kept) == 0:
+            _remove_chunk(sweep_dir, f.name)
+        else:
+            tmp = f.with_name(f".{f.name}.{os.getpid()}.tmp")
+            pq.write_table(kept, tmp, compression="zstd")
+            os.replace(tmp, f)
+    return removed
+
+
+def _remove_chunk(sweep_dir: Path, part: str) -> None:
+    # the runs part goes first, so an interruption leaves orphans, removed on resume
+    (sweep_dir / "table=runs" / part).unlink(missing_ok=True)
+    for tdir in sweep_dir.glob("table=*"):
+        (tdir / part).unlink(missing_ok=True)
