@@ -284,7 +284,7 @@ def sample_points(axes: list[Axis], n: int, sampler: str, seed: int) -> list[tup
 
 def _fmt(value: Any) -> str:
     if isinstance(value, float):
-        return f"{value:.4g}"
+        return f"{value:.6g}"
     return str(value)
 
 
@@ -743,7 +743,12 @@ def open_executor(workers: int, dask: str | None = None) -> Iterator[cf.Executor
     if workers == 1:
         yield InlineExecutor()
         return
-    ctx = multiprocessing.get_context("fork" if sys.platform == "linux" else "spawn")
+    # forkserver: workers fork from a clean server that has imported the model once
+    # (plain fork from a driver with Arrow/tqdm threads running can deadlock)
+    method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+    ctx = multiprocessing.get_context(method)
+    if method == "forkserver":
+        ctx.set_forkserver_preload(["analysis.sweep", "sim.model", "sim.tables"])
     pool = cf.ProcessPoolExecutor(workers, mp_context=ctx, initializer=_ignore_sigint)
     try:
         yield pool
