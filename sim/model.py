@@ -148,6 +148,9 @@ class BuyerJourneyModel(mesa.Model):
         self.progress = np.zeros(n)
         self.effort_scale = np.ones(n)
         self.rest_until = np.zeros(n, dtype=np.int64)
+        self.next_need = np.zeros(
+            n, dtype=np.int64
+        )  # week a resting/idle buyer's next need arrives
         self.journey = np.full(n, -1, dtype=np.int64)
         self.preference = np.zeros((n, v))
         self.considered = np.zeros((n, v), dtype=bool)
@@ -158,7 +161,10 @@ class BuyerJourneyModel(mesa.Model):
         self.social_sold = np.zeros((n, v), dtype=bool)
         # post-purchase state that outlives a journey
         self.incumbent = np.full(n, -1, dtype=np.int64)
-        self.opinion = np.zeros((n, v), dtype=np.float32)  # what a buyer tells neighbours
+        self.opinion = np.zeros((n, v))  # what a buyer tells neighbours
+        # weekly sums over each buyer's contacts, kept current as opinions change
+        self.neighbour_opinion = np.zeros((n, v))
+        self.neighbour_customers = np.zeros((n, v))
         self.reviews = np.zeros((2, v))  # critics' positive / negative reviews per vendor
 
     def _setup_graph(self) -> None:
@@ -178,6 +184,7 @@ class BuyerJourneyModel(mesa.Model):
             )
         self.referral_graph = ref
         self.adjacency = ref.adjacency
+        self.next_need[:] = self._draw_need_weeks(np.arange(self.n_buyers), 0)
         self.grid = Network(ref.graph, layout=None, random=self.random)
         Buyer.create_agents(self, self.n_buyers, list(range(self.n_buyers)))
         cells = self.grid._cells
@@ -227,9 +234,8 @@ class BuyerJourneyModel(mesa.Model):
         conv_week = np.zeros(self.n_vendors, dtype=np.int64)
         rev_week = np.zeros(self.n_vendors)
         if active.size:
-            neighbour = self.neighbour_signals(active)
-            self.consult_sources(active, neighbour)
-            self.social_selling(active, neighbour)
+            self.consult_sources(active)
+            self.social_selling(active)
             deciders = self.advance_stages(active)
             conv_week, rev_week = self.decide(active, deciders)
         self.weekly_stages.append(np.bincount(self.stage, minlength=6))
@@ -251,23 +257,34 @@ class BuyerJourneyModel(mesa.Model):
     def end_rest(self) -> None:
         """After a purchase (engage: rate, review, recommend) or a no-decision, a buyer
         rests a while and then is idle again, open to a new need (repeat purchases)."""
-        done = ((self.stage == Stage.BOUGHT) | (self.stage == Stage.NO_DECISION)) & (
-            self.rest_until <= self.week
+        done = np.flatnonzero(
+            ((self.stage == Stage.BOUGHT) | (self.stage == Stage.NO_DECISION))
+            & (self.rest_until <= self.week)
         )
         self.stage[done] = Stage.IDLE
+        self.next_need[done] = self._draw_need_weeks(done, self.week)
+
+    def _draw_need_weeks(self, buyers: np.ndarray, week: int) -> np.ndarray:
+        """The week an idle buyer's next need arrives. A constant weekly hazard p gives a
+        geometric waiting time, so one draw per idle spell replaces one draw per week."""
+        rate = self.need_rate[buyers]
+        wait = np.full(buyers.size, np.iinfo(np.int64).max // 4, dtype=np.int64)
+        u = self.streams["need"].random(buyers.size)
+        has = rate > 0
+        # inverse CDF of the geometric distribution (trials until the first success)
+        wait[has] = np.ceil(np.log1p(-u[has]) / np.log1p(-rate[has])).astype(np.int64)
+        return week + np.maximum(wait, 1) - 1
 
     def arrive_needs(self) -> None:
         """A buying need arrives at random, with a weekly hazard that rises with seniority;
         the new journey starts in the early stage with the incumbent vendor in mind."""
-        u = self.streams["need"].random((self.n_buyers, 2))
-        new = np.flatnonzero((self.stage == Stage.IDLE) & (u[:, 0] < self.need_rate))
+        new = np.flatnonzero((self.stage == Stage.IDLE) & (self.next_need <= self.week))
         if not new.size:
             return
+        u = self.streams["need"].random(new.size)
         self.stage[new] = Stage.EARLY
         self.progress[new] = 0.0
-        self.effort_scale[new] = np.exp(
-            COMPLEXITY_SPREAD * ndtri(np.clip(u[new, 1], 1e-12, 1 - 1e-12))
-        )
+        self.effort_scale[new] = np.exp(COMPLEXITY_SPREAD * ndtri(np.clip(u, 1e-12, 1 - 1e-12)))
         self.journey[new] = self.next_journey + np.arange(new.size)
         self.next_journey += new.size
         self.journey_start[new] = self.week
@@ -286,89 +303,102 @@ class BuyerJourneyModel(mesa.Model):
         sign = np.sign(self.opinion[rows, cols])
         self.preference[rows, cols] = self.spec.choice.incumbent_bonus * sign
 
-    def neighbour_signals(self, active: np.ndarray) -> np.ndarray:
-        """What in-market buyers' contacts say about each vendor: satisfied customers
-        recommend (+span, more with a referral programme), dissatisfied ones warn (-span).
-        One sparse product over the referral graph: (m, V)."""
-        return np.asarray(self.adjacency[active] @ self.opinion)
-
-    def consult_sources(self, active: np.ndarray, neighbour: np.ndarray) -> None:
+    def consult_sources(self, active: np.ndarray) -> None:
         """Each in-market week the buyer consults a few sources drawn with the stage's
         preference weights (social sources only for social buyers; sales reps only after
         most research is done). A consultation may expose the buyer to one vendor present
         there (share of voice, saturating in spend); referral sources also pass on what
-        the buyer's contacts say; topic communities also show critics' reviews."""
+        the buyer's contacts say; topic communities also show critics' reviews.
+
+        All consultations of the week are handled at once, flattened buyer by buyer;
+        within a week, paid exposures are applied before referrals."""
         k = self.spec.buyers.consultations_per_week
-        m = active.size
-        stage_row = self.stage[active].astype(np.int64) - 1
-        total = self.stage_effort.sum() * self.effort_scale[active]
-        u_src = self.streams["source"].random((m, k))
-        u_exp = self.streams["exposure"].random((m, k))
-        choice = self.spec.choice
         cred = self.channels.credibility
-        touches_c, touches_v, touches_g = [], [], []
-        review = (self.reviews[0] - self.reviews[1]) / (self.reviews.sum(0) + REVIEW_PRIOR)
-        for j in range(k):
-            share = (self.progress[active] + j) / total
-            ready = share >= self.sales_readiness[active]
-            channel = choose_sources(u_src[:, j], stage_row, self.uses_social[active], ready)
-            vendor = pick_exposed_vendor(u_exp[:, j], self.exposure_cdf[channel])
-            gain = np.zeros(m)
-            hit = vendor >= 0
-            rows, vs = active[hit], vendor[hit]
-            g = cred[stage_row[hit], channel[hit]]
-            self.preference[rows, vs] += g
-            gain[hit] = g
-            # an exposure that carries no credibility leaves no trace in the buyer's mind
-            self._enter(rows[g > 0], vs[g > 0], ORIGIN_MARKETING)
-            # referral sources ask the graph neighbours
-            ref = self.channels.referral[channel]
-            if ref.any():
-                r_idx = np.flatnonzero(ref)
-                sig = neighbour[r_idx]
-                weight = (cred[stage_row[r_idx], channel[r_idx]] * choice.referral_weight)[:, None]
-                delta = weight * np.tanh(sig / 2.0)
-                self.preference[active[r_idx]] += delta
-                pos = sig > 0
-                pr, pv = np.nonzero(pos)
-                self._enter(active[r_idx[pr]], pv, ORIGIN_REFERRAL)
-                self.referred[active[r_idx[pr]], pv] = True
-                # a referral consultation with no paid exposure names the most recommended vendor
-                best = np.where(pos.any(1), np.argmax(sig, axis=1), -1)
-                unnamed = vendor[r_idx] < 0
-                vendor[r_idx[unnamed]] = best[unnamed]
-                named = r_idx[unnamed & (best >= 0)]
-                gain[named] = delta[unnamed & (best >= 0), best[unnamed & (best >= 0)]]
-            # topic communities show critics' reviews of the vendors the buyer considers
-            tc = np.flatnonzero(channel == TOPIC_COMMUNITIES)
-            if tc.size:
-                w_rev = cred[stage_row[tc], TOPIC_COMMUNITIES] * choice.review_weight
-                self.preference[active[tc]] += (
-                    w_rev[:, None] * review[None, :] * self.considered[active[tc]]
-                )
-            # sales contact: first touch with a vendor's sales rep
-            sales = (channel == SALES_REPS) & hit
-            self._record_sales_contact(active[sales], share[sales])
-            np.add.at(self.source_use_week, (stage_row, channel), 1)
-            touches_c.append(channel)
-            touches_v.append(vendor)
-            touches_g.append(gain)
+        rows = np.repeat(active, k)  # the buyer of each consultation
+        slot = np.tile(np.arange(k), active.size)
+        stage_row = np.repeat(self.stage[active].astype(np.int64) - 1, k)
+        total = np.repeat(self.stage_effort.sum() * self.effort_scale[active], k)
+        share = (self.progress[rows] + slot) / total
+        ready = share >= self.sales_readiness[rows]
+        u_src = self.streams["source"].random(rows.size)
+        u_exp = self.streams["exposure"].random(rows.size)
+        channel = choose_sources(u_src, stage_row, self.uses_social[rows], ready)
+        vendor = pick_exposed_vendor(u_exp, self.exposure_cdf[channel])
+        gain = np.zeros(rows.size)
+        # paid exposure raises preference by the channel's credibility in this stage
+        hit = np.flatnonzero(vendor >= 0)
+        g = cred[stage_row[hit], channel[hit]]
+        np.add.at(self.preference, (rows[hit], vendor[hit]), g)
+        gain[hit] = g
+        # an exposure that carries no credibility leaves no trace in the buyer's mind
+        seen = hit[g > 0]
+        self._enter(rows[seen], vendor[seen], ORIGIN_MARKETING)
+        self._consult_referrals(rows, stage_row, channel, vendor, gain)
+        self._read_reviews(rows, stage_row, channel)
+        # sales contact: the first consultation of a vendor's sales rep
+        sales = (channel == SALES_REPS) & (vendor >= 0)
+        self._record_sales_contact(rows[sales], share[sales])
+        self.source_use_week[:] = np.bincount(
+            stage_row * len(CHANNELS) + channel, minlength=3 * len(CHANNELS)
+        ).reshape(3, len(CHANNELS))
+        self.source_use += self.source_use_week
         self.progress[active] += k
         if self.record_touches:
-            self._append_touches(active, stage_row, touches_c, touches_v, touches_g)
-        self.source_use += self.source_use_week
+            self.touch_blocks.append(
+                TouchBlock(
+                    journey=self.journey[rows],
+                    buyer=rows,
+                    stage=stage_row.astype(np.int8),
+                    channel=channel.astype(np.int8),
+                    vendor=vendor.astype(np.int16),
+                    gain=gain,
+                    week=self.week,
+                )
+            )
 
-    def social_selling(self, active: np.ndarray, neighbour_: np.ndarray) -> None:
+    def _consult_referrals(self, rows, stage_row, channel, vendor, gain) -> None:
+        """Referral sources ask the buyer's graph neighbours: satisfied customers
+        recommend their vendor, dissatisfied ones warn against it. A referral consultation
+        that showed no paid vendor names the most recommended one."""
+        r_idx = np.flatnonzero(self.channels.referral[channel])
+        if not r_idx.size:
+            return
+        buyers = rows[r_idx]
+        sig = self.neighbour_opinion[buyers]
+        weight = self.channels.credibility[stage_row[r_idx], channel[r_idx]]
+        delta = (weight * self.spec.choice.referral_weight)[:, None] * np.tanh(sig / 2.0)
+        np.add.at(self.preference, buyers, delta)
+        pr, pv = np.nonzero(sig > 0)
+        self._enter(buyers[pr], pv, ORIGIN_REFERRAL)
+        self.referred[buyers[pr], pv] = True
+        best = np.argmax(sig, axis=1)
+        named = (vendor[r_idx] < 0) & (sig[np.arange(r_idx.size), best] > 0)
+        vendor[r_idx[named]] = best[named]
+        gain[r_idx[named]] = delta[named, best[named]]
+
+    def _read_reviews(self, rows, stage_row, channel) -> None:
+        """Topic communities show critics' public reviews of the vendors a buyer considers."""
+        tc = np.flatnonzero(channel == TOPIC_COMMUNITIES)
+        if not tc.size:
+            return
+        review = (self.reviews[0] - self.reviews[1]) / (self.reviews.sum(0) + REVIEW_PRIOR)
+        w = (
+            self.channels.credibility[stage_row[tc], TOPIC_COMMUNITIES]
+            * self.spec.choice.review_weight
+        )
+        buyers = rows[tc]
+        np.add.at(self.preference, buyers, w[:, None] * review[None, :] * self.considered[buyers])
+
+    def social_selling(self, active: np.ndarray) -> None:
         """Vendor social selling: its salespeople reach in-market joiners through their
         networks (a referred salesperson), more likely the more of the buyer's contacts are
         the vendor's customers; at most once per vendor and journey."""
-        m = active.size
-        u = self.streams["social_selling"].random((m, self.n_vendors))
+        active = active[self.joiner[active]]
+        u = self.streams["social_selling"].random((active.size, self.n_vendors))
         if not self.social_selling_reach.any():
             return
-        customers = np.asarray(self.adjacency[active] @ (self.opinion != 0).astype(np.float32))
+        customers = self.neighbour_customers[active]
         p = self.social_selling_reach[None, :] * (1.0 - np.exp(-customers))
-        p *= self.joiner[active][:, None]
         reached = (u < p) & ~self.social_sold[active]
         rows, vs = np.nonzero(reached)
         if not rows.size:
@@ -451,14 +481,31 @@ class BuyerJourneyModel(mesa.Model):
         """Satisfaction after a purchase depends on the vendor's product quality; the
         buyer's opinion (weighted by span of control) is what they tell their contacts,
         and critics also post a public review."""
+        old_opinion = self.opinion[buyers].copy()
+        old_customer = self.incumbent[buyers].copy()
         self.incumbent[buyers] = vendors
         self.opinion[buyers] = 0.0
         strength = np.where(
             satisfied, self.span[buyers] * self.advocacy[vendors], -self.span[buyers]
         )
         self.opinion[buyers, vendors] = strength
+        self._update_neighbour_sums(buyers, old_opinion, old_customer)
         crit = self.critic[buyers]
         np.add.at(self.reviews, (np.where(satisfied[crit], 0, 1), vendors[crit]), 1)
+
+    def _update_neighbour_sums(self, buyers, old_opinion, old_customer) -> None:
+        """Keep each buyer's sum over contacts current: only the changed buyers' rows of
+        the (symmetric) adjacency are touched: a sparse scatter of their changes."""
+        d_opinion = self.opinion[buyers] - old_opinion
+        d_customer = np.zeros_like(d_opinion)
+        had = old_customer >= 0
+        d_customer[np.flatnonzero(had), old_customer[had]] -= 1.0
+        d_customer[np.arange(buyers.size), self.incumbent[buyers]] += 1.0
+        rows = self.adjacency[buyers]  # (changed, n) sparse; symmetric graph: their contacts
+        contacts = rows.indices
+        owner = np.repeat(np.arange(buyers.size), np.diff(rows.indptr))
+        np.add.at(self.neighbour_opinion, contacts, d_opinion[owner])
+        np.add.at(self.neighbour_customers, contacts, d_customer[owner])
 
     # --------------------------------------------------------------- helpers
     def _enter(self, buyers: np.ndarray, vendors: np.ndarray, origin: int) -> None:
@@ -474,20 +521,6 @@ class BuyerJourneyModel(mesa.Model):
         b, idx = np.unique(b, return_index=True)
         self.share_at_contact[b] = np.minimum(share[first][idx], 1.0)
         self.sales_contacted[b] = True
-
-    def _append_touches(self, active, stage_row, chans, vendors, gains) -> None:
-        k = len(chans)
-        self.touch_blocks.append(
-            TouchBlock(
-                journey=np.repeat(self.journey[active], k),
-                buyer=np.repeat(active, k),
-                stage=np.repeat(stage_row, k).astype(np.int8),
-                channel=np.stack(chans, 1).ravel().astype(np.int8),
-                vendor=np.stack(vendors, 1).ravel().astype(np.int16),
-                gain=np.stack(gains, 1).ravel(),
-                week=self.week,
-            )
-        )
 
     def _close_journeys(self, buyers, outcome, vendor, deal, originated, referred) -> None:
         rows = self.journey_rows

@@ -219,3 +219,34 @@ def test_deal_value_is_budget_times_price(small) -> None:
     expected = model.budget[bought["buyer_id"].to_numpy()] * bought["vendor"].map(price).to_numpy()
     np.testing.assert_allclose(bought["deal_value"].to_numpy(dtype=float), expected)
     assert pd.isna(t["journeys"].loc[t["journeys"]["outcome"] != "purchase", "vendor"]).all()
+
+
+def test_neighbour_sums_equal_the_sparse_product_over_the_graph(small) -> None:
+    """The incrementally kept sums over contacts match A @ opinion recomputed from scratch."""
+    model = BuyerJourneyModel(small, seed=2).run()
+    a = model.adjacency
+    np.testing.assert_allclose(model.neighbour_opinion, a @ model.opinion, atol=1e-9)
+    customer = np.zeros_like(model.opinion)
+    has = model.incumbent >= 0
+    customer[np.flatnonzero(has), model.incumbent[has]] = 1.0
+    np.testing.assert_allclose(model.neighbour_customers, a @ customer, atol=1e-9)
+    assert model.neighbour_opinion.any()
+
+
+def test_need_arrivals_follow_the_weekly_hazard(baseline) -> None:
+    """Geometric waiting times reproduce a constant weekly hazard: first-journey starts of
+    idle buyers per week match n * p within sampling error."""
+    sc = baseline.with_changes(
+        {
+            "buyers.count": 20000,
+            "weeks": 10,
+            "buyers.need_rate": dict.fromkeys(
+                ("individual", "manager", "director", "vp", "c_level"), 0.02
+            ),
+        }
+    )
+    model = BuyerJourneyModel(sc, seed=8, record_touches=False).run()
+    starts = model.tables()["journeys"]["start_week"].value_counts().sort_index().to_numpy()
+    expected = 20000 * 0.98 ** np.arange(10) * 0.02  # nobody returns to idle within 10 weeks
+    assert np.all(np.abs(starts - expected) < 4 * np.sqrt(expected))
+    assert abs(starts.sum() - expected.sum()) < 3 * np.sqrt(expected.sum())

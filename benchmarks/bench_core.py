@@ -1,0 +1,145 @@
+"""Speed and memory of the core model (issue 2). Not a test: run it and read the table.
+
+    .venv/bin/python benchmarks/bench_core.py            # writes benchmarks/results/core.md
+
+Measures, on this machine:
+  1. the baseline (5,000 buyers x 104 weeks): set-up + run, and with all tables built;
+  2. 100,000 buyers x 104 weeks: wall time and peak memory (in a fresh process);
+  3. the cost per in-market buyer-week against a bare numpy floor doing the same
+     elementary work (one need draw, one source choice and one exposure draw per
+     in-market buyer per week), timed in the same process.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from sim.model import BuyerJourneyModel, source_cdf  # noqa: E402
+from sim.scenario import load_scenario  # noqa: E402
+
+BASELINE = ROOT / "scenarios" / "baseline.toml"
+
+
+def time_baseline(repeats: int = 7) -> dict[str, float]:
+    """Median wall time of the baseline: run only, and run plus all five tables."""
+    sc = load_scenario(BASELINE)
+    BuyerJourneyModel(sc).run()  # warm caches (graph, imports)
+    run_only, with_tables = [], []
+    for i in range(repeats):
+        t0 = time.perf_counter()
+        BuyerJourneyModel(sc, seed=100 + i, record_touches=False).run()
+        run_only.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        BuyerJourneyModel(sc, seed=100 + i).run().tables()
+        with_tables.append(time.perf_counter() - t0)
+    return {"run_s": statistics.median(run_only), "run_tables_s": statistics.median(with_tables)}
+
+
+def big_run_child(n: int) -> None:
+    """In a fresh process: build and run n buyers x 104 weeks, print time and peak RSS."""
+    import resource
+
+    sc = load_scenario(BASELINE).with_changes({"buyers.count": n})
+    t0 = time.perf_counter()
+    model = BuyerJourneyModel(sc, seed=1)
+    t1 = time.perf_counter()
+    model.run()
+    t2 = time.perf_counter()
+    model.tables()
+    t3 = time.perf_counter()
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"setup_s": t1 - t0, "run_s": t2 - t1, "tables_s": t3 - t2,
+                      "total_s": t3 - t0, "peak_mb": peak_mb}))
+
+
+def time_big(n: int) -> dict[str, float]:
+    out = subprocess.run([sys.executable, __file__, "--child", str(n)], capture_output=True,
+                         text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def numpy_floor(in_market: np.ndarray, n_channels: int = 9, n_vendors: int = 4) -> float:
+    """Seconds for the bare elementary work over the same in-market buyer-weeks."""
+    rng = np.random.default_rng(0)
+    cdf = source_cdf()[0, 1, 1]
+    p_exposure = rng.random((n_channels, n_vendors)).cumsum(1) / n_vendors
+    t0 = time.perf_counter()
+    for m in in_market:
+        need = rng.random(m) < 0.02
+        channel = np.searchsorted(cdf, rng.random(m))
+        channel = np.minimum(channel, n_channels - 1)
+        shown = (rng.random(m)[:, None] >= p_exposure[channel]).sum(1)
+        del need, shown
+    return time.perf_counter() - t0
+
+
+def floor_comparison(n: int) -> dict[str, float]:
+    """Model seconds per in-market buyer-week vs the numpy floor, same run, same counts."""
+    sc = load_scenario(BASELINE).with_changes({"buyers.count": n})
+    model = BuyerJourneyModel(sc, seed=2, record_touches=False)
+    t0 = time.perf_counter()
+    model.run()
+    model_s = time.perf_counter() - t0
+    stages = np.array(model.weekly_stages)
+    in_market = stages[:, 1:4].sum(1)
+    floor_s = min(numpy_floor(in_market) for _ in range(5))
+    bw = float(in_market.sum())
+    return {"buyers": n, "in_market_buyer_weeks": bw, "model_ns": 1e9 * model_s / bw,
+            "floor_ns": 1e9 * floor_s / bw, "ratio": model_s / floor_s,
+            "model_ns_all_buyer_weeks": 1e9 * model_s / (n * sc.weeks)}
+
+
+def main() -> None:
+    base = time_baseline()
+    big = time_big(100_000)
+    floors = [floor_comparison(n) for n in (5_000, 100_000)]
+    lines = [
+        "# Core model speed (benchmarks/bench_core.py)",
+        "",
+        f"Machine: {platform.processor() or platform.machine()}, {platform.python_version()}, "
+        f"numpy {np.__version__}; measured {time.strftime('%Y-%m-%d')}.",
+        "",
+        "| measurement | goal | measured |",
+        "|---|---|---|",
+        f"| baseline 5,000 buyers x 104 weeks, set-up + run | < 3 s | {base['run_s']:.2f} s |",
+        f"| baseline, set-up + run + all five tables | - | {base['run_tables_s']:.2f} s |",
+        f"| 100,000 buyers x 104 weeks, set-up + run + tables | < 60 s | {big['total_s']:.1f} s "
+        f"(set-up {big['setup_s']:.1f}, run {big['run_s']:.1f}, tables {big['tables_s']:.1f}) |",
+        f"| 100,000 buyers, peak memory | < 2 GB | {big['peak_mb']:,.0f} MB |",
+    ]
+    for f in floors:
+        lines.append(
+            f"| {f['buyers']:,} buyers: model per in-market buyer-week vs numpy floor | within 10x | "
+            f"{f['model_ns']:.0f} ns vs {f['floor_ns']:.0f} ns = **{f['ratio']:.1f}x** |"
+        )
+    lines += [
+        "",
+        "The model's time per in-market buyer-week includes the whole week: need arrival for "
+        "all buyers, source choice, exposure, referrals (a sparse product), social selling, "
+        "stage progress and decisions. Per buyer-week over all buyers (idle ones included): "
+        + ", ".join(f"{f['model_ns_all_buyer_weeks']:.0f} ns at {f['buyers']:,}" for f in floors)
+        + ".",
+    ]
+    text = "\n".join(lines) + "\n"
+    out = ROOT / "benchmarks" / "results" / "core.md"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 3 and sys.argv[1] == "--child":
+        big_run_child(int(sys.argv[2]))
+    else:
+        main()
