@@ -12,8 +12,8 @@ graph file in network.py; both happen before a model is built.
 from __future__ import annotations
 
 import math
-from dataclasses import replace
 import tomllib
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
