@@ -1,0 +1,306 @@
+"""The batch report on a hand-made sweep folder: numbers checked against an independent
+computation from the Parquet files, a self-contained page, input errors."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+from scipy import stats
+
+from analysis import report
+from analysis.store import write_parquet
+from sim.channels import CHANNEL_NAMES
+from sim.scenario import ScenarioError
+
+VENDORS = ("Alpha", "Beta")
+METRICS = (
+    "conversions",
+    "win_share",
+    "revenue",
+    "marketing_spend",
+    "roi",
+    "cost_per_acquisition",
+    "break_even_volume",
+    "originated_share",
+)
+#: URLs a self-contained page must not have in src/href/url()
+EXTERNAL = re.compile(
+    r"""(?:src|href)\s*=\s*["']?\s*(?:https?:)?//|url\(\s*["']?\s*(?:https?:)?//""", re.I
+)
+
+
+def make_sweep(
+    root: Path, variants=("community-first", "microblog-heavy"), reps=6, sampled=False, seed=1
+) -> Path:
+    """A sweep folder in the layout of analysis/sweep.py, with one failed run."""
+    rng = np.random.default_rng(seed)
+    sdir = root / "sweep=demo"
+    runs, vendors, source, weekly = [], [], [], []
+    for vid, variant in enumerate(variants):
+        a = rng.uniform(0, 1)
+        for r in range(reps):
+            rid = f"{vid}-{r}"
+            failed = vid == 1 and r == reps - 1
+            row = {
+                "run_id": rid,
+                "variant": variant,
+                "variant_id": vid,
+                "replication": r,
+                "seed": 100 + r,
+                "status": "error" if failed else "ok",
+                "error": "ValueError: boom" if failed else None,
+                "elapsed_s": 0.1,
+                "p:a": a,
+                "journeys": 500 + r,
+                "reached_early": 500 + r,
+                "reached_middle": 450 + r,
+                "reached_final": 400 + r,
+                "decided": 350 + r,
+                "purchases": 200 + 10 * vid + r,
+                "no_decisions": 150,
+                "open": 150,
+            }
+            runs.append(row)
+            conv = np.array([100 + 40 * vid + 3 * r, 80 + r]) + rng.integers(0, 5, 2)
+            if failed:
+                conv = np.array([10_000, 10_000])  # must never enter the statistics
+            spend = np.array([50_000.0, 40_000.0])
+            revenue = conv * rng.uniform(900, 1100, 2)
+            for i, v in enumerate(VENDORS):
+                vendors.append(
+                    {
+                        "run_id": rid,
+                        "variant": variant,
+                        "variant_id": vid,
+                        "replication": r,
+                        "seed": 100 + r,
+                        "vendor": v,
+                        "conversions": int(conv[i]),
+                        "win_share": conv[i] / conv.sum(),
+                        "revenue": revenue[i],
+                        "marketing_spend": spend[i],
+                        "roi": (revenue[i] - spend[i]) / spend[i],
+                        "cost_per_acquisition": spend[i] / conv[i],
+                        "break_even_volume": rng.uniform(10, 20),
+                        "originated_share": rng.uniform(0.3, 0.7),
+                    }
+                )
+            if failed:
+                continue
+            for s, stage in enumerate(("early", "middle", "final")):
+                for c, ch in enumerate(CHANNEL_NAMES):
+                    source.append(
+                        {
+                            "run_id": rid,
+                            "variant": variant,
+                            "variant_id": vid,
+                            "replication": r,
+                            "stage": stage,
+                            "channel": ch,
+                            "touches": int(100 * (9 - c) if s == 0 else 10 + c),
+                        }
+                    )
+            for w in range(5):
+                for v in VENDORS:
+                    weekly.append(
+                        {
+                            "run_id": rid,
+                            "variant": variant,
+                            "variant_id": vid,
+                            "replication": r,
+                            "week": w,
+                            "vendor": v,
+                            "conversions": int(rng.integers(0, 5)),
+                        }
+                    )
+    runs_df = pd.DataFrame(runs)
+    if not sampled:
+        runs_df = runs_df.drop(columns="p:a")
+    write_parquet(pd.DataFrame(vendors), sdir / "table=vendors" / "part-a.parquet")
+    write_parquet(pd.DataFrame(source), sdir / "table=source_use" / "part-a.parquet")
+    write_parquet(pd.DataFrame(weekly), sdir / "table=weekly_vendors" / "part-a.parquet")
+    # two parts for runs, as a chunked sweep writes them
+    half = len(runs_df) // 2
+    write_parquet(runs_df.iloc[:half], sdir / "table=runs" / "part-a.parquet")
+    write_parquet(runs_df.iloc[half:], sdir / "table=runs" / "part-b.parquet")
+    axes = (
+        [{"name": "a", "kind": "range", "column": "p:a", "paths": ["x.a"], "low": 0, "high": 1}]
+        if sampled
+        else [
+            {
+                "name": "mix",
+                "kind": "strategy",
+                "column": "p:mix",
+                "vendor": "Alpha",
+                "values": list(variants),
+            }
+        ]
+    )
+    info = {
+        "name": "demo",
+        "description": "Which mix wins?",
+        "scenario": "scenarios/baseline.toml",
+        "scenario_name": "baseline",
+        "set": {"buyers.count": 300},
+        "axes": axes,
+        "replications": reps,
+        "seed": 100,
+        "seeds": [100 + r for r in range(reps)],
+        "sampler": "lhs" if sampled else None,
+        "samples": len(variants) if sampled else None,
+        "vendors": list(VENDORS),
+        "variants": [{"variant_id": i, "variant": v, "params": {}} for i, v in enumerate(variants)],
+    }
+    (sdir / "sweep.json").write_text(json.dumps(info))
+    return root
+
+
+def independent(root: Path, table: str) -> pd.DataFrame:
+    files = sorted((root / "sweep=demo" / f"table={table}").glob("*.parquet"))
+    return pd.concat([pq.read_table(f).to_pandas() for f in files], ignore_index=True)
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    root = make_sweep(tmp_path_factory.mktemp("sweep"))
+    out = root / "out" / "report.html"
+    rep = report.build_report(root, out)
+    return root, rep, out.read_text(encoding="utf-8")
+
+
+def test_scorecard_numbers_match_an_independent_computation(built):
+    root, rep, page = built
+    runs = independent(root, "runs")
+    ok = set(runs.loc[runs.status == "ok", "run_id"])
+    v = independent(root, "vendors")
+    v = v[v.run_id.isin(ok)]
+    csv = pd.read_csv(rep.html_path.parent / "report_tables" / "vendor_summary.csv")
+    for (variant, vendor), g in v.groupby(["variant", "vendor"]):
+        for metric in METRICS:
+            x = g[metric].to_numpy(float)
+            m, h = x.mean(), stats.t.ppf(0.975, len(x) - 1) * x.std(ddof=1) / np.sqrt(len(x))
+            row = csv[(csv.variant == variant) & (csv.vendor == vendor) & (csv.metric == metric)]
+            assert len(row) == 1
+            assert row["n"].iloc[0] == len(x)
+            assert row["mean"].iloc[0] == pytest.approx(m)
+            assert row["ci_low"].iloc[0] == pytest.approx(m - h)
+            assert row["ci_high"].iloc[0] == pytest.approx(m + h)
+        # the page shows the same conversions, mean ± half-width
+        x = g["conversions"].to_numpy(float)
+        h = stats.t.ppf(0.975, len(x) - 1) * x.std(ddof=1) / np.sqrt(len(x))
+        assert f"{x.mean():,.1f} ± {h:,.1f}" in page
+
+
+def test_paired_comparison_matches_an_independent_paired_test(built):
+    root, rep, page = built
+    runs = independent(root, "runs")
+    ok = set(runs.loc[runs.status == "ok", "run_id"])
+    v = independent(root, "vendors")
+    v = v[v.run_id.isin(ok)]
+    csv = pd.read_csv(rep.html_path.parent / "report_tables" / "comparisons.csv")
+    for vendor in VENDORS:
+        a = v[(v.variant == "community-first") & (v.vendor == vendor)].set_index("replication")
+        b = v[(v.variant == "microblog-heavy") & (v.vendor == vendor)].set_index("replication")
+        common = a.index.intersection(b.index)  # the failed run's pair drops out
+        assert len(common) == 5
+        d = b.loc[common, "conversions"] - a.loc[common, "conversions"]
+        res = stats.ttest_rel(b.loc[common, "conversions"], a.loc[common, "conversions"])
+        row = csv[(csv.vendor == vendor) & (csv.metric == "conversions")].iloc[0]
+        assert row.variant == "microblog-heavy" and row.reference == "community-first"
+        assert row.n_pairs == 5
+        assert row["diff"] == pytest.approx(d.mean())
+        assert row.p_value == pytest.approx(res.pvalue)
+        h = stats.t.ppf(0.975, 4) * d.std(ddof=1) / np.sqrt(5)
+        assert row.ci_high == pytest.approx(d.mean() + h)
+        assert row.sentence in csv.sentence.tolist()
+        assert row.sentence.rsplit("; ", 1)[0] in page
+    alpha = csv[(csv.vendor == "Alpha") & (csv.metric == "conversions")].iloc[0]
+    assert alpha.verdict == "clear"
+    assert re.fullmatch(
+        r"microblog-heavy wins \d+ \+/- \d+ more conversions than community-first; clear",
+        alpha.sentence,
+    )
+
+
+def test_failed_runs_are_counted_and_left_out(built):
+    root, rep, page = built
+    assert "11 ok, 1 failed" in page
+    s = rep.tables["vendor_summary"]
+    assert s.loc[s.metric == "conversions", "mean"].max() < 10_000
+    assert s.loc[s.metric == "conversions", "n"].tolist() == [6, 6, 5, 5]
+
+
+def test_page_is_self_contained(built):
+    _root, rep, page = built
+    assert not EXTERNAL.search(page)
+    assert "http://" not in page and "https://" not in page
+    imgs = re.findall(r'<img[^>]*src="([^"]+)"', page)
+    assert len(imgs) >= 4 and all(s.startswith("data:image/png;base64,") for s in imgs)
+    assert "<script" not in page.lower() and "<link" not in page.lower()
+    assert "@import" not in page and "@font-face" not in page
+
+
+def test_every_table_has_a_csv(built):
+    _root, rep, page = built
+    names = {p.stem for p in rep.csv_paths}
+    assert {
+        "setup",
+        "vendor_summary",
+        "comparisons",
+        "funnel",
+        "source_use",
+        "idc_ranking",
+        "win_share_weeks",
+    } <= names
+    for p in rep.csv_paths:
+        assert p.exists() and p.parent.name == "report_tables"
+        assert f"report_tables/{p.name}" in page
+    idc = rep.tables["idc_ranking"].set_index("stage")
+    # the fixture's early-stage use ranks channels in table order
+    assert idc.loc["early", "simulated top three"] == "industry_media > search > microblogs"
+    assert bool(idc.loc["early", "same order"])
+
+
+def test_set_up_is_described(built):
+    _root, _rep, page = built
+    for text in (
+        "Which mix wins?",
+        "scenarios/baseline.toml",
+        "buyers.count = 300",
+        "100, 101, 102",
+    ):
+        assert text in page
+
+
+def test_sampled_sweep_gets_sensitivity(tmp_path):
+    variants = [f"a={i}" for i in range(12)]
+    root = make_sweep(tmp_path, variants=variants, reps=2, sampled=True)
+    rep = report.build_report(root, tmp_path / "r.html", vendor="Beta")
+    sens = rep.tables["sensitivity"]
+    assert set(sens.outcome) == {"Beta conversions", "all purchases"}
+    assert sens.parameter.tolist() == ["p:a", "p:a"]
+    assert "Parameter effects and sensitivity" in (tmp_path / "r.html").read_text()
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [({"reference": "nope"}, "--reference"), ({"vendor": "Nobody"}, "--vendor")],
+)
+def test_bad_choices_are_input_errors(built, tmp_path, kwargs, field):
+    root, _rep, _page = built
+    with pytest.raises(ScenarioError) as exc:
+        report.build_report(root, tmp_path / "x.html", **kwargs)
+    assert exc.value.field == field
+
+
+def test_missing_or_empty_folder_is_an_input_error(tmp_path):
+    with pytest.raises(ScenarioError, match="no such folder"):
+        report.build_report(tmp_path / "nothing", tmp_path / "x.html")
+    with pytest.raises(ScenarioError, match="no sweep results"):
+        report.build_report(tmp_path, tmp_path / "x.html")
