@@ -1,0 +1,789 @@
+"""The live view: watch buyers move through their journeys, change a strategy while it runs.
+
+Built on Mesa's SolaraViz. Serve it with `python run.py viz [SCENARIO]` (or
+`solara run sim/viz.py`); the scenario comes from the BJS_SCENARIO environment variable,
+default scenarios/baseline.toml, and BJS_BUYERS optionally overrides its buyer count.
+
+What is on the page:
+- the sidebar: SolaraViz's play / step / reset and speed (play interval) controls; the run
+  set-up (scenario file, number of buyers, graph type, seed), applied on Reset; each
+  vendor's weekly budget and channel mix, applied at once to the running model;
+- the main area: the referral graph (buyers coloured by stage, purchases marked by
+  vendor), the stage funnel over weeks, conversions and win share per vendor over weeks,
+  this week's source use by stage next to the IDC ranking, and the vendor table.
+
+Speed: the graph layout is computed once per graph (a small numpy force layout, cached by
+graph identity) and its edges are drawn once into a background image, so a frame only
+draws the buyers' dots. Every chart is a PNG rendered with the Agg backend and cached by
+(model, week), so a redraw costs only what changed. Nothing here writes files; the only
+file read is the scenario file the user names (through sim.scenario.load_scenario).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import threading
+import weakref
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import ipywidgets
+import networkx as nx
+import numpy as np
+import PIL.Image
+import solara
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.collections import LineCollection
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Rectangle
+from mesa.visualization import SolaraViz
+from mesa.visualization.utils import update_counter
+
+from sim.channels import CHANNEL_NAMES, CHANNELS, IDC_TOP_THREE, RESEARCH_STAGES, Stage
+from sim.model import BuyerJourneyModel, exposure_cdf
+from sim.scenario import Scenario, ScenarioError, load_scenario
+from sim.tables import vendors_table
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_SCENARIO = ROOT / "scenarios" / "baseline.toml"
+SCENARIO_ENV = "BJS_SCENARIO"
+BUYERS_ENV = "BJS_BUYERS"
+
+GRAPH_KINDS = ("watts_strogatz", "barabasi_albert", "powerlaw_cluster")
+#: Stage colours: greys and blues for the journey, dark grey for no decision.
+STAGE_COLOURS = {
+    Stage.IDLE: "#d9d9d9",
+    Stage.EARLY: "#9ecae1",
+    Stage.MIDDLE: "#4292c6",
+    Stage.FINAL: "#08306b",
+    Stage.BOUGHT: "#a6761d",  # used in the funnel; on the graph a purchase shows its vendor
+    Stage.NO_DECISION: "#636363",
+}
+#: Vendor colours (purchases on the graph, vendor lines): warm, distinct from the stages.
+VENDOR_COLOURS = (
+    "#ff7f0e",
+    "#2ca02c",
+    "#9467bd",
+    "#e7298a",
+    "#bcbd22",
+    "#8c564b",
+    "#17becf",
+    "#d62728",
+)
+PAID_CHANNELS = tuple(i for i, c in enumerate(CHANNELS) if c.paid)
+GRAPH_PX = 480  # the referral graph image is GRAPH_PX x GRAPH_PX pixels
+DPI = 80
+
+
+def vendor_colour(i: int) -> str:
+    return VENDOR_COLOURS[i % len(VENDOR_COLOURS)]
+
+
+# ---------------------------------------------------------------- settings and model
+@dataclass
+class Strategy:
+    """A vendor's live strategy: weekly channel budget and channel mix (shares)."""
+
+    weekly_budget: float
+    mix: dict[str, float]
+
+    def spend(self) -> np.ndarray:
+        """Weekly spend per channel (the mix normalised, times the budget)."""
+        shares = np.array([self.mix.get(c, 0.0) for c in CHANNEL_NAMES], dtype=float)
+        total = shares.sum()
+        return self.weekly_budget * shares / total if total > 0 else np.zeros(len(CHANNEL_NAMES))
+
+
+@dataclass
+class Strategies:
+    """The strategy overrides of one browser session, by vendor name.
+
+    SolaraViz rebuilds the model on Reset from its parameters; this object is one of them
+    (a fixed parameter), so a strategy changed while a run goes on also holds after Reset.
+    """
+
+    by_vendor: dict[str, Strategy] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def get(self, model: VizModel, index: int) -> Strategy:
+        name = model.vendor_names[index]
+        s = self.by_vendor.get(name)
+        if s is None:
+            v = model.spec.vendors[index]
+            total = sum(v.channel_mix.values())
+            mix = {c: x / total for c, x in v.channel_mix.items()} if total > 0 else {}
+            s = Strategy(float(v.weekly_budget), mix)
+        return s
+
+    def set(self, model: VizModel, index: int, strategy: Strategy) -> None:
+        with self.lock:
+            self.by_vendor[model.vendor_names[index]] = strategy
+        model.set_vendor_spend(index, strategy.spend())
+
+
+def parse_seed(value: object, default: int) -> tuple[int, str | None]:
+    """A seed from a control: an int, or text (InputText hands over strings)."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return default, None
+    try:
+        seed = int(str(value).strip())
+    except ValueError:
+        return default, f"seed must be a whole number, found {value!r}; using {default}"
+    if seed < 0:
+        return default, f"seed must be 0 or more, found {seed}; using {default}"
+    return seed, None
+
+
+def initial_scenario_path() -> str:
+    return os.environ.get(SCENARIO_ENV) or str(DEFAULT_SCENARIO)
+
+
+def initial_buyers(scenario: Scenario) -> int:
+    raw = os.environ.get(BUYERS_ENV)
+    if raw:
+        try:
+            return max(1, int(raw))
+        except ValueError:
+            pass
+    return scenario.buyers.count
+
+
+def run_scenario(
+    scenario: Scenario, buyers: int | None, graph: str | None, strategies: Strategies | None
+) -> Scenario:
+    """The scenario with the view's set-up applied (buyers, graph kind, vendor strategies)."""
+    changes: dict[str, object] = {}
+    if buyers and buyers != scenario.buyers.count:
+        changes["buyers.count"] = int(buyers)
+    if graph and graph != scenario.network.kind:
+        changes["network.kind"] = graph
+    for v in scenario.vendors:
+        s = strategies.by_vendor.get(v.name) if strategies else None
+        if s is not None:
+            changes[f"vendors.{v.name}.weekly_budget"] = float(s.weekly_budget)
+            changes[f"vendors.{v.name}.channel_mix"] = dict(s.mix)
+    return scenario.with_changes(changes) if changes else scenario
+
+
+class VizModel(BuyerJourneyModel):
+    """The core model plus what the live view needs: set-up from the controls, strategy
+    changes while running (with spend so far kept right), the graph layout.
+
+    Args:
+        scenario_file: the scenario TOML file (the user names it).
+        buyers: number of buyers (None: the scenario's).
+        graph: referral graph kind (None: the scenario's).
+        seed: run seed, int or text (None or empty: the scenario's).
+        strategies: the session's vendor strategy overrides.
+
+    A bad file, seed or combination does not stop the view: the model falls back to the
+    scenario the app was started with and `notice` says what was wrong.
+    """
+
+    def __init__(
+        self,
+        scenario_file: str | None = None,
+        buyers: int | None = None,
+        graph: str | None = None,
+        seed: int | str | None = None,
+        strategies: Strategies | None = None,
+    ) -> None:
+        notices: list[str] = []
+        path = str(scenario_file or initial_scenario_path())
+        try:
+            base = load_scenario(path)
+        except ScenarioError as exc:
+            notices.append(f"{exc} (kept the start-up scenario)")
+            path = initial_scenario_path()
+            base = load_scenario(path)
+        try:
+            scenario = run_scenario(base, buyers, graph, strategies)
+        except ScenarioError as exc:
+            notices.append(str(exc))
+            scenario = base
+        run_seed, problem = parse_seed(seed, scenario.seed)
+        if problem:
+            notices.append(problem)
+        super().__init__(scenario, seed=run_seed, record_touches=False)
+        self.scenario_file = path
+        self.notice = "; ".join(notices)
+        self.strategies = strategies if strategies is not None else Strategies()
+        self.spent = np.zeros(self.n_vendors)
+        self.layout = graph_layout(self.referral_graph.graph)
+        self.charts: dict[str, Chart] = {}
+
+    def set_vendor_spend(self, index: int, spend: np.ndarray) -> None:
+        """Change vendor `index`'s weekly spend per channel from the next week on."""
+        self.spend[index] = spend
+        self.exposure_cdf = exposure_cdf(
+            self.spend, self.channels.reach, self.channels.half_saturation
+        )
+
+    def step(self) -> None:
+        self.spent += self.spend.sum(1) + self.social_selling_spend
+        super().step()
+
+    def marketing_spend(self) -> np.ndarray:
+        """Spend so far, week by week (a strategy may change during the run)."""
+        return self.spent + self.referral_payouts
+
+
+# ---------------------------------------------------------------------- graph layout
+@dataclass(frozen=True)
+class GraphLayout:
+    """Node positions in [0, 1]^2 and the edges drawn once as a background image."""
+
+    pos: np.ndarray  # (n, 2)
+    background: np.ndarray  # (GRAPH_PX, GRAPH_PX, 4) uint8
+
+
+_LAYOUTS: weakref.WeakKeyDictionary[nx.Graph, GraphLayout] = weakref.WeakKeyDictionary()
+_LAYOUT_LOCK = threading.Lock()
+
+
+def force_layout(graph: nx.Graph, iterations: int = 60, seed: int = 0) -> np.ndarray:
+    """A fast Fruchterman-Reingold layout: exact attraction along edges, repulsion from a
+    random sample of nodes each iteration (O(n) per iteration instead of O(n^2))."""
+    n = graph.number_of_nodes()
+    rng = np.random.default_rng(seed)
+    pos = rng.random((n, 2)) - 0.5
+    if n < 2:
+        return pos + 0.5
+    edges = np.array(graph.edges(), dtype=np.int64).reshape(-1, 2)
+    i, j = edges[:, 0], edges[:, 1]
+    k = 1.0 / np.sqrt(n)
+    sample = min(40, n - 1)
+    temperature = 0.1
+    for _ in range(iterations):
+        disp = np.zeros_like(pos)
+        if edges.size:
+            d = pos[i] - pos[j]
+            dist = np.sqrt((d**2).sum(1)) + 1e-9
+            f = (dist / k)[:, None] * d
+            np.subtract.at(disp, i, f)
+            np.add.at(disp, j, f)
+        others = rng.integers(0, n, (n, sample))
+        dr = pos[:, None, :] - pos[others]
+        rep = (k * k / ((dr**2).sum(2) + 1e-9))[:, :, None] * dr
+        disp += rep.sum(1) * (n / sample)
+        length = np.sqrt((disp**2).sum(1)) + 1e-9
+        pos += disp / length[:, None] * np.minimum(length, temperature)[:, None]
+        temperature *= 0.95
+    lo, hi = pos.min(0), pos.max(0)
+    return 0.03 + 0.94 * (pos - lo) / np.where(hi > lo, hi - lo, 1.0)
+
+
+def _edge_background(graph: nx.Graph, pos: np.ndarray) -> np.ndarray:
+    fig = Figure(figsize=(GRAPH_PX / DPI, GRAPH_PX / DPI), dpi=DPI)
+    canvas = FigureCanvasAgg(fig)
+    ax = fig.add_axes((0, 0, 1, 1))
+    ax.set_axis_off()
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    edges = np.array(graph.edges(), dtype=np.int64).reshape(-1, 2)
+    n = graph.number_of_nodes()
+    width = 0.4 if n <= 3000 else 0.2
+    alpha = 0.35 if n <= 3000 else 0.15
+    if edges.size:
+        segs = np.stack([pos[edges[:, 0]], pos[edges[:, 1]]], axis=1)
+        ax.add_collection(LineCollection(segs, colors="#9a9a9a", linewidths=width, alpha=alpha))
+    canvas.draw()
+    return np.asarray(canvas.buffer_rgba()).copy()
+
+
+def graph_layout(graph: nx.Graph) -> GraphLayout:
+    """The layout of a referral graph, computed once per graph object (Reset with the
+    same set-up reuses it: the model core caches graphs by their parameters and seed)."""
+    with _LAYOUT_LOCK:
+        cached = _LAYOUTS.get(graph)
+        if cached is not None:
+            return cached
+        n = graph.number_of_nodes()
+        pos = force_layout(graph, iterations=60 if n <= 5000 else 40)
+        layout = GraphLayout(pos=pos, background=_edge_background(graph, pos))
+        _LAYOUTS[graph] = layout
+        return layout
+
+
+# --------------------------------------------------------------------------- figures
+# Each chart is one Figure per model, built on first use; a frame updates its artists'
+# data and re-renders it (building axes, ticks and legends each frame costs 5-10x more).
+
+
+def _stage_label(s: Stage) -> str:
+    return s.label.replace("_", " ")
+
+
+def _nice_max(x: float) -> float:
+    """An axis top at or above x that changes in steps, not every week."""
+    if x <= 0:
+        return 1.0
+    mag = 10 ** np.floor(np.log10(x))
+    for f in (1, 1.5, 2, 3, 4, 5, 6, 8, 10):
+        if f * mag >= x:
+            return float(f * mag)
+    return float(10 * mag)
+
+
+class Chart:
+    """A figure kept for the life of one model, updated in place each frame.
+
+    Blitting: the static parts (axes, ticks, labels, legend, the graph's edges) are drawn
+    once and kept as a pixel buffer; a frame restores it and draws only the artists that
+    change (`self.animated`). `update` returns True when the static part changed too
+    (an axis limit moved), which costs one full draw.
+    """
+
+    def __init__(self, model: VizModel) -> None:
+        self.lock = threading.Lock()
+        self.animated: list = []
+        self.fig = self.build(model)
+        for artist in self.animated:
+            artist.set_animated(True)
+        self.background = None
+
+    def build(self, model: VizModel) -> Figure:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def update(self, model: VizModel) -> bool:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def png(self, model: VizModel) -> bytes:
+        with self.lock:
+            canvas = self.fig.canvas
+            if self.update(model) or self.background is None:
+                canvas.draw()
+                self.background = canvas.copy_from_bbox(self.fig.bbox)
+            else:
+                canvas.restore_region(self.background)
+            for artist in self.animated:
+                self.fig.draw_artist(artist)
+            rgba = np.asarray(canvas.buffer_rgba())
+            buf = io.BytesIO()
+            PIL.Image.fromarray(rgba[..., :3]).save(buf, format="png", compress_level=1)
+            return buf.getvalue()
+
+
+class GraphChart(Chart):
+    """The referral graph: buyers coloured by stage; a buyer in the post-purchase stage
+    is a larger diamond in the colour of the vendor bought from."""
+
+    def build(self, model: VizModel) -> Figure:
+        lay = model.layout
+        side = GRAPH_PX / DPI
+        legend_w = 1.9
+        fig = Figure(figsize=(side + legend_w, side), dpi=DPI)
+        FigureCanvasAgg(fig)
+        ax = fig.add_axes((0, 0, side / (side + legend_w), 1))
+        ax.set_axis_off()
+        ax.imshow(lay.background, extent=(0, 1, 0, 1), interpolation="nearest", aspect="auto")
+        ax.set_xlim(0, 1)
+        ax.set_ylim(0, 1)
+        n = model.n_buyers
+        self.size = float(np.clip(9000.0 / n, 1.0, 16.0))
+        self.stage_lut = np.array([STAGE_COLOURS[s] for s in Stage])
+        self.vendor_lut = np.array([vendor_colour(i) for i in range(model.n_vendors)])
+        empty = np.zeros((0, 2))
+        self.plain = ax.scatter(empty[:, 0], empty[:, 1], s=self.size, linewidths=0)
+        self.bought = ax.scatter(
+            empty[:, 0],
+            empty[:, 1],
+            s=self.size * 2.5,
+            marker="D",
+            linewidths=0.3,
+            edgecolors="black",
+        )
+        handles = [
+            Line2D([], [], ls="", marker="o", color=STAGE_COLOURS[s], label=_stage_label(s))
+            for s in Stage
+            if s != Stage.BOUGHT
+        ] + [
+            Line2D(
+                [], [], ls="", marker="D", color=vendor_colour(i), mec="black", mew=0.3, label=name
+            )
+            for i, name in enumerate(model.vendor_names)
+        ]
+        fig.legend(
+            handles=handles,
+            loc="center right",
+            fontsize=8,
+            frameon=False,
+            handletextpad=0.2,
+            title="stage\n(diamond: bought\nfrom vendor)",
+            title_fontsize=8,
+            alignment="left",
+        )
+        self.animated = [self.plain, self.bought]
+        return fig
+
+    def update(self, model: VizModel) -> None:
+        pos = model.layout.pos
+        stage = model.stage
+        bought = stage == Stage.BOUGHT
+        plain = np.flatnonzero(~bought)
+        self.plain.set_offsets(pos[plain])
+        self.plain.set_facecolor(self.stage_lut[stage[plain]])
+        rows = np.flatnonzero(bought)
+        self.bought.set_offsets(pos[rows] if rows.size else np.zeros((0, 2)))
+        self.bought.set_facecolor(self.vendor_lut[model.incumbent[rows]] if rows.size else [])
+        return False
+
+
+class FunnelChart(Chart):
+    """Buyers in each stage at the end of each week (idle buyers in the title)."""
+
+    STAGES = tuple(s for s in Stage if s != Stage.IDLE)
+
+    def build(self, model: VizModel) -> Figure:
+        fig = Figure(figsize=(6, 3.3), dpi=DPI)
+        FigureCanvasAgg(fig)
+        ax = fig.add_subplot()
+        fig.subplots_adjust(left=0.1, right=0.98, top=0.9, bottom=0.14)
+        self.lines = {
+            s: ax.plot([], [], color=STAGE_COLOURS[s], label=_stage_label(s))[0]
+            for s in self.STAGES
+        }
+        ax.set_title("Stage funnel: buyers per stage (idle not shown)", fontsize=10)
+        ax.set_xlabel("week", fontsize=8)
+        ax.set_xlim(0, max(model.horizon, 1))
+        ax.tick_params(labelsize=7)
+        ax.legend(fontsize=7, loc="upper left", frameon=False, ncol=3)
+        self.ax = ax
+        self.top = 0.0
+        self.animated = list(self.lines.values())
+        return fig
+
+    def update(self, model: VizModel) -> None:
+        weeks = _weeks(model)
+        counts = np.array(model.weekly_stages, dtype=np.int64).reshape(len(weeks), len(Stage))
+        for s, line in self.lines.items():
+            line.set_data(weeks, counts[:, s])
+        top = _nice_max(1.25 * float(counts[:, 1:].max()) if len(weeks) else 1.0)
+        if top == self.top:
+            return False
+        self.top = top
+        self.ax.set_ylim(0, top)
+        return True
+
+
+class VendorsChart(Chart):
+    """Conversions (cumulative) and win share per vendor over weeks."""
+
+    def build(self, model: VizModel) -> Figure:
+        fig = Figure(figsize=(6, 3.3), dpi=DPI)
+        FigureCanvasAgg(fig)
+        ax1, ax2 = fig.subplots(1, 2)
+        fig.subplots_adjust(left=0.1, right=0.98, top=0.9, bottom=0.14, wspace=0.25)
+        self.conv = [
+            ax1.plot([], [], color=vendor_colour(i), label=name)[0]
+            for i, name in enumerate(model.vendor_names)
+        ]
+        self.share = [ax2.plot([], [], color=vendor_colour(i))[0] for i in range(model.n_vendors)]
+        ax1.set_title("Conversions (cumulative)", fontsize=10)
+        ax2.set_title("Win share", fontsize=10)
+        ax2.set_ylim(0, 1)
+        for ax in (ax1, ax2):
+            ax.set_xlim(0, max(model.horizon, 1))
+            ax.set_xlabel("week", fontsize=8)
+            ax.tick_params(labelsize=7)
+        ax1.legend(fontsize=7, loc="upper left", frameon=False)
+        self.ax1 = ax1
+        self.top = 0.0
+        self.animated = self.conv + self.share
+        return fig
+
+    def update(self, model: VizModel) -> None:
+        weeks = _weeks(model)
+        conv = np.array(model.weekly_conversions, dtype=float).reshape(len(weeks), model.n_vendors)
+        cum = np.cumsum(conv, axis=0)
+        total = cum.sum(1, keepdims=True)
+        share = np.divide(cum, total, out=np.full_like(cum, np.nan), where=total > 0)
+        for i in range(model.n_vendors):
+            self.conv[i].set_data(weeks, cum[:, i])
+            self.share[i].set_data(weeks, share[:, i])
+        top = _nice_max(1.4 * float(cum.max()) if cum.size else 1.0)
+        if top == self.top:
+            return False
+        self.top = top
+        self.ax1.set_ylim(0, top)
+        return True
+
+
+class SourceUseChart(Chart):
+    """This week's consultations per research stage and source, as shares of the stage."""
+
+    def build(self, model: VizModel) -> Figure:
+        fig = Figure(figsize=(6, 3.0), dpi=DPI)
+        FigureCanvasAgg(fig)
+        ax = fig.add_subplot()
+        fig.subplots_adjust(left=0.12, right=0.99, top=0.9, bottom=0.3)
+        self.image = ax.imshow(
+            np.zeros((3, len(CHANNELS))), cmap="Blues", vmin=0, vmax=0.45, aspect="auto"
+        )
+        ax.set_yticks(range(3), [s.label for s in RESEARCH_STAGES], fontsize=8)
+        ax.set_xticks(range(len(CHANNELS)), [_short(c.label) for c in CHANNELS], rotation=35)
+        for t in ax.get_xticklabels():
+            t.set_horizontalalignment("right")
+        ax.tick_params(axis="x", labelsize=7)
+        self.cells = [
+            [ax.text(c, r, "", ha="center", va="center", fontsize=7) for c in range(len(CHANNELS))]
+            for r in range(3)
+        ]
+        for r, stage in enumerate(RESEARCH_STAGES):
+            for rank, name in enumerate(IDC_TOP_THREE[stage]):
+                c = CHANNEL_NAMES.index(name)
+                ax.add_patch(
+                    Rectangle((c - 0.46, r - 0.46), 0.92, 0.92, fill=False, ec="#d62728", lw=1.5)
+                )
+                ax.text(
+                    c + 0.42,
+                    r - 0.42,
+                    str(rank + 1),
+                    color="#d62728",
+                    fontsize=6,
+                    ha="right",
+                    va="top",
+                )
+        ax.set_title("Share of each stage's consultations this week (red: IDC top 3)", fontsize=10)
+        self.animated = [self.image, *(t for row in self.cells for t in row)]
+        return fig
+
+    def update(self, model: VizModel) -> None:
+        use = np.asarray(model.source_use_week, dtype=float)
+        rows = use.sum(1, keepdims=True)
+        share = np.divide(use, rows, out=np.zeros_like(use), where=rows > 0)
+        self.image.set_data(share)
+        for r in range(3):
+            for c in range(len(CHANNELS)):
+                cell = self.cells[r][c]
+                cell.set_text(f"{share[r, c]:.0%}" if use[r, c] else "")
+                cell.set_color("white" if share[r, c] > 0.25 else "black")
+        return False
+
+
+def _short(label: str) -> str:
+    return label.split(" (")[0]
+
+
+CHARTS: dict[str, type[Chart]] = {
+    "graph": GraphChart,
+    "funnel": FunnelChart,
+    "vendors": VendorsChart,
+    "sources": SourceUseChart,
+}
+
+
+def chart_png(model: VizModel, name: str) -> bytes:
+    """The PNG of chart `name` for the model's current week."""
+    chart = model.charts.get(name)
+    if chart is None:
+        chart = model.charts.setdefault(name, CHARTS[name](model))
+    return chart.png(model)
+
+
+def _weeks(model: BuyerJourneyModel) -> np.ndarray:
+    return np.arange(1, len(model.weekly_stages) + 1)
+
+
+def idc_ranking_markdown(model: BuyerJourneyModel) -> str:
+    """IDC's top three sources per stage next to this week's simulated top three."""
+    use = np.asarray(model.source_use_week)
+    lines = []
+    for r, stage in enumerate(RESEARCH_STAGES):
+        idc = IDC_TOP_THREE[stage]
+        if use[r].sum() == 0:
+            now = "–"
+        else:
+            top = np.argsort(-use[r], kind="stable")[:3]
+            names = [CHANNEL_NAMES[t] for t in top if use[r, t] > 0]
+            now = ", ".join(f"**{_short_name(x)}**" if x in idc else _short_name(x) for x in names)
+        lines.append(f"- *{stage.label}*: IDC {', '.join(_short_name(x) for x in idc)}; now {now}")
+    lines.append("")
+    lines.append("Bold: also in IDC's top three.")
+    return "\n".join(lines)
+
+
+def _short_name(channel: str) -> str:
+    return _short(CHANNELS[CHANNEL_NAMES.index(channel)].label)
+
+
+def vendor_table_markdown(model: VizModel) -> str:
+    """Conversions, win share, revenue, spend and ROI per vendor, so far."""
+    t = vendors_table(model)
+    weekly = model.spend.sum(1)
+    lines = [
+        "| vendor | budget / wk | conversions | win share | revenue | spend | ROI |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for i, row in t.iterrows():
+        roi = row["roi"]
+        share = row["win_share"]
+        lines.append(
+            f"| {row['vendor']} | {weekly[i]:,.0f} | {int(row['conversions']):,} | "
+            f"{'–' if np.isnan(share) else f'{share:.0%}'} | {row['revenue']:,.0f} | "
+            f"{row['marketing_spend']:,.0f} | {'–' if not np.isfinite(roi) else f'{roi:.2f}'} |"
+        )
+    return "\n".join(lines)
+
+
+# ------------------------------------------------------------------------ components
+@solara.component
+def PngImage(model: VizModel, name: str):
+    """A chart image, re-rendered only when the model or its week changed."""
+    update_counter.get()  # SolaraViz bumps it after each step: redraw then
+    png = solara.use_memo(lambda: chart_png(model, name), dependencies=[id(model), model.week])
+    return ipywidgets.Image.element(
+        value=png,
+        format="png",
+        layout=ipywidgets.Layout(max_width="100%", height="auto", object_fit="contain"),
+    )
+
+
+@solara.component
+def GraphView(model: VizModel):
+    update_counter.get()
+    with solara.Column(gap="0px") as main:
+        solara.Markdown(f"**Referral graph** – week {model.week}, {model.n_buyers:,} buyers")
+        PngImage(model, "graph")
+    return main
+
+
+@solara.component
+def FunnelView(model: VizModel):
+    return PngImage(model, "funnel")
+
+
+@solara.component
+def VendorsView(model: VizModel):
+    return PngImage(model, "vendors")
+
+
+@solara.component
+def SourceUseView(model: VizModel):
+    update_counter.get()
+    with solara.Column(gap="0px", style={"font-size": "12px"}) as main:
+        PngImage(model, "sources")
+        solara.Markdown(
+            "**IDC ranking** (Social Buying Study 2014) vs this week's top three\n\n"
+            + idc_ranking_markdown(model)
+        )
+    return main
+
+
+@solara.component
+def VendorTableView(model: VizModel):
+    update_counter.get()
+    with solara.Column(gap="4px", style={"font-size": "12px"}) as main:
+        solara.Markdown(f"**Vendors after week {model.week} of {model.horizon}**")
+        solara.Markdown(vendor_table_markdown(model))
+        if model.notice:
+            solara.Warning(model.notice)
+    return main
+
+
+def _budget_max(budget: float) -> float:
+    return float(max(50_000.0, 2.0 * budget))
+
+
+@solara.component
+def StrategyControls(model: solara.Reactive[VizModel], strategies: Strategies):
+    """Each vendor's weekly budget and channel mix; changes apply from the next week on."""
+    m = model.value
+    selected, set_selected = solara.use_state(m.vendor_names[0])
+    if selected not in m.vendor_names:
+        selected = m.vendor_names[0]
+    index = m.vendor_names.index(selected)
+    current = strategies.get(m, index)
+
+    def set_budget(value: float) -> None:
+        s = strategies.get(model.value, index)
+        strategies.set(model.value, index, Strategy(float(value), dict(s.mix)))
+
+    def setter(channel: str):
+        def set_share(value: float) -> None:
+            s = strategies.get(model.value, index)
+            mix = dict(s.mix)
+            mix[channel] = float(value)
+            strategies.set(model.value, index, Strategy(s.weekly_budget, mix))
+
+        return set_share
+
+    with solara.Card("Vendor strategy (applies now)"):
+        solara.Select(
+            label="Vendor", value=selected, values=list(m.vendor_names), on_value=set_selected
+        )
+        # keyed by scenario and vendor so that switching vendor shows its own values
+        tag = f"{m.scenario_file}:{selected}"
+        solara.SliderFloat(
+            label="Weekly budget",
+            value=current.weekly_budget,
+            on_value=set_budget,
+            min=0.0,
+            max=_budget_max(current.weekly_budget),
+            step=500.0,
+        ).key(f"budget:{tag}")
+        total = sum(current.mix.values()) or 1.0
+        for c in PAID_CHANNELS:
+            name = CHANNEL_NAMES[c]
+            solara.SliderFloat(
+                label=f"Mix: {CHANNELS[c].label.split(' (')[0]}",
+                value=round(current.mix.get(name, 0.0) / total, 2),
+                on_value=setter(name),
+                min=0.0,
+                max=1.0,
+                step=0.05,
+            ).key(f"mix:{name}:{tag}")
+
+
+def model_params(scenario: Scenario, scenario_path: str, buyers: int, strategies: Strategies):
+    """SolaraViz's set-up controls (applied on Reset) and the fixed strategy overrides."""
+    kinds = list(GRAPH_KINDS) + (["file"] if scenario.network.kind == "file" else [])
+    return {
+        "scenario_file": {"type": "InputText", "value": scenario_path, "label": "Scenario file"},
+        "buyers": {
+            "type": "SliderInt",
+            "value": buyers,
+            "min": 100,
+            "max": max(20_000, buyers),
+            "step": 100,
+            "label": "Buyers (on Reset)",
+        },
+        "graph": {
+            "type": "Select",
+            "value": scenario.network.kind,
+            "values": kinds,
+            "label": "Graph type (on Reset)",
+        },
+        "seed": {"type": "InputText", "value": str(scenario.seed), "label": "Seed (on Reset)"},
+        "strategies": strategies,
+    }
+
+
+@solara.component
+def Page():
+    """One model per browser session, built when the page opens."""
+
+    def first_model():
+        path = initial_scenario_path()
+        scenario = load_scenario(path)
+        strategies = Strategies()
+        buyers = initial_buyers(scenario)
+        model = VizModel(path, buyers, scenario.network.kind, scenario.seed, strategies)
+        return model, model_params(scenario, path, buyers, strategies), strategies
+
+    initial, params, strategies = solara.use_memo(first_model, [])
+    model = solara.use_reactive(initial)
+    SolaraViz(
+        model,
+        components=[GraphView, FunnelView, VendorsView, SourceUseView, VendorTableView],
+        model_params=params,
+        name="B2B buyer journeys",
+        play_interval=150,
+    )
+    with solara.Sidebar():
+        StrategyControls(model, strategies)
+
+
+page = Page
