@@ -743,14 +743,12 @@ def open_executor(workers: int, dask: str | None = None) -> Iterator[cf.Executor
     if workers == 1:
         yield InlineExecutor()
         return
-    # forkserver: workers fork from a clean server that has imported the model once
-    # (plain fork from a driver with Arrow/tqdm threads running can deadlock)
-    method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
-    ctx = multiprocessing.get_context(method)
-    if method == "forkserver":
+    ctx = multiprocessing.get_context(_start_method())
+    if ctx.get_start_method() == "forkserver":
         ctx.set_forkserver_preload(["analysis.sweep", "sim.model", "sim.tables"])
     pool = cf.ProcessPoolExecutor(workers, mp_context=ctx, initializer=_ignore_sigint)
     try:
+        pool.submit(int).result()  # start the workers now, before the progress bar's thread
         yield pool
     except BaseException:
         # stop at once: running chunks are lost (their runs are rerun on resume)
@@ -760,6 +758,18 @@ def open_executor(workers: int, dask: str | None = None) -> Iterator[cf.Executor
         raise
     else:
         pool.shutdown(wait=True)
+
+
+def _start_method() -> str:
+    """fork where it is safe (Linux, no other Python threads yet): workers start at once
+    with the model imported; else forkserver (a clean server imports the model once and
+    forks the workers from it), else spawn."""
+    import threading
+
+    methods = multiprocessing.get_all_start_methods()
+    if sys.platform == "linux" and threading.active_count() == 1:
+        return "fork"
+    return "forkserver" if "forkserver" in methods else "spawn"
 
 
 @contextmanager
@@ -811,6 +821,7 @@ class SweepOutcome:
     failed: int = 0
     lost: int = 0
     elapsed_s: float = 0.0
+    startup_s: float = 0.0
     interrupted: bool = False
     broken: str = ""
 
@@ -873,6 +884,7 @@ def run_sweep(
     bar = None
     try:
         with open_executor(workers, dask) as executor:
+            outcome.startup_s = time.perf_counter() - started
             bar = _progress(len(todo), sweep.name, progress)
             _drive(executor, tasks, workers * 2, outcome, bar, started)
     except KeyboardInterrupt:

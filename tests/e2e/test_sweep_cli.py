@@ -153,13 +153,29 @@ def _children(pid: int) -> list[int]:
     return kids
 
 
+def _workers(driver: int) -> list[int]:
+    """Pool workers: the driver's descendants without children of their own (workers are
+    forked by the driver or by a forkserver), leaving out the resource tracker."""
+    found, todo = [], _children(driver)
+    while todo:
+        pid = todo.pop()
+        kids = _children(pid)
+        todo.extend(kids)
+        try:
+            cmd = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if not kids and b"resource_tracker" not in cmd:
+            found.append(pid)
+    return found
+
+
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs /proc to find the workers")
 def test_resume_after_kill_9_of_a_worker(sweep_file: Path, tmp_path: Path, reference: dict) -> None:
     out = tmp_path / "out"
     proc = start("sweep", str(sweep_file), "--out", str(out), "--workers", "2", "--quiet")
     wait_for_parts(out / "sweep=killme", proc, n=1)
-    # driver -> forkserver -> workers
-    workers = [w for server in _children(proc.pid) for w in _children(server)]
+    workers = _workers(proc.pid)
     assert workers
     os.kill(workers[0], signal.SIGKILL)
     _, err = proc.communicate(timeout=120)
