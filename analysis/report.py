@@ -490,6 +490,30 @@ def fig_sensitivity(sens: pd.DataFrame, label: str):
 
 
 # ------------------------------------------------------------------ the report
+def variant_order(d: SweepData) -> list[str]:
+    """Variant labels in variant_id order (ok runs)."""
+    v = d.runs[["variant_id", "variant"]].drop_duplicates().sort_values("variant_id")
+    return v["variant"].tolist()
+
+
+def check_choices(d: SweepData, reference: str | None, vendor: str | None) -> None:
+    """Input errors for --reference and --vendor."""
+    src = str(d.path)
+    variants = variant_order(d)
+    if reference is not None and reference not in variants:
+        raise ScenarioError(
+            src,
+            "--reference",
+            f"no variant {reference!r}; variants: {', '.join(variants[:10])}"
+            + (" ..." if len(variants) > 10 else ""),
+        )
+    names = list(dict.fromkeys(d.vendors["vendor"]))
+    if vendor is not None and vendor not in names:
+        raise ScenarioError(
+            src, "--vendor", f"no vendor named {vendor!r}; vendors: {', '.join(names)}"
+        )
+
+
 @dataclass
 class Report:
     """What `build_report` wrote and computed."""
@@ -516,6 +540,7 @@ def build_report(
     vendor: str | None = None,
     sweep: str | None = None,
     progress: Callable[[str], None] | None = None,
+    data: SweepData | None = None,
 ) -> Report:
     """Read a sweep folder and write the HTML report and its CSV tables.
 
@@ -527,32 +552,15 @@ def build_report(
             (default: the vendor a strategy axis changes, else the first vendor).
         sweep: which sweep, when the folder holds several.
         progress: called with a step name as each step starts.
+        data: the sweep already read with `load` (else it is read from `path`).
     """
     started = time.perf_counter()
     step = progress or (lambda _name: None)
     step("reading results")
-    d = load(Path(path), sweep)
-    src = str(path)
-    variants_order = (
-        d.runs[["variant_id", "variant"]]
-        .drop_duplicates()
-        .sort_values("variant_id")["variant"]
-        .tolist()
-    )
-    if reference is None:
-        reference = variants_order[0]
-    elif reference not in variants_order:
-        raise ScenarioError(
-            src,
-            "--reference",
-            f"no variant {reference!r}; variants: {', '.join(variants_order[:10])}"
-            + (" ..." if len(variants_order) > 10 else ""),
-        )
-    vendor_names = list(dict.fromkeys(d.vendors["vendor"]))
-    if vendor is not None and vendor not in vendor_names:
-        raise ScenarioError(
-            src, "--vendor", f"no vendor named {vendor!r}; vendors: {', '.join(vendor_names)}"
-        )
+    d = data if data is not None else load(Path(path), sweep)
+    check_choices(d, reference, vendor)
+    variants_order = variant_order(d)
+    reference = reference or variants_order[0]
     focal = vendor or focal_vendor(d.info, d.vendors)
     shown = variants_order[:MAX_VARIANTS_SHOWN]
     if reference not in shown:
@@ -796,6 +804,8 @@ def command(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     out = args.out or Path(args.dir) / "report.html"
+    data = load(Path(args.dir), args.sweep)  # input errors before the progress bar
+    check_choices(data, args.reference, args.vendor)
     with tqdm(
         total=STEPS, desc="report", unit="step", file=sys.stderr, disable=args.quiet, leave=False
     ) as bar:
@@ -804,7 +814,9 @@ def command(args: argparse.Namespace) -> int:
             bar.set_postfix_str(name)
             bar.update(1)
 
-        rep = build_report(args.dir, out, args.reference, args.vendor, args.sweep, progress)
+        rep = build_report(
+            args.dir, out, args.reference, args.vendor, args.sweep, progress, data=data
+        )
     print(
         f"wrote {rep.html_path} ({rep.html_path.stat().st_size / 1e3:,.0f} kB) and "
         f"{len(rep.csv_paths)} CSV tables in {rep.csv_paths[0].parent}/ ({rep.elapsed_s:.1f} s)"

@@ -1,0 +1,169 @@
+"""`run.py report` and `run.py attribution` as a user meets them: a small real sweep, a
+report whose numbers match DuckDB computed independently from the Parquet files, a page
+that needs no network, progress on stderr, one-line input errors with exit code 2."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from ..conftest import ROOT, SCENARIOS
+
+SWEEP = f"""
+[sweep]
+name = "report_e2e"
+description = "Does a bigger search budget win SearchHeavy more buyers?"
+scenario = "{SCENARIOS / "baseline.toml"}"
+replications = 5
+seed = 5
+weekly = true
+
+[sweep.set]
+"buyers.count" = 300
+weeks = 20
+
+[axes]
+"vendors.SearchHeavy.weekly_budget" = [5000.0, 60000.0]
+"""
+EXTERNAL = re.compile(
+    r"""(?:src|href)\s*=\s*["']?\s*(?:https?:)?//|url\(\s*["']?\s*(?:https?:)?//""", re.I
+)
+
+
+def cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, str(ROOT / "run.py"), *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+@pytest.fixture(scope="module")
+def sweep_dir(tmp_path_factory):
+    d = tmp_path_factory.mktemp("e2e")
+    (d / "sweep.toml").write_text(SWEEP)
+    res = cli("sweep", str(d / "sweep.toml"), "--out", str(d / "res"), "--workers", "1", "--quiet")
+    assert res.returncode == 0, res.stderr
+    return d
+
+
+@pytest.fixture(scope="module")
+def reported(sweep_dir):
+    att = cli(
+        "attribution",
+        str(SCENARIOS / "attribution_null_channel.toml"),
+        "--vendor",
+        "Focal",
+        "--reps",
+        "2",
+        "--buyers",
+        "400",
+        "--weeks",
+        "26",
+        "--out",
+        str(sweep_dir / "lab" / "attribution.html"),
+        "--save",
+        str(sweep_dir / "res"),
+    )
+    assert att.returncode == 0, att.stderr
+    out = sweep_dir / "report.html"
+    res = cli("report", str(sweep_dir / "res"), "--out", str(out))
+    assert res.returncode == 0, res.stderr
+    return res, att, out.read_text(encoding="utf-8"), sweep_dir
+
+
+def test_report_numbers_match_duckdb(reported):
+    res, _att, page, d = reported
+    files = str(d / "res" / "**" / "table=vendors" / "*.parquet")
+    runs = str(d / "res" / "**" / "table=runs" / "*.parquet")
+    con = duckdb.connect()
+    v = con.execute(
+        f"SELECT v.variant, v.vendor, v.replication, v.conversions, v.roi FROM read_parquet('{files}', "
+        f"hive_partitioning=true) v JOIN read_parquet('{runs}', hive_partitioning=true) r "
+        "USING (run_id) WHERE r.status = 'ok'"
+    ).df()
+    assert len(v) == 2 * 5 * 4
+    csv = pd.read_csv(d / "report_tables" / "vendor_summary.csv")
+    for (variant, vendor), g in v.groupby(["variant", "vendor"]):
+        x = g["conversions"].to_numpy(float)
+        m = x.mean()
+        h = stats.t.ppf(0.975, len(x) - 1) * x.std(ddof=1) / np.sqrt(len(x))
+        row = csv[(csv.variant == variant) & (csv.vendor == vendor) & (csv.metric == "conversions")]
+        assert row["mean"].iloc[0] == pytest.approx(m)
+        assert row["half_width"].iloc[0] == pytest.approx(h)
+        assert f"{m:,.1f} ± {h:,.1f}" in page
+    # paired differences of the second budget level against the first, per vendor
+    comp = pd.read_csv(d / "report_tables" / "comparisons.csv")
+    variants = sorted(v.variant.unique(), key=lambda s: float(s.split("=")[-1]))
+    for vendor, g in v.groupby("vendor"):
+        w = g.pivot(index="replication", columns="variant", values="conversions")
+        diff = w[variants[1]] - w[variants[0]]
+        row = comp[(comp.vendor == vendor) & (comp.metric == "conversions")].iloc[0]
+        assert row["diff"] == pytest.approx(diff.mean())
+        assert row["p_value"] == pytest.approx(
+            stats.ttest_rel(w[variants[1]], w[variants[0]]).pvalue, nan_ok=True
+        )
+
+
+def test_report_page_is_offline_and_complete(reported):
+    res, _att, page, d = reported
+    assert not EXTERNAL.search(page)
+    assert "https://" not in page and "http://" not in page
+    for heading in (
+        "Set-up",
+        "Scorecard per variant and vendor",
+        "Paired comparisons against",
+        "Stage funnel",
+        "Source use by stage vs the IDC ranking",
+        "Win share over weeks",
+        "Attribution lab: Focal",
+    ):
+        assert heading in page
+    assert "report:" in res.stderr  # the progress bar
+    assert "wrote" in res.stdout
+
+
+def test_attribution_cli_prints_table_and_writes_page(reported):
+    _res, att, _page, d = reported
+    assert "microblogs" in att.stdout and "true lift" in att.stdout
+    lab = pd.read_csv(d / "lab" / "attribution.csv").set_index("channel")
+    assert lab.loc["microblogs", "true_lift"] == 0
+    page = (d / "lab" / "attribution.html").read_text()
+    assert not EXTERNAL.search(page) and "data:image/png;base64," in page
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("report", "/nonexistent/results"), "no such folder"),
+        (
+            ("attribution", str(SCENARIOS / "attribution_null_channel.toml"), "--vendor", "Nobody"),
+            "no vendor named",
+        ),
+        (
+            ("attribution", str(SCENARIOS / "attribution_null_channel.toml"), "--reps", "0"),
+            "at least 1",
+        ),
+    ],
+)
+def test_input_errors_are_one_line_exit_2(args, message):
+    res = cli(*args)
+    assert res.returncode == 2
+    assert res.stderr.startswith("error: ") and message in res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1
+
+
+def test_unknown_reference_is_an_input_error(sweep_dir):
+    res = cli(
+        "report", str(sweep_dir / "res"), "--reference", "nope", "--out", str(sweep_dir / "x.html")
+    )
+    assert res.returncode == 2 and "--reference" in res.stderr and "no variant" in res.stderr
