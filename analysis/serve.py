@@ -110,6 +110,11 @@ def command(args: argparse.Namespace) -> int:
         stderr=None,
     )
     print(f"live view of {scenario.name!r} at {url}  (Ctrl-C stops it)", flush=True)
+
+    def on_term(signum, frame):  # a SIGTERM to the launcher stops the server too
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, on_term)
     try:
         return 0 if proc.wait() in (0, -signal.SIGINT) else 1
     except KeyboardInterrupt:
@@ -121,3 +126,5 @@ def command(args: argparse.Namespace) -> int:
             proc.wait()
         print("stopped", file=sys.stderr)
         return 0
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -531,23 +531,30 @@ class SourceUseChart(Chart):
             [ax.text(c, r, "", ha="center", va="center", fontsize=7) for c in range(len(CHANNELS))]
             for r in range(3)
         ]
+        marks = []  # IDC's top three, drawn over the (animated) heat map every frame
         for r, stage in enumerate(RESEARCH_STAGES):
             for rank, name in enumerate(IDC_TOP_THREE[stage]):
                 c = CHANNEL_NAMES.index(name)
-                ax.add_patch(
-                    Rectangle((c - 0.46, r - 0.46), 0.92, 0.92, fill=False, ec="#d62728", lw=1.5)
+                marks.append(
+                    ax.add_patch(
+                        Rectangle(
+                            (c - 0.46, r - 0.46), 0.92, 0.92, fill=False, ec="#d62728", lw=1.5
+                        )
+                    )
                 )
-                ax.text(
-                    c + 0.42,
-                    r - 0.42,
-                    str(rank + 1),
-                    color="#d62728",
-                    fontsize=6,
-                    ha="right",
-                    va="top",
+                marks.append(
+                    ax.text(
+                        c + 0.42,
+                        r - 0.42,
+                        str(rank + 1),
+                        color="#d62728",
+                        fontsize=6,
+                        ha="right",
+                        va="top",
+                    )
                 )
         ax.set_title("Share of each stage's consultations this week (red: IDC top 3)", fontsize=10)
-        self.animated = [self.image, *(t for row in self.cells for t in row)]
+        self.animated = [self.image, *marks, *(t for row in self.cells for t in row)]
         return fig
 
     def update(self, model: VizModel) -> None:

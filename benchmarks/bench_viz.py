@@ -1,0 +1,141 @@
+"""Speed of the live view: step + redraw, Reset, first build, at 2,000 and 10,000 buyers.
+
+    .venv/bin/python benchmarks/bench_viz.py [--buyers 2000 10000] [--steps 30] [--browser]
+
+In-process numbers drive the page with solara.render (what the server does per click:
+model step, every chart re-rendered to PNG, widgets updated). With --browser it also
+times a Step click in Debian's chromium until the week counter shows the new week (adds
+the websocket round trip and the browser's image decode).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def in_process(buyers: int, steps: int) -> dict[str, float]:
+    os.environ["BJS_BUYERS"] = str(buyers)
+    import ipyvuetify as v
+    import solara
+
+    from sim import viz
+
+    t = time.perf_counter()
+    _, rc = solara.render(solara.AppLayout(children=[viz.Page()]), handle_error=False)
+    first = time.perf_counter() - t
+    step = rc.find(v.Btn, children=["Step"]).widget
+    times = []
+    for _ in range(steps):
+        t = time.perf_counter()
+        step.click()
+        times.append(time.perf_counter() - t)
+    reset = rc.find(v.Btn, children=["Reset"]).widget
+    t = time.perf_counter()
+    reset.click()
+    reset_same = time.perf_counter() - t
+    seed = rc.find(v.TextField, label="Seed (on Reset)").widget
+    seed.v_model = "12345"
+    seed.fire_event("keyup.enter", {})
+    t = time.perf_counter()
+    reset.click()
+    reset_new = time.perf_counter() - t
+    rc.close()
+    times.sort()
+    return {
+        "first page build (s)": first,
+        "step + redraw, median (ms)": 1000 * statistics.median(times),
+        "step + redraw, p90 (ms)": 1000 * times[int(0.9 * (len(times) - 1))],
+        "Reset, same graph (s)": reset_same,
+        "Reset, new seed: new graph + layout (s)": reset_new,
+    }
+
+
+def in_browser(buyers: int, steps: int) -> dict[str, float]:
+    sys.path.insert(0, str(ROOT / "tests" / "e2e"))
+    from conftest import CHROMIUM, CHROMIUM_ARGS, free_port, wait_http_ok
+    from playwright.sync_api import sync_playwright
+
+    from analysis.serve import server_command, server_env
+
+    port = free_port()
+    env = server_env(ROOT / "scenarios" / "baseline.toml", buyers)
+    proc = subprocess.Popen(
+        server_command("127.0.0.1", port),
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        wait_http_ok(url, 60, proc)
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            page = browser.new_page(viewport={"width": 1500, "height": 1300})
+            t = time.perf_counter()
+            page.goto(url)
+            page.get_by_text("Time: 0.0", exact=True).wait_for(timeout=120_000)
+            page.locator("main img").nth(3).wait_for(timeout=60_000)
+            load = time.perf_counter() - t
+            button = page.get_by_role("button", name="Step", exact=True)
+            times = []
+            for week in range(1, steps + 1):
+                t = time.perf_counter()
+                button.click()
+                page.get_by_text(f"Time: {week}.0", exact=True).wait_for(timeout=30_000)
+                times.append(time.perf_counter() - t)
+            t = time.perf_counter()
+            page.get_by_role("button", name="Reset", exact=True).click()
+            page.get_by_text("Time: 0.0", exact=True).wait_for(timeout=60_000)
+            reset = time.perf_counter() - t
+            browser.close()
+    finally:
+        proc.terminate()
+        proc.wait()
+    times.sort()
+    return {
+        "browser: page load to first frame (s)": load,
+        "browser: Step click to new week shown, median (ms)": 1000 * statistics.median(times),
+        "browser: Reset click to week 0 shown (s)": reset,
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--buyers", type=int, nargs="+", default=[2000, 10000])
+    ap.add_argument("--steps", type=int, default=30)
+    ap.add_argument("--browser", action="store_true")
+    args = ap.parse_args()
+    for n in args.buyers:
+        # a fresh process per size keeps caches and memory from leaking between sizes
+        out = subprocess.run(
+            [sys.executable, __file__, "--_one", str(n), str(args.steps), str(args.browser)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        print(f"## {n:,} buyers")
+        print(out.stdout.split("@@RESULTS@@")[-1].strip())
+        print()
+
+
+if __name__ == "__main__" and "--_one" in sys.argv:
+    i = sys.argv.index("--_one")
+    n, steps, browser = int(sys.argv[i + 1]), int(sys.argv[i + 2]), sys.argv[i + 3] == "True"
+    results = in_process(n, steps)
+    if browser:
+        results.update(in_browser(n, min(steps, 15)))
+    print("@@RESULTS@@")
+    for k, val in results.items():
+        print(f"- {k}: {val:.3f}" if val < 10 else f"- {k}: {val:.0f}")
+elif __name__ == "__main__":
+    main()
