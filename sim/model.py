@@ -34,6 +34,7 @@ from sim.channels import (
     channel_arrays,
 )
 from sim.network import ReferralGraph, build_referral_graph
+from sim.sampling import DiscreteSampler
 from sim.scenario import SENIORITIES, Scenario, ScenarioError
 
 #: How a vendor first entered a buyer's journey (for "marketing originated" customers).
@@ -323,12 +324,12 @@ class BuyerJourneyModel(mesa.Model):
         u_src = self.streams["source"].random(rows.size)
         u_exp = self.streams["exposure"].random(rows.size)
         channel = choose_sources(u_src, stage_row, self.uses_social[rows], ready)
-        vendor = pick_exposed_vendor(u_exp, self.exposure_cdf[channel])
+        vendor = pick_exposed_vendor(u_exp, channel, self.exposure_sampler())
         gain = np.zeros(rows.size)
         # paid exposure raises preference by the channel's credibility in this stage
         hit = np.flatnonzero(vendor >= 0)
         g = cred[stage_row[hit], channel[hit]]
-        np.add.at(self.preference, (rows[hit], vendor[hit]), g)
+        add_at(self.preference, rows[hit], vendor[hit], g)
         gain[hit] = g
         # an exposure that carries no credibility leaves no trace in the buyer's mind
         seen = hit[g > 0]
@@ -367,7 +368,7 @@ class BuyerJourneyModel(mesa.Model):
         sig = self.neighbour_opinion[buyers]
         weight = self.channels.credibility[stage_row[r_idx], channel[r_idx]]
         delta = (weight * self.spec.choice.referral_weight)[:, None] * np.tanh(sig / 2.0)
-        np.add.at(self.preference, buyers, delta)
+        add_rows(self.preference, buyers, delta)
         pr, pv = np.nonzero(sig > 0)
         self._enter(buyers[pr], pv, ORIGIN_REFERRAL)
         self.referred[buyers[pr], pv] = True
@@ -387,7 +388,7 @@ class BuyerJourneyModel(mesa.Model):
             * self.spec.choice.review_weight
         )
         buyers = rows[tc]
-        np.add.at(self.preference, buyers, w[:, None] * review[None, :] * self.considered[buyers])
+        add_rows(self.preference, buyers, w[:, None] * review[None, :] * self.considered[buyers])
 
     def social_selling(self, active: np.ndarray) -> None:
         """Vendor social selling: its salespeople reach in-market joiners through their
@@ -397,16 +398,18 @@ class BuyerJourneyModel(mesa.Model):
         u = self.streams["social_selling"].random((active.size, self.n_vendors))
         if not self.social_selling_reach.any():
             return
-        customers = self.neighbour_customers[active]
-        p = self.social_selling_reach[None, :] * (1.0 - np.exp(-customers))
-        reached = (u < p) & ~self.social_sold[active]
-        rows, vs = np.nonzero(reached)
-        if not rows.size:
-            return
+        # p <= reach: test that first, the exact chance only for the few candidates
+        rows, vs = np.nonzero(u < self.social_selling_reach[None, :])
         buyers = active[rows]
+        customers = self.neighbour_customers[buyers, vs]
+        p = self.social_selling_reach[vs] * (1.0 - np.exp(-customers))
+        keep = (u[rows, vs] < p) & ~self.social_sold[buyers, vs]
+        buyers, vs = buyers[keep], vs[keep]
+        if not buyers.size:
+            return
         stage_row = self.stage[buyers].astype(np.int64) - 1
         g = self.channels.credibility[stage_row, SALES_REPS] * REFERRED_SALES_TRUST
-        np.add.at(self.preference, (buyers, vs), g)
+        add_at(self.preference, buyers, vs, g)
         self.social_sold[buyers, vs] = True
         self._enter(buyers, vs, ORIGIN_SOCIAL_SELLING)
         total = self.stage_effort.sum() * self.effort_scale[buyers]
@@ -501,11 +504,16 @@ class BuyerJourneyModel(mesa.Model):
         had = old_customer >= 0
         d_customer[np.flatnonzero(had), old_customer[had]] -= 1.0
         d_customer[np.arange(buyers.size), self.incumbent[buyers]] += 1.0
-        rows = self.adjacency[buyers]  # (changed, n) sparse; symmetric graph: their contacts
-        contacts = rows.indices
-        owner = np.repeat(np.arange(buyers.size), np.diff(rows.indptr))
-        np.add.at(self.neighbour_opinion, contacts, d_opinion[owner])
-        np.add.at(self.neighbour_customers, contacts, d_customer[owner])
+        contacts, owner = csr_rows(self.adjacency, buyers)  # symmetric graph: their contacts
+        add_rows(self.neighbour_opinion, contacts, d_opinion[owner])
+        add_rows(self.neighbour_customers, contacts, d_customer[owner])
+
+    def exposure_sampler(self) -> DiscreteSampler:
+        """The sampler for `exposure_cdf`, rebuilt whenever a strategy change replaces it."""
+        if getattr(self, "_sampler_for", None) is not self.exposure_cdf:
+            self._exposure_sampler = DiscreteSampler(self.exposure_cdf)
+            self._sampler_for = self.exposure_cdf
+        return self._exposure_sampler
 
     # --------------------------------------------------------------- helpers
     def _enter(self, buyers: np.ndarray, vendors: np.ndarray, origin: int) -> None:
@@ -566,19 +574,48 @@ def exposure_cdf(spend: np.ndarray, reach: np.ndarray, half_saturation: np.ndarr
     return np.cumsum((sov * presence).T, axis=1)
 
 
-def pick_exposed_vendor(u: np.ndarray, cdf_rows: np.ndarray) -> np.ndarray:
-    """The vendor a consultation shows (index), or -1 when it shows none."""
-    idx = (u[:, None] >= cdf_rows).sum(1)
-    return np.where(idx < cdf_rows.shape[1], idx, -1)
+def csr_rows(matrix, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Column indices of the non-zeros in `rows` of a CSR matrix, and which row (position
+    in `rows`) each belongs to; cheaper than slicing a new sparse matrix."""
+    indptr = matrix.indptr
+    start = indptr[rows]
+    length = indptr[rows + 1] - start
+    owner = np.repeat(np.arange(rows.size), length)
+    offset = np.arange(owner.size) - np.repeat(np.cumsum(length) - length, length)
+    return matrix.indices[np.repeat(start, length) + offset], owner
 
 
-_SOURCE_CDF: np.ndarray | None = None
+def add_at(target: np.ndarray, rows: np.ndarray, cols: np.ndarray, values: np.ndarray) -> None:
+    """target[rows, cols] += values, accumulating repeated cells (a 2-D C-ordered array).
+
+    Same result as `np.add.at(target, (rows, cols), values)`, on the flat view where
+    numpy's fast 1-D path applies."""
+    np.add.at(target.reshape(-1), rows * target.shape[1] + cols, values)
 
 
-def source_cdf() -> np.ndarray:
-    """Cumulative source-choice weights per (stage, uses_social, sales_ready): (3,2,2,C)."""
-    global _SOURCE_CDF
-    if _SOURCE_CDF is None:
+def add_rows(target: np.ndarray, rows: np.ndarray, values: np.ndarray) -> None:
+    """target[rows] += values (one row of values per index), accumulating repeated rows."""
+    width = target.shape[1]
+    flat = (rows[:, None] * width + np.arange(width)).reshape(-1)
+    np.add.at(target.reshape(-1), flat, values.reshape(-1))
+
+
+def pick_exposed_vendor(u: np.ndarray, channel: np.ndarray, sampler: DiscreteSampler) -> np.ndarray:
+    """The vendor a consultation of `channel` shows (index), or -1 when it shows none.
+
+    `sampler` draws from the (C, V) cumulative exposure chances of `exposure_cdf`.
+    """
+    idx = sampler.draw(u, channel)
+    return np.where(idx < sampler.k, idx, -1)
+
+
+_SOURCE_SAMPLER: DiscreteSampler | None = None
+
+
+def source_sampler() -> DiscreteSampler:
+    """Source choice per (stage, uses_social, sales_ready), flattened to 12 distributions."""
+    global _SOURCE_SAMPLER
+    if _SOURCE_SAMPLER is None:
         from sim.channels import source_weights
 
         pref = channel_arrays().preference
@@ -590,16 +627,16 @@ def source_cdf() -> np.ndarray:
                         source_weights(pref[s], bool(social), bool(ready))
                     )
         out[..., -1] = 1.0
-        _SOURCE_CDF = out
-    return _SOURCE_CDF
+        _SOURCE_SAMPLER = DiscreteSampler(out.reshape(12, len(CHANNELS)))
+    return _SOURCE_SAMPLER
 
 
 def choose_sources(
     u: np.ndarray, stage_row: np.ndarray, social: np.ndarray, ready: np.ndarray
 ) -> np.ndarray:
     """Draw one source per buyer by inverse CDF of its stage's preference weights."""
-    cdf = source_cdf()[stage_row, social.astype(np.int64), ready.astype(np.int64)]
-    return np.minimum((u[:, None] >= cdf).sum(1), len(CHANNELS) - 1)
+    group = stage_row * 4 + social * 2 + ready
+    return np.minimum(source_sampler().draw(u, group), len(CHANNELS) - 1)
 
 
 def logit_choice(utility: np.ndarray, status_quo: float, u: np.ndarray) -> np.ndarray:
