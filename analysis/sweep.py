@@ -772,6 +772,13 @@ def _start_method() -> str:
     return "forkserver" if "forkserver" in methods else "spawn"
 
 
+def _warm_worker() -> None:
+    """Import what a chunk needs, so a Dask worker's first chunk runs at full speed."""
+    import analysis.store  # noqa: F401
+    import sim.model  # noqa: F401
+    import sim.tables  # noqa: F401
+
+
 @contextmanager
 def _dask_executor(workers: int, address: str) -> Iterator[cf.Executor]:
     import logging
@@ -782,7 +789,12 @@ def _dask_executor(workers: int, address: str) -> Iterator[cf.Executor]:
         raise ScenarioError(
             "--dask", "", "needs dask.distributed: pip install 'dask[distributed]'"
         ) from None
+    import dask
+
     cluster = None
+    # the worker's sampling profiler interrupts a run every 10 ms to walk its stack:
+    # ~15% of a sweep's time for nothing a sweep user looks at
+    dask.config.set({"distributed.worker.profile.enabled": False})
     try:
         if address == "local":
             cluster = LocalCluster(
@@ -801,6 +813,9 @@ def _dask_executor(workers: int, address: str) -> Iterator[cf.Executor]:
                     "--dask", "", f"cannot reach a Dask scheduler at {address!r} ({exc})"
                 ) from None
         try:
+            # import the model on every worker now (part of start-up, not of the first
+            # chunk): fresh worker processes would otherwise pay it inside the sweep
+            client.run(_warm_worker)
             yield client.get_executor(pure=False)
         finally:
             client.close()
