@@ -18,6 +18,8 @@ import sys
 import time
 from pathlib import Path
 
+from analysis.cli import int_arg
+
 ROOT = Path(__file__).resolve().parent
 BASELINE = ROOT / "scenarios" / "baseline.toml"
 
@@ -32,40 +34,6 @@ PLUGINS: dict[str, tuple[str, str]] = {
 
 class UsageError(Exception):
     """Bad input from the user: printed as one line, exit code 2."""
-
-
-def positive_int(name: str):
-    """An argparse type for integers >= 1 whose error names the flag."""
-
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(
-                f"{name} must be a whole number, found {text!r}"
-            ) from None
-        if value < 1:
-            raise argparse.ArgumentTypeError(f"{name} must be at least 1, found {value}")
-        return value
-
-    return parse
-
-
-def non_negative_int(name: str):
-    """An argparse type for integers >= 0."""
-
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(
-                f"{name} must be a whole number, found {text!r}"
-            ) from None
-        if value < 0:
-            raise argparse.ArgumentTypeError(f"{name} must be 0 or more, found {value}")
-        return value
-
-    return parse
 
 
 class Parser(argparse.ArgumentParser):
@@ -83,12 +51,10 @@ def build_parser() -> argparse.ArgumentParser:
     sim = sub.add_parser("simulate", help="run one scenario and print the summary")
     sim.add_argument("scenario", nargs="?", default=str(BASELINE), help="scenario TOML file")
     sim.add_argument(
-        "--seed", type=non_negative_int("--seed"), help="run seed (default: the scenario's)"
+        "--seed", type=int_arg("--seed", minimum=0), help="run seed (default: the scenario's)"
     )
-    sim.add_argument("--weeks", type=positive_int("--weeks"), help="override the horizon")
-    sim.add_argument(
-        "--buyers", type=positive_int("--buyers"), help="override the number of buyers"
-    )
+    sim.add_argument("--weeks", type=int_arg("--weeks"), help="override the horizon")
+    sim.add_argument("--buyers", type=int_arg("--buyers"), help="override the number of buyers")
     sim.add_argument("--out", type=Path, help="write Parquet tables to this folder")
     sim.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -118,27 +84,14 @@ def progress_bar(total: int, desc: str, quiet: bool = False):
 
 def cmd_simulate(args: argparse.Namespace) -> int:
     """Run one scenario, print the vendor table and funnel, optionally write tables."""
+    from analysis.cli import load_with_overrides
     from analysis.store import write_run
     from analysis.summary import funnel_summary, vendor_summary
     from sim.model import BuyerJourneyModel
-    from sim.scenario import load_scenario
     from sim.tables import funnel
 
     path = Path(args.scenario)
-    scenario = load_scenario(path)
-    changes = {}
-    if args.weeks is not None:
-        changes["weeks"] = args.weeks
-    if args.buyers is not None:
-        changes["buyers.count"] = args.buyers
-    if changes:
-        from sim.scenario import ScenarioError
-
-        try:
-            scenario = scenario.with_changes(changes)
-        except ScenarioError as exc:
-            flag = "--buyers" if "buyers" in exc.field or "network" in exc.field else "--weeks"
-            raise UsageError(f"{flag}: {exc}") from None
+    scenario = load_with_overrides(path, args.buyers, args.weeks)
     seed = scenario.seed if args.seed is None else args.seed
     started = time.perf_counter()
     with progress_bar(scenario.weeks, scenario.name, args.quiet) as bar:

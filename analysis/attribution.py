@@ -37,9 +37,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from analysis.cli import int_arg, load_with_overrides
 from analysis.compare import t_half_width
 from sim.channels import CHANNEL_NAMES
-from sim.scenario import Scenario, ScenarioError, load_scenario
+from sim.scenario import Scenario, ScenarioError
 
 METHODS: dict[str, str] = {
     "first_touch": "first touch",
@@ -400,10 +401,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments of `run.py attribution`."""
     parser.add_argument("scenario", help="scenario TOML file")
     parser.add_argument("--vendor", help="vendor whose conversions to attribute (default: first)")
-    parser.add_argument("--reps", type=int, default=10, help="paired replications (default 10)")
-    parser.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
-    parser.add_argument("--buyers", type=int, help="override the number of buyers")
-    parser.add_argument("--weeks", type=int, help="override the horizon")
+    parser.add_argument(
+        "--reps", type=int_arg("--reps"), default=10, help="paired replications (default 10)"
+    )
+    parser.add_argument(
+        "--workers", type=int_arg("--workers"), default=1, help="worker processes (default 1)"
+    )
+    parser.add_argument("--buyers", type=int_arg("--buyers"), help="override the number of buyers")
+    parser.add_argument("--weeks", type=int_arg("--weeks"), help="override the horizon")
     parser.add_argument(
         "--out", type=Path, help="write an HTML page (plus .csv and .parquet) to this path"
     )
@@ -420,14 +425,7 @@ def command(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     path = Path(args.scenario)
-    scenario = load_scenario(path)
-    changes = {}
-    if args.buyers is not None:
-        changes["buyers.count"] = args.buyers
-    if args.weeks is not None:
-        changes["weeks"] = args.weeks
-    if changes:
-        scenario = scenario.with_changes(changes)
+    scenario = load_with_overrides(path, args.buyers, args.weeks)
     vendor = args.vendor or scenario.vendor_names()[0]
     if vendor not in scenario.vendor_names():
         raise ScenarioError(
@@ -435,10 +433,6 @@ def command(args: argparse.Namespace) -> int:
             "--vendor",
             f"no vendor named {vendor!r}; vendors: {', '.join(scenario.vendor_names())}",
         )
-    if args.reps < 1:
-        raise ScenarioError(str(path), "--reps", f"must be at least 1, found {args.reps}")
-    if args.workers < 1:
-        raise ScenarioError(str(path), "--workers", f"must be at least 1, found {args.workers}")
     total = args.reps * (1 + len(counterfactuals(scenario, vendor)))
     with tqdm(
         total=total,

@@ -17,6 +17,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from analysis.cli import int_arg, load_with_overrides
+
 ROOT = Path(__file__).resolve().parent.parent
 APP = ROOT / "sim" / "viz.py"
 DEFAULT_SCENARIO = ROOT / "scenarios" / "baseline.toml"
@@ -28,32 +30,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "scenario", nargs="?", default=str(DEFAULT_SCENARIO), help="scenario TOML file"
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    parser.add_argument("--port", type=_port, default=8765, help="port (default 8765)")
     parser.add_argument(
-        "--buyers", type=_buyers, help="start with this many buyers (default: the scenario's)"
+        "--port", type=int_arg("--port", 1, 65535), default=8765, help="port (default 8765)"
     )
-
-
-def _port(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"--port must be a whole number, found {text!r}") from None
-    if not 1 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"--port must be 1-65535, found {value}")
-    return value
-
-
-def _buyers(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"--buyers must be a whole number, found {text!r}"
-        ) from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"--buyers must be at least 1, found {value}")
-    return value
+    parser.add_argument(
+        "--buyers",
+        type=int_arg("--buyers"),
+        help="start with this many buyers (default: the scenario's)",
+    )
 
 
 def solara_executable() -> str:
@@ -95,12 +79,9 @@ def server_env(scenario: Path, buyers: int | None = None) -> dict[str, str]:
 
 def command(args: argparse.Namespace) -> int:
     """Validate the scenario, start the server, print the URL, wait for Ctrl-C."""
-    from sim.scenario import load_scenario
-
     path = Path(args.scenario)
-    scenario = load_scenario(path)  # ScenarioError -> one line, exit 2 (run.py)
-    if args.buyers is not None:
-        scenario.with_changes({"buyers.count": args.buyers})
+    # a bad file or --buyers is a ScenarioError: one line and exit 2 (run.py)
+    scenario = load_with_overrides(path, args.buyers)
     url = f"http://{args.host}:{args.port}/"
     proc = subprocess.Popen(
         server_command(args.host, args.port),

@@ -37,7 +37,6 @@ import re
 import signal
 import sys
 import time
-import tomllib
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -48,7 +47,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.scenario import Scenario, ScenarioError, Vendor, load_scenario
+from sim.scenario import Scenario, ScenarioError, Vendor, load_scenario, read_toml
 
 #: tables a sweep writes; `runs` is written last by every chunk.
 TABLES = ("vendors", "source_use", "weekly", "weekly_vendors", "runs")
@@ -297,14 +296,7 @@ def load_sweep_file(path: str | Path) -> Sweep:
     """
     p = Path(path)
     src = str(path)
-    if not p.is_file():
-        raise ScenarioError(src, "", "file not found; give the path of a sweep .toml file")
-    try:
-        data = tomllib.loads(p.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(src, "", f"not valid TOML: {exc}") from None
-    except UnicodeDecodeError:
-        raise ScenarioError(src, "", "not a UTF-8 text file") from None
+    data = read_toml(p, "sweep")
     _no_unknown(src, "", data, _TOP_KEYS, "allowed tables: [sweep], [axes], [strategies.NAME]")
     head = data.get("sweep")
     if not isinstance(head, dict):
@@ -986,13 +978,13 @@ def _write_json(path: Path, data: dict[str, Any]) -> None:
 # ------------------------------------------------------------------------ command line
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments of `python run.py sweep`."""
-    from run import positive_int
+    from analysis.cli import int_arg
 
     parser.add_argument("file", help="sweep TOML file (see scenarios/sweep_*.toml)")
     parser.add_argument("--out", type=Path, required=True, help="results folder (resumable)")
     parser.add_argument(
         "--workers",
-        type=positive_int("--workers"),
+        type=int_arg("--workers"),
         help=f"worker processes (default: the core count, {default_workers()} here)",
     )
     parser.add_argument(

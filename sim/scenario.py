@@ -427,14 +427,19 @@ def load_scenario(path: str | Path) -> Scenario:
     Raises:
         ScenarioError: the file is missing, is not valid TOML, or a field is invalid.
     """
+    data = read_toml(path, "scenario")
+    return scenario_from_dict(data, str(path), Path(path).parent)
+
+
+def read_toml(path: str | Path, kind: str) -> dict[str, Any]:
+    """Parse a TOML file; a missing, undecodable or malformed file is a ScenarioError
+    naming the file (`kind` says what file was expected: scenario, sweep...)."""
     p = Path(path)
-    source = str(path)
     if not p.is_file():
-        raise ScenarioError(source, "", "file not found; give the path of a scenario .toml file")
+        raise ScenarioError(str(path), "", f"file not found; give the path of a {kind} .toml file")
     try:
-        data = tomllib.loads(p.read_text(encoding="utf-8"))
+        return tomllib.loads(p.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(source, "", f"not valid TOML: {exc}") from None
+        raise ScenarioError(str(path), "", f"not valid TOML: {exc}") from None
     except UnicodeDecodeError:
-        raise ScenarioError(source, "", "not a UTF-8 text file") from None
-    return scenario_from_dict(data, source, p.parent)
+        raise ScenarioError(str(path), "", "not a UTF-8 text file") from None
