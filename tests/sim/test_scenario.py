@@ -22,12 +22,11 @@ def write(tmp_path: Path, text: str) -> Path:
     return p
 
 
-@pytest.mark.parametrize("path", sorted(SCENARIOS.glob("*.toml")), ids=lambda p: p.name)
-def test_every_shipped_scenario_validates(path: Path) -> None:
-    import tomllib
+SCENARIO_FILES = sorted(p for p in SCENARIOS.glob("*.toml") if "[sweep]" not in p.read_text())
 
-    if "sweep" in tomllib.loads(path.read_text()):
-        pytest.skip("sweep file")
+
+@pytest.mark.parametrize("path", SCENARIO_FILES, ids=lambda p: p.name)
+def test_every_shipped_scenario_validates(path: Path) -> None:
     sc = load_scenario(path)
     assert sc.vendors and sc.buyers.count >= 1
 
