@@ -764,6 +764,17 @@ def _start_method() -> str:
     return "forkserver" if "forkserver" in methods else "spawn"
 
 
+#: Dask settings for sweep workers. The sampling profiler interrupts a run every 10 ms to
+#: walk its stack, and the event-loop tick and monitors wake every 20-500 ms to take the
+#: GIL: together ~15-20% of a run's time, for nothing a sweep user looks at.
+DASK_WORKER_CONFIG = {
+    "distributed.worker.profile.enabled": False,
+    "distributed.admin.tick.interval": "1s",
+    "distributed.admin.system-monitor.interval": "5s",
+    "distributed.worker.memory.monitor-interval": "5s",
+}
+
+
 def _warm_worker() -> None:
     """Import what a chunk needs, so a Dask worker's first chunk runs at full speed."""
     import analysis.store  # noqa: F401
@@ -784,9 +795,7 @@ def _dask_executor(workers: int, address: str) -> Iterator[cf.Executor]:
     import dask
 
     cluster = None
-    # the worker's sampling profiler interrupts a run every 10 ms to walk its stack:
-    # ~15% of a sweep's time for nothing a sweep user looks at
-    dask.config.set({"distributed.worker.profile.enabled": False})
+    dask.config.set(DASK_WORKER_CONFIG)
     try:
         if address == "local":
             cluster = LocalCluster(
