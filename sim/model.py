@@ -8,11 +8,14 @@ week are synchronous: every buyer sees the state at the start of the week (neigh
 opinions, review scores).
 
 Randomness: the run's Generator (`model.rng`, seeded with the run seed) spawns one stream
-per purpose (population, need, source, exposure, decision). Every week each stream draws
-arrays of a fixed shape: need draws for all buyers, source/exposure/decision draws for the
-buyers in market. Vendors' strategies never change who is in market (journey timing
-depends on need and research only), so a run that changes one vendor's spend draws the
-very same numbers for every other decision: the counterfactual runs are paired.
+per purpose (population, need, source, exposure, social selling, decision). Each week
+every stream draws arrays whose shape is fixed by the journey timeline alone: need
+waiting times for the buyers who just became idle (one geometric draw per idle spell),
+source and exposure draws for every consultation of the buyers in market, social-selling
+draws for the joiners in market, decision draws for the buyers finishing the final stage.
+Vendors' strategies never change that timeline (journey timing depends on need and
+research only), so a run that changes one vendor's spend draws the very same numbers for
+every decision: counterfactual runs and strategy comparisons are paired.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from mesa.discrete_space import Network
 from scipy.special import ndtri
 
 from sim.agents import Buyer, Vendor
+from sim.calendar import Calendar
 from sim.channels import (
     CHANNELS,
     SALES_REPS,
@@ -185,7 +189,11 @@ class BuyerJourneyModel(mesa.Model):
             )
         self.referral_graph = ref
         self.adjacency = ref.adjacency
-        self.next_need[:] = self._draw_need_weeks(np.arange(self.n_buyers), 0)
+        self.rest_ends = Calendar()  # buyers whose rest after a decision ends that week
+        self.needs = Calendar()  # idle buyers whose next need arrives that week
+        everyone = np.arange(self.n_buyers)
+        self.next_need[:] = self._draw_need_weeks(everyone, 0)
+        self.needs.add(self.next_need, everyone)
         self.grid = Network(ref.graph, layout=None, random=self.random)
         Buyer.create_agents(self, self.n_buyers, list(range(self.n_buyers)))
         cells = self.grid._cells
@@ -258,12 +266,10 @@ class BuyerJourneyModel(mesa.Model):
     def end_rest(self) -> None:
         """After a purchase (engage: rate, review, recommend) or a no-decision, a buyer
         rests a while and then is idle again, open to a new need (repeat purchases)."""
-        done = np.flatnonzero(
-            ((self.stage == Stage.BOUGHT) | (self.stage == Stage.NO_DECISION))
-            & (self.rest_until <= self.week)
-        )
+        done = self.rest_ends.due(self.week)
         self.stage[done] = Stage.IDLE
         self.next_need[done] = self._draw_need_weeks(done, self.week)
+        self.needs.add(self.next_need[done], done)
 
     def _draw_need_weeks(self, buyers: np.ndarray, week: int) -> np.ndarray:
         """The week an idle buyer's next need arrives. A constant weekly hazard p gives a
@@ -279,7 +285,7 @@ class BuyerJourneyModel(mesa.Model):
     def arrive_needs(self) -> None:
         """A buying need arrives at random, with a weekly hazard that rises with seniority;
         the new journey starts in the early stage with the incumbent vendor in mind."""
-        new = np.flatnonzero((self.stage == Stage.IDLE) & (self.next_need <= self.week))
+        new = self.needs.due(self.week)
         if not new.size:
             return
         u = self.streams["need"].random(new.size)
@@ -440,11 +446,12 @@ class BuyerJourneyModel(mesa.Model):
         """At the end of the final stage the buyer chooses among the vendors it considers
         (multinomial logit on preference, fit and price) or makes no decision (status quo).
         A purchase is a Conversion worth the buyer's budget times the vendor's price."""
-        u = self.streams["decision"].random((active.size, 2))
         conv = np.zeros(self.n_vendors, dtype=np.int64)
         rev = np.zeros(self.n_vendors)
         if not rows.size:
             return conv, rev
+        # who decides this week does not depend on any vendor: a fixed shape for the draws
+        u = self.streams["decision"].random((rows.size, 2))
         buyers = active[rows]
         c = self.spec.choice
         utility = (
@@ -453,12 +460,12 @@ class BuyerJourneyModel(mesa.Model):
             - c.price_weight * (self.price[None, :] - 1.0)
         )
         utility = np.where(self.considered[buyers], utility, -np.inf)
-        choice = logit_choice(utility, c.status_quo, u[rows, 0])
+        choice = logit_choice(utility, c.status_quo, u[:, 0])
         bought = choice >= 0
         b_rows, vs = buyers[bought], choice[bought]
         deal = np.zeros(buyers.size)
         deal[bought] = self.budget[b_rows] * self.price[vs]
-        satisfied = u[rows[bought], 1] < self.quality[vs]
+        satisfied = u[bought, 1] < self.quality[vs]
         self.satisfy(b_rows, vs, satisfied)
         np.add.at(conv, vs, 1)
         np.add.at(rev, vs, deal[bought])
@@ -471,6 +478,7 @@ class BuyerJourneyModel(mesa.Model):
         self.no_decisions += int((~bought).sum())
         self.stage[buyers] = np.where(bought, Stage.BOUGHT, Stage.NO_DECISION).astype(np.int8)
         self.rest_until[buyers] = self.week + self.spec.buyers.engage_weeks
+        self.rest_ends.add(self.rest_until[buyers], buyers)
         vendor_col = np.full(buyers.size, -1, dtype=np.int64)
         vendor_col[bought] = vs
         orig_col = np.zeros(buyers.size, dtype=bool)
@@ -497,16 +505,20 @@ class BuyerJourneyModel(mesa.Model):
         np.add.at(self.reviews, (np.where(satisfied[crit], 0, 1), vendors[crit]), 1)
 
     def _update_neighbour_sums(self, buyers, old_opinion, old_customer) -> None:
-        """Keep each buyer's sum over contacts current: only the changed buyers' rows of
-        the (symmetric) adjacency are touched: a sparse scatter of their changes."""
-        d_opinion = self.opinion[buyers] - old_opinion
-        d_customer = np.zeros_like(d_opinion)
-        had = old_customer >= 0
-        d_customer[np.flatnonzero(had), old_customer[had]] -= 1.0
-        d_customer[np.arange(buyers.size), self.incumbent[buyers]] += 1.0
-        contacts, owner = csr_rows(self.adjacency, buyers)  # symmetric graph: their contacts
-        add_rows(self.neighbour_opinion, contacts, d_opinion[owner])
-        add_rows(self.neighbour_customers, contacts, d_customer[owner])
+        """Keep each buyer's sums over contacts current: only the changed buyers' rows of
+        the (symmetric) adjacency are touched, and only the vendor columns that changed
+        (the old and the new vendor): a sparse scatter."""
+        had = np.flatnonzero(old_customer >= 0)
+        pos = np.concatenate([had, np.arange(buyers.size)])
+        col = np.concatenate([old_customer[had], self.incumbent[buyers]])
+        d_opinion = np.concatenate(
+            [-old_opinion[had, old_customer[had]], self.opinion[buyers, self.incumbent[buyers]]]
+        )
+        d_customer = np.concatenate([np.full(had.size, -1.0), np.ones(buyers.size)])
+        contacts, entry = csr_rows(self.adjacency, buyers[pos])  # symmetric: their contacts
+        cells = contacts * self.n_vendors + col[entry]
+        np.add.at(self.neighbour_opinion.reshape(-1), cells, d_opinion[entry])
+        np.add.at(self.neighbour_customers.reshape(-1), cells, d_customer[entry])
 
     def exposure_sampler(self) -> DiscreteSampler:
         """The sampler for `exposure_cdf`, rebuilt whenever a strategy change replaces it."""
@@ -594,10 +606,15 @@ def add_at(target: np.ndarray, rows: np.ndarray, cols: np.ndarray, values: np.nd
 
 
 def add_rows(target: np.ndarray, rows: np.ndarray, values: np.ndarray) -> None:
-    """target[rows] += values (one row of values per index), accumulating repeated rows."""
-    width = target.shape[1]
-    flat = (rows[:, None] * width + np.arange(width)).reshape(-1)
-    np.add.at(target.reshape(-1), flat, values.reshape(-1))
+    """target[rows] += values (a row of values per index) for ascending `rows`,
+    accumulating repeated rows: plain fancy-index adds, one pass per repeat level,
+    instead of the much slower `np.add.at`."""
+    while rows.size:
+        repeat = np.zeros(rows.size, dtype=bool)
+        repeat[1:] = rows[1:] == rows[:-1]
+        first = ~repeat
+        target[rows[first]] += values[first]
+        rows, values = rows[repeat], values[repeat]
 
 
 def pick_exposed_vendor(u: np.ndarray, channel: np.ndarray, sampler: DiscreteSampler) -> np.ndarray:

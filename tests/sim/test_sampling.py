@@ -42,3 +42,16 @@ def test_any_single_distribution(weights: list[float], us: list[float]) -> None:
     u = np.array(us)
     group = np.zeros(u.size, dtype=np.int64)
     np.testing.assert_array_equal(DiscreteSampler(cdf).draw(u, group), naive(u, group, cdf))
+
+
+def test_add_rows_accumulates_repeated_rows_like_add_at() -> None:
+    from sim.model import add_rows
+
+    rng = np.random.default_rng(3)
+    rows = np.sort(rng.integers(0, 50, 400))
+    values = rng.random((400, 4))
+    expected = np.zeros((50, 4))
+    np.add.at(expected, rows, values)
+    got = np.zeros((50, 4))
+    add_rows(got, rows, values)
+    np.testing.assert_allclose(got, expected)
