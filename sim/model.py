@@ -606,15 +606,11 @@ def add_at(target: np.ndarray, rows: np.ndarray, cols: np.ndarray, values: np.nd
 
 
 def add_rows(target: np.ndarray, rows: np.ndarray, values: np.ndarray) -> None:
-    """target[rows] += values (a row of values per index) for ascending `rows`,
-    accumulating repeated rows: plain fancy-index adds, one pass per repeat level,
-    instead of the much slower `np.add.at`."""
-    while rows.size:
-        repeat = np.zeros(rows.size, dtype=bool)
-        repeat[1:] = rows[1:] == rows[:-1]
-        first = ~repeat
-        target[rows[first]] += values[first]
-        rows, values = rows[repeat], values[repeat]
+    """target[rows] += values (one row of values per index), accumulating repeated rows,
+    on the flat view where numpy's fast 1-D `add.at` path applies."""
+    width = target.shape[1]
+    flat = (rows[:, None] * width + np.arange(width)).reshape(-1)
+    np.add.at(target.reshape(-1), flat, values.reshape(-1))
 
 
 def pick_exposed_vendor(u: np.ndarray, channel: np.ndarray, sampler: DiscreteSampler) -> np.ndarray:
