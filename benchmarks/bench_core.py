@@ -104,10 +104,12 @@ def numpy_floor(
 def floor_comparison(n: int) -> dict[str, float]:
     """Model seconds per in-market buyer-week vs the numpy floor, same run, same counts."""
     sc = load_scenario(BASELINE).with_changes({"buyers.count": n})
-    model = BuyerJourneyModel(sc, seed=2, record_touches=False)
-    t0 = time.perf_counter()
-    model.run()
-    model_s = time.perf_counter() - t0
+    model_s = float("inf")
+    for _ in range(3):  # best of 3, as the floor is best of 5: both without noise
+        model = BuyerJourneyModel(sc, seed=2, record_touches=False)
+        t0 = time.perf_counter()
+        model.run()
+        model_s = min(model_s, time.perf_counter() - t0)
     stages = np.array(model.weekly_stages)
     in_market = stages[:, 1:4].sum(1)
     k = sc.buyers.consultations_per_week
@@ -158,8 +160,8 @@ def main() -> None:
         )
     lines += [
         "",
-        "The model's time per in-market buyer-week includes the whole week: need arrival for "
-        "all buyers, source choice, exposure, referrals (neighbour sums kept by a sparse scatter), social selling, "
+        "The model's time per in-market buyer-week includes the whole week: need arrival (a draw per idle spell), "
+        "source choice, exposure, referrals (neighbour sums kept by a sparse scatter), social selling, "
         "stage progress and decisions; the floor only draws. Per buyer-week over all buyers "
         "(idle ones included): "
         + ", ".join(f"{f['model_ns_all_buyer_weeks']:.0f} ns at {f['buyers']:,}" for f in floors)
