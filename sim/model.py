@@ -98,6 +98,7 @@ class BuyerJourneyModel(mesa.Model):
         self._setup_vendors()
         self._setup_buyers()
         self._setup_graph()
+        self._setup_calendar()
         self._setup_records()
 
     # ----------------------------------------------------------------- set-up
@@ -153,9 +154,7 @@ class BuyerJourneyModel(mesa.Model):
         self.progress = np.zeros(n)
         self.effort_scale = np.ones(n)
         self.rest_until = np.zeros(n, dtype=np.int64)
-        self.next_need = np.zeros(
-            n, dtype=np.int64
-        )  # week a resting/idle buyer's next need arrives
+        self.next_need = np.zeros(n, dtype=np.int64)  # week an idle buyer's next need arrives
         self.journey = np.full(n, -1, dtype=np.int64)
         self.preference = np.zeros((n, v))
         self.considered = np.zeros((n, v), dtype=bool)
@@ -189,16 +188,18 @@ class BuyerJourneyModel(mesa.Model):
             )
         self.referral_graph = ref
         self.adjacency = ref.adjacency
+        self.grid = Network(ref.graph, layout=None, random=self.random)
+        Buyer.create_agents(self, self.n_buyers, list(range(self.n_buyers)))
+        for agent in self.agents_by_type[Buyer]:
+            agent.cell = self.grid[agent.row]
+
+    def _setup_calendar(self) -> None:
+        """Every buyer starts idle; file each under the week its first need arrives."""
         self.rest_ends = Calendar()  # buyers whose rest after a decision ends that week
         self.needs = Calendar()  # idle buyers whose next need arrives that week
         everyone = np.arange(self.n_buyers)
         self.next_need[:] = self._draw_need_weeks(everyone, 0)
         self.needs.add(self.next_need, everyone)
-        self.grid = Network(ref.graph, layout=None, random=self.random)
-        Buyer.create_agents(self, self.n_buyers, list(range(self.n_buyers)))
-        cells = self.grid._cells
-        for agent in self.agents_by_type[Buyer]:
-            agent.cell = cells[agent.row]
 
     def _setup_records(self) -> None:
         """Counters for the weekly table, journeys and touches."""
@@ -218,19 +219,16 @@ class BuyerJourneyModel(mesa.Model):
                 "referred",
             )
         }
-        self.journey_start = np.zeros(n := self.n_buyers, dtype=np.int64)
+        self.journey_start = np.zeros(self.n_buyers, dtype=np.int64)
         self.touch_blocks: list[TouchBlock] = []
         self.weekly_stages: list[np.ndarray] = []
         self.weekly_conversions: list[np.ndarray] = []
-        self.weekly_revenue: list[np.ndarray] = []
         self.source_use = np.zeros((3, len(CHANNELS)), dtype=np.int64)
         self.source_use_week = np.zeros((3, len(CHANNELS)), dtype=np.int64)
         self.conversions = np.zeros(self.n_vendors, dtype=np.int64)
         self.revenue = np.zeros(self.n_vendors)
         self.originated = np.zeros(self.n_vendors, dtype=np.int64)
         self.referral_payouts = np.zeros(self.n_vendors)
-        self.no_decisions = 0
-        del n
 
     # ------------------------------------------------------------------ step
     def step(self) -> None:
@@ -241,15 +239,13 @@ class BuyerJourneyModel(mesa.Model):
         active = np.flatnonzero((self.stage >= Stage.EARLY) & (self.stage <= Stage.FINAL))
         self.source_use_week[:] = 0
         conv_week = np.zeros(self.n_vendors, dtype=np.int64)
-        rev_week = np.zeros(self.n_vendors)
         if active.size:
             self.consult_sources(active)
             self.social_selling(active)
             deciders = self.advance_stages(active)
-            conv_week, rev_week = self.decide(active, deciders)
+            conv_week, _revenue = self.decide(active, deciders)
         self.weekly_stages.append(np.bincount(self.stage, minlength=6))
         self.weekly_conversions.append(conv_week)
-        self.weekly_revenue.append(rev_week)
         self.week = w + 1
         if self.week >= self.horizon:
             self.running = False
@@ -475,7 +471,6 @@ class BuyerJourneyModel(mesa.Model):
         np.add.at(self.referral_payouts, vs[referred], self.referral_reward[vs[referred]])
         self.conversions += conv
         self.revenue += rev
-        self.no_decisions += int((~bought).sum())
         self.stage[buyers] = np.where(bought, Stage.BOUGHT, Stage.NO_DECISION).astype(np.int8)
         self.rest_until[buyers] = self.week + self.spec.buyers.engage_weeks
         self.rest_ends.add(self.rest_until[buyers], buyers)
@@ -557,10 +552,6 @@ class BuyerJourneyModel(mesa.Model):
         self.journey[buyers] = -1
 
     # ---------------------------------------------------------------- results
-    def weeks_run(self) -> int:
-        """Weeks simulated so far."""
-        return self.week
-
     def marketing_spend(self) -> np.ndarray:
         """Each vendor's spend so far: channel budget, social selling, referral rewards."""
         weekly = self.spend.sum(1) + self.social_selling_spend
