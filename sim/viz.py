@@ -35,6 +35,7 @@ import PIL.Image
 import solara
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import LineCollection
+from matplotlib.colors import to_rgba_array
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
@@ -368,7 +369,8 @@ class Chart:
 
 class GraphChart(Chart):
     """The referral graph: buyers coloured by stage; a buyer in the post-purchase stage
-    is a larger diamond in the colour of the vendor bought from."""
+    is a larger diamond in the colour of the vendor bought from, and any earlier customer
+    keeps a ring in its vendor's colour (it recommends or warns against that vendor)."""
 
     def build(self, model: VizModel) -> Figure:
         lay = model.layout
@@ -385,8 +387,12 @@ class GraphChart(Chart):
         self.size = float(np.clip(9000.0 / n, 1.0, 16.0))
         self.stage_lut = np.array([STAGE_COLOURS[s] for s in Stage])
         self.vendor_lut = np.array([vendor_colour(i) for i in range(model.n_vendors)])
+        # ring colours: index -1 (never bought) is transparent
+        self.ring_lut = to_rgba_array([*self.vendor_lut, "none"])
         empty = np.zeros((0, 2))
-        self.plain = ax.scatter(empty[:, 0], empty[:, 1], s=self.size, linewidths=0)
+        self.plain = ax.scatter(
+            empty[:, 0], empty[:, 1], s=self.size, linewidths=min(1.0, self.size / 8)
+        )
         self.bought = ax.scatter(
             empty[:, 0],
             empty[:, 1],
@@ -411,7 +417,7 @@ class GraphChart(Chart):
             fontsize=8,
             frameon=False,
             handletextpad=0.2,
-            title="stage\n(diamond: bought\nfrom vendor)",
+            title="stage\n(diamond: just bought\nfrom vendor; ring:\nits customer)",
             title_fontsize=8,
             alignment="left",
         )
@@ -425,6 +431,7 @@ class GraphChart(Chart):
         plain = np.flatnonzero(~bought)
         self.plain.set_offsets(pos[plain])
         self.plain.set_facecolor(self.stage_lut[stage[plain]])
+        self.plain.set_edgecolor(self.ring_lut[model.incumbent[plain]])
         rows = np.flatnonzero(bought)
         self.bought.set_offsets(pos[rows] if rows.size else np.zeros((0, 2)))
         self.bought.set_facecolor(self.vendor_lut[model.incumbent[rows]] if rows.size else [])
