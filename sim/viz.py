@@ -390,9 +390,8 @@ class GraphChart(Chart):
         # ring colours: index -1 (never bought) is transparent
         self.ring_lut = to_rgba_array([*self.vendor_lut, "none"])
         empty = np.zeros((0, 2))
-        self.plain = ax.scatter(
-            empty[:, 0], empty[:, 1], s=self.size, linewidths=min(1.0, self.size / 8)
-        )
+        self.ring_width = min(1.0, self.size / 8)
+        self.plain = ax.scatter(empty[:, 0], empty[:, 1], s=self.size, linewidths=0)
         self.bought = ax.scatter(
             empty[:, 0],
             empty[:, 1],
@@ -431,7 +430,9 @@ class GraphChart(Chart):
         plain = np.flatnonzero(~bought)
         self.plain.set_offsets(pos[plain])
         self.plain.set_facecolor(self.stage_lut[stage[plain]])
-        self.plain.set_edgecolor(self.ring_lut[model.incumbent[plain]])
+        customer = model.incumbent[plain]
+        self.plain.set_edgecolor(self.ring_lut[customer])
+        self.plain.set_linewidth(np.where(customer >= 0, self.ring_width, 0.0))
         rows = np.flatnonzero(bought)
         self.bought.set_offsets(pos[rows] if rows.size else np.zeros((0, 2)))
         self.bought.set_facecolor(self.vendor_lut[model.incumbent[rows]] if rows.size else [])
