@@ -380,8 +380,9 @@ class BuyerJourneyModel(mesa.Model):
         gain[r_idx[named]] = delta[named, best[named]]
 
     def _read_reviews(self, rows, stage_row, channel) -> None:
-        """Topic communities show critics' public reviews of the vendors a buyer considers."""
-        tc = np.flatnonzero(channel == TOPIC_COMMUNITIES)
+        """Topic communities show critics' public reviews of the vendors a buyer considers;
+        spectators (Forrester: 98% of decision makers read what others post) take them in."""
+        tc = np.flatnonzero((channel == TOPIC_COMMUNITIES) & self.spectator[rows])
         if not tc.size:
             return
         review = (self.reviews[0] - self.reviews[1]) / (self.reviews.sum(0) + REVIEW_PRIOR)

@@ -250,3 +250,19 @@ def test_need_arrivals_follow_the_weekly_hazard(baseline) -> None:
     expected = 20000 * 0.98 ** np.arange(10) * 0.02  # nobody returns to idle within 10 weeks
     assert np.all(np.abs(starts - expected) < 4 * np.sqrt(expected))
     assert abs(starts.sum() - expected.sum()) < 3 * np.sqrt(expected.sum())
+
+
+def test_only_spectators_take_in_critics_reviews(small) -> None:
+    """With no spectators, critics' reviews change nothing: the run equals one where
+    reviews carry no weight at all; with spectators they do change outcomes."""
+    no_spectators = small.with_changes({"buyers.spectator": 0.0})
+    a = BuyerJourneyModel(no_spectators, seed=4).run().tables()["journeys"]
+    b = (
+        BuyerJourneyModel(no_spectators.with_changes({"choice.review_weight": 0.0}), seed=4)
+        .run()
+        .tables()["journeys"]
+    )
+    pd.testing.assert_frame_equal(a, b)
+    c = BuyerJourneyModel(small, seed=4).run().tables()["journeys"]
+    d = BuyerJourneyModel(small.with_changes({"choice.review_weight": 0.0}), seed=4).run()
+    assert not c["vendor"].equals(d.tables()["journeys"]["vendor"])
