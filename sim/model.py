@@ -374,6 +374,8 @@ class BuyerJourneyModel(mesa.Model):
         pr, pv = np.nonzero(sig > 0)
         self._enter(buyers[pr], pv, ORIGIN_REFERRAL)
         self.referred[buyers[pr], pv] = True
+        if not self.record_touches:
+            return  # what follows only names the vendor in the touch table
         best = np.argmax(sig, axis=1)
         named = (vendor[r_idx] < 0) & (sig[np.arange(r_idx.size), best] > 0)
         vendor[r_idx[named]] = best[named]
