@@ -775,6 +775,24 @@ DASK_WORKER_CONFIG = {
 }
 
 
+def _check_reachable(address: str) -> None:
+    """Fail at once, in one line, when nothing listens at a tcp:// scheduler address
+    (Dask itself retries for its whole connect timeout before giving up)."""
+    import socket
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(address if "://" in address else f"tcp://{address}")
+    if parts.scheme != "tcp" or not parts.hostname:
+        return  # other protocols: leave it to Dask
+    try:
+        with socket.create_connection((parts.hostname, parts.port or 8786), timeout=5):
+            pass
+    except OSError as exc:
+        raise ScenarioError(
+            "--dask", "", f"cannot reach a Dask scheduler at {address!r} ({exc.strerror or exc})"
+        ) from None
+
+
 def _warm_worker() -> None:
     """Import what a chunk needs, so a Dask worker's first chunk runs at full speed."""
     import analysis.store  # noqa: F401
@@ -807,6 +825,7 @@ def _dask_executor(workers: int, address: str) -> Iterator[cf.Executor]:
             )
             client = Client(cluster)
         else:
+            _check_reachable(address)
             try:
                 client = Client(address, timeout="10s")
             except (OSError, TimeoutError, ValueError) as exc:
