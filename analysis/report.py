@@ -424,15 +424,19 @@ def fig_source_use(shares: pd.DataFrame):
     return fig
 
 
-def fig_win_share(ws: pd.DataFrame, variants: list[str]):
-    """Cumulative win share over weeks, one panel per variant."""
-    plt = _plt()
-    n = len(variants)
+def _panels(n: int):
+    """A figure with n small panels, three to a row, sharing the y axis."""
     cols = min(3, n)
     rows = math.ceil(n / cols)
-    fig, axes = plt.subplots(
+    return _plt().subplots(
         rows, cols, figsize=(3.6 * cols, 2.6 * rows), dpi=80, squeeze=False, sharey=True
     )
+
+
+def fig_win_share(ws: pd.DataFrame, variants: list[str]):
+    """Cumulative win share over weeks, one panel per variant."""
+    fig, axes = _panels(len(variants))
+    n = len(variants)
     for ax, v in zip(axes.ravel(), variants, strict=False):
         sub = ws[ws["variant"] == v].pivot_table(
             index="week", columns="vendor", values="cumulative_win_share"
@@ -451,13 +455,8 @@ def fig_win_share(ws: pd.DataFrame, variants: list[str]):
 
 def fig_parameter_effects(frame: pd.DataFrame, params: list[str], outcome: str, label: str):
     """Binned means (10 quantile bins, with all runs as dots) of the outcome per parameter."""
-    plt = _plt()
+    fig, axes = _panels(len(params))
     n = len(params)
-    cols = min(3, n)
-    rows = math.ceil(n / cols)
-    fig, axes = plt.subplots(
-        rows, cols, figsize=(3.6 * cols, 2.6 * rows), dpi=80, squeeze=False, sharey=True
-    )
     for ax, p in zip(axes.ravel(), params, strict=False):
         x = frame[p]
         if pd.api.types.is_numeric_dtype(x):

@@ -44,6 +44,13 @@ Prob = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False, strict=True)]
 Pos = Annotated[float, Field(gt=0, allow_inf_nan=False, strict=True)]
 
 
+def _check_channel_names(names: Any) -> None:
+    """Every name must be a channel of the Channel table."""
+    for name in names:
+        if name not in CHANNEL_NAMES:
+            raise ValueError(f"unknown channel {name!r}; allowed: {', '.join(CHANNEL_NAMES)}")
+
+
 class BySeniority(_Frozen):
     """One number per seniority level, individual contributor to C-level."""
 
@@ -163,9 +170,7 @@ class Vendor(_Frozen):
     @field_validator("channel_mix")
     @classmethod
     def _known_channels(cls, mix: dict[str, float]) -> dict[str, float]:
-        for name in mix:
-            if name not in CHANNEL_NAMES:
-                raise ValueError(f"unknown channel {name!r}; allowed: {', '.join(CHANNEL_NAMES)}")
+        _check_channel_names(mix)
         for name, share in mix.items():
             if name == "peer_recommendations" and share > 0:
                 raise ValueError(
@@ -228,9 +233,7 @@ class Scenario(_Frozen):
     @field_validator("channels")
     @classmethod
     def _known_channel_overrides(cls, v: dict[str, ChannelOverride]) -> dict[str, ChannelOverride]:
-        for name in v:
-            if name not in CHANNEL_NAMES:
-                raise ValueError(f"unknown channel {name!r}; allowed: {', '.join(CHANNEL_NAMES)}")
+        _check_channel_names(v)
         return v
 
     def channel_table(self) -> tuple[Channel, ...]:
