@@ -244,7 +244,8 @@ class BuyerJourneyModel(mesa.Model):
             self.social_selling(active)
             deciders = self.advance_stages(active)
             conv_week, _revenue = self.decide(active, deciders)
-        self.weekly_stages.append(np.bincount(self.stage, minlength=6))
+        # six counting passes over int8 beat one bincount (which widens to intp first)
+        self.weekly_stages.append(np.array([np.count_nonzero(self.stage == s) for s in Stage]))
         self.weekly_conversions.append(conv_week)
         self.week = w + 1
         if self.week >= self.horizon:
@@ -436,8 +437,9 @@ class BuyerJourneyModel(mesa.Model):
     def advance_stages(self, active: np.ndarray) -> np.ndarray:
         """Enough research progress moves the buyer to the next stage; those who finish
         the final stage decide this week. Returns the rows (into `active`) that decide."""
-        bounds = np.cumsum(self.stage_effort)[None, :] * self.effort_scale[active][:, None]
-        reached = (self.progress[active][:, None] >= bounds).sum(1)
+        # stages finished: how many cumulative stage efforts the (scaled) progress covers
+        done = self.progress[active] / self.effort_scale[active]
+        reached = np.searchsorted(np.cumsum(self.stage_effort), done, side="right")
         self.stage[active] = np.minimum(reached + 1, Stage.FINAL).astype(np.int8)
         return np.flatnonzero(reached >= 3)
 
