@@ -171,6 +171,11 @@ def main(argv: list[str] | None = None) -> int:
     except (ScenarioError, UsageError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except PermissionError as exc:  # e.g. --out in a folder the user cannot write
+        print(
+            f"error: {exc.filename}: permission denied; choose a writable folder", file=sys.stderr
+        )
+        return 2
     except KeyboardInterrupt:
         print("interrupted; results written so far are kept", file=sys.stderr)
         return 130

@@ -154,3 +154,18 @@ def test_validate_accepts_the_shipped_scenarios() -> None:
     r = cli("validate", *files)
     assert r.returncode == 0, r.stderr
     assert r.stdout.count("ok: ") == len(files)
+
+
+def test_unwritable_out_folder_is_one_line(monkeypatch, capsys) -> None:
+    import analysis.store
+    import run
+
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied", "/readonly/x")
+
+    monkeypatch.setattr(analysis.store, "write_run", refuse)
+    code = run.main(
+        ["simulate", "--weeks", "2", "--buyers", "50", "--out", "/readonly/x", "--quiet"]
+    )
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and err == ["error: /readonly/x: permission denied; choose a writable folder"]
