@@ -5,8 +5,6 @@ that needs no network, progress on stderr, one-line input errors with exit code 
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 
 import duckdb
 import numpy as np
@@ -14,7 +12,8 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from ..conftest import ROOT, SCENARIOS
+from ..conftest import SCENARIOS
+from .cli import cli
 
 SWEEP = f"""
 [sweep]
@@ -35,16 +34,6 @@ weeks = 20
 EXTERNAL = re.compile(
     r"""(?:src|href)\s*=\s*["']?\s*(?:https?:)?//|url\(\s*["']?\s*(?:https?:)?//""", re.I
 )
-
-
-def cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, str(ROOT / "run.py"), *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
 
 
 @pytest.fixture(scope="module")

@@ -17,6 +17,7 @@ import pytest
 from analysis.results import load_sweep
 
 from ..conftest import ROOT, SCENARIOS
+from .cli import cli
 
 SWEEP = f"""
 [sweep]
@@ -34,16 +35,6 @@ weeks = 30
 "choice.status_quo" = [3.0, 4.0]
 """
 TABLES = ("runs", "vendors", "source_use")
-
-
-def cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, str(ROOT / "run.py"), *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
 
 
 def start(*args: str) -> subprocess.Popen:
