@@ -13,6 +13,15 @@ ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = ROOT / "scenarios"
 
 
+def assert_one_line_error(error, path: Path, field: str, fragment: str) -> None:
+    """A ScenarioError as users see it: one line, starting with the file, naming the field."""
+    msg = str(error)
+    assert "\n" not in msg
+    assert msg.startswith(str(path))
+    assert error.field == field
+    assert fragment in msg
+
+
 @pytest.fixture(scope="session")
 def baseline() -> Scenario:
     """The shipped baseline scenario (5,000 buyers, 104 weeks)."""

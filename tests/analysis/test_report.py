@@ -174,12 +174,17 @@ def built(tmp_path_factory):
     return root, rep, out.read_text(encoding="utf-8")
 
 
-def test_scorecard_numbers_match_an_independent_computation(built):
-    root, rep, page = built
+def ok_vendor_rows(root):
+    """The vendor rows of the runs that finished ok, read independently of the report."""
     runs = independent(root, "runs")
     ok = set(runs.loc[runs.status == "ok", "run_id"])
     v = independent(root, "vendors")
-    v = v[v.run_id.isin(ok)]
+    return v[v.run_id.isin(ok)]
+
+
+def test_scorecard_numbers_match_an_independent_computation(built):
+    root, rep, page = built
+    v = ok_vendor_rows(root)
     csv = pd.read_csv(rep.html_path.parent / "report_tables" / "vendor_summary.csv")
     for (variant, vendor), g in v.groupby(["variant", "vendor"]):
         for metric in METRICS:
@@ -199,10 +204,7 @@ def test_scorecard_numbers_match_an_independent_computation(built):
 
 def test_paired_comparison_matches_an_independent_paired_test(built):
     root, rep, page = built
-    runs = independent(root, "runs")
-    ok = set(runs.loc[runs.status == "ok", "run_id"])
-    v = independent(root, "vendors")
-    v = v[v.run_id.isin(ok)]
+    v = ok_vendor_rows(root)
     csv = pd.read_csv(rep.html_path.parent / "report_tables" / "comparisons.csv")
     for vendor in VENDORS:
         a = v[(v.variant == "community-first") & (v.vendor == vendor)].set_index("replication")

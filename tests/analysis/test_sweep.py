@@ -13,7 +13,7 @@ from analysis.results import load_sweep, remove_incomplete
 from analysis.sweep import execute_run, load_sweep_file, run_sweep
 from sim.scenario import ScenarioError
 
-from ..conftest import SCENARIOS
+from ..conftest import SCENARIOS, assert_one_line_error
 
 BASELINE = SCENARIOS / "baseline.toml"
 
@@ -193,11 +193,7 @@ def test_bad_sweep_files_raise_one_clear_line(
     path = write(tmp_path, text.format(b=BASELINE))
     with pytest.raises(ScenarioError) as err:
         load_sweep_file(path)
-    msg = str(err.value)
-    assert "\n" not in msg
-    assert msg.startswith(str(path))
-    assert err.value.field == field
-    assert words in msg
+    assert_one_line_error(err.value, path, field, words)
 
 
 # --------------------------------------------------------------------------- running

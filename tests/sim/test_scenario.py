@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from sim.channels import CHANNEL_NAMES
 from sim.scenario import ScenarioError, load_scenario, scenario_from_dict
 
-from ..conftest import SCENARIOS
+from ..conftest import SCENARIOS, assert_one_line_error
 
 VENDOR = {"name": "Acme", "weekly_budget": 1000.0, "channel_mix": {"search": 1.0}}
 
@@ -116,11 +116,7 @@ def test_bad_input_names_file_field_and_fix(tmp_path: Path, case: str) -> None:
     path = write(tmp_path, text)
     with pytest.raises(ScenarioError) as info:
         load_scenario(path)
-    msg = str(info.value)
-    assert "\n" not in msg
-    assert msg.startswith(str(path))
-    assert info.value.field == field
-    assert fragment in msg
+    assert_one_line_error(info.value, path, field, fragment)
 
 
 def test_missing_scenario_file(tmp_path: Path) -> None:
