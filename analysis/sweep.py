@@ -47,7 +47,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.scenario import Scenario, ScenarioError, Vendor, load_scenario, read_toml
+from sim.scenario import Scenario, ScenarioError, VendorSpec, load_scenario, read_toml
 
 #: tables a sweep writes; `runs` is written last by every chunk.
 TABLES = ("vendors", "source_use", "weekly", "weekly_vendors", "runs")
@@ -76,7 +76,7 @@ _SWEEP_KEYS = {
     "set",
 }
 _AXIS_KEYS = {"path", "paths", "values", "low", "high", "log", "integer", "vendor", "strategies"}
-_STRATEGY_KEYS = set(Vendor.model_fields) - {"name"}
+_STRATEGY_KEYS = set(VendorSpec.model_fields) - {"name"}
 _NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
 
 

@@ -148,7 +148,7 @@ class Network(_Frozen):
     format: Literal["edgelist", "graphml", "auto"] = "auto"
 
 
-class Vendor(_Frozen):
+class VendorSpec(_Frozen):
     """A vendor's strategy and economics.
 
     weekly_budget is split over channels by channel_mix (shares, normalised to sum to 1).
@@ -214,14 +214,14 @@ class Scenario(_Frozen):
     buyers: Buyers = Buyers()
     network: Network = Network()
     choice: Choice = Choice()
-    vendors: tuple[Vendor, ...]
+    vendors: tuple[VendorSpec, ...]
     channels: dict[str, ChannelOverride] = Field(default_factory=dict)
     source: str = "<memory>"
     base_dir: str = "."
 
     @field_validator("vendors")
     @classmethod
-    def _distinct_vendors(cls, v: tuple[Vendor, ...]) -> tuple[Vendor, ...]:
+    def _distinct_vendors(cls, v: tuple[VendorSpec, ...]) -> tuple[VendorSpec, ...]:
         if not v:
             raise ValueError("at least one [[vendors]] table is needed")
         names = [x.name for x in v]
