@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_core import PydanticCustomError
 
 from sim.channels import CHANNEL_NAMES, CHANNELS, Channel
 
@@ -42,6 +43,15 @@ class _Frozen(BaseModel):
 NonNeg = Annotated[float, Field(ge=0, allow_inf_nan=False, strict=True)]
 Prob = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False, strict=True)]
 Pos = Annotated[float, Field(gt=0, allow_inf_nan=False, strict=True)]
+
+
+def _problem(message: str, *at: str | int) -> PydanticCustomError:
+    """A validation error whose message is complete as written (`_describe` adds nothing).
+
+    `at` continues the error's location below the model that raises it, so a check that
+    needs several fields (a model validator) can still name the one field to fix.
+    """
+    return PydanticCustomError("scenario", "{problem}", {"problem": message, "at": at})
 
 
 def _check_channel_names(names: Any) -> None:
@@ -166,6 +176,30 @@ class VendorSpec(_Frozen):
     quality: Prob = 0.8
     fixed_costs: NonNeg = 0.0
     variable_cost: Prob = 0.4
+
+    @field_validator("name")
+    @classmethod
+    def _addressable_name(cls, name: str) -> str:
+        """Sweeps, `with_changes` and `--vendor` address a vendor as vendors.NAME.field,
+        and attribution writes NAME into file names: the name must survive both."""
+        if "." in name:
+            raise _problem(
+                "vendor names may not contain '.' (sweep paths use vendors.NAME.field); "
+                f"rename it, e.g. {name.replace('.', '_')!r}"
+            )
+        if "/" in name or "\\" in name:
+            fixed = name.replace("/", "_").replace("\\", "_")
+            raise _problem(
+                "vendor names may not contain '/' or '\\' (they become part of file names); "
+                f"rename it, e.g. {fixed!r}"
+            )
+        if not name.strip():
+            raise _problem("vendor names may not be blank; give a name, e.g. 'Acme'")
+        if name != name.strip():
+            raise _problem(
+                f"vendor names may not start or end with spaces; rename it, e.g. {name.strip()!r}"
+            )
+        return name
 
     @field_validator("channel_mix")
     @classmethod
@@ -340,10 +374,11 @@ def _field_path(loc: tuple[Any, ...], data: dict[str, Any]) -> str:
     for part in loc:
         if isinstance(part, int):
             name = None
-            if isinstance(node, list) and part < len(node) and isinstance(node[part], dict):
+            is_seq = isinstance(node, list | tuple)
+            if is_seq and part < len(node) and isinstance(node[part], dict):
                 name = node[part].get("name")
             out += f"[{part}]" if name is None else f"[{part}:{name}]"
-            node = node[part] if isinstance(node, list) and part < len(node) else None
+            node = node[part] if is_seq and part < len(node) else None
         else:
             out += ("." if out else "") + str(part)
             node = node.get(part) if isinstance(node, dict) else None
@@ -358,6 +393,8 @@ def _describe(err: dict[str, Any]) -> str:
         return "unknown key; remove it or check its spelling (see scenarios/baseline.toml)"
     if kind == "missing":
         return "required field is missing"
+    if kind == "scenario":
+        return str(err["ctx"]["problem"])
     msg = err.get("msg", "invalid value").removeprefix("Value error, ")
     msg = msg.replace("Input should be ", "must be ").replace("greater than or equal to", ">=")
     msg = msg.replace("less than or equal to", "<=").replace("greater than", ">")
@@ -391,6 +428,8 @@ def scenario_from_dict(
     except ValidationError as exc:
         err = exc.errors()[0]
         loc = tuple(err["loc"])
+        if err.get("type") == "scenario":
+            loc += tuple(err["ctx"]["at"])
         if loc and loc[0] in ("name", "description", "weeks", "seed") and head is not None:
             loc = ("scenario", *loc)
         raise ScenarioError(source, _field_path(loc, flat), _describe(err)) from None

@@ -101,6 +101,22 @@ BAD_CASES = {
         "not found",
     ),
     "no vendors": ("[buyers]\ncount = 10", "vendors", "required"),
+    "vendor name with a dot": (
+        '[[vendors]]\nname = "Acme.io"',
+        "vendors[0:Acme.io].name",
+        "vendors[0:Acme.io].name: vendor names may not contain '.' (sweep paths use "
+        "vendors.NAME.field); rename it, e.g. 'Acme_io'",
+    ),
+    "vendor name with a slash": (
+        '[[vendors]]\nname = "Acme/EU"',
+        "vendors[0:Acme/EU].name",
+        "may not contain '/' or '\\' (they become part of file names); rename it, e.g. 'Acme_EU'",
+    ),
+    "vendor name with outer spaces": (
+        '[[vendors]]\nname = " Acme"',
+        "vendors[0: Acme].name",
+        "may not start or end with spaces; rename it, e.g. 'Acme'",
+    ),
     "shares not summing to one": (
         "[buyers.seniority_shares]\nindividual = 0.5\nmanager = 0.5\ndirector = 0.5\n"
         'vp = 0\nc_level = 0\n[[vendors]]\nname = "A"',
@@ -136,3 +152,12 @@ def test_channel_override_changes_only_that_channel(baseline) -> None:
     assert (
         table["industry_media"] == {c.name: c for c in baseline.channel_table()}["industry_media"]
     )
+
+
+def test_a_dotted_vendor_name_is_refused_even_through_with_changes(baseline) -> None:
+    """A dotted name could never be addressed again (vendors.Acme.io.price), so it is
+    refused however the scenario is made, not only when a file is loaded."""
+    with pytest.raises(ScenarioError) as info:
+        baseline.with_changes({"vendors.AnalystLed.name": "Analyst.Led"})
+    assert info.value.field == "vendors[0:Analyst.Led].name"
+    assert "rename it, e.g. 'Analyst_Led'" in str(info.value)
