@@ -17,7 +17,14 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from sim.channels import CHANNEL_NAMES, CHANNELS, Channel
@@ -59,6 +66,54 @@ def _check_channel_names(names: Any) -> None:
     for name in names:
         if name not in CHANNEL_NAMES:
             raise ValueError(f"unknown channel {name!r}; allowed: {', '.join(CHANNEL_NAMES)}")
+
+
+MIX_TOLERANCE = 1e-6  # how far from 1 the shares of a channel mix may sum
+
+
+def _check_mix(mix: dict[str, float]) -> dict[str, float]:
+    """Known channels only, none unbuyable, and at least one positive share if any."""
+    _check_channel_names(mix)
+    for name, share in mix.items():
+        if name == "peer_recommendations" and share > 0:
+            raise ValueError(
+                "peer_recommendations cannot be bought; it comes from satisfied customers "
+                "(use referral_reward instead)"
+            )
+    if mix and sum(mix.values()) <= 0:
+        raise ValueError("shares sum to 0; give at least one channel a positive share")
+    return mix
+
+
+def _check_mix_sum(mix: dict[str, float], normalize: bool) -> None:
+    """Shares are fractions of the budget: they must sum to 1 unless normalize = true.
+
+    Rescaling silently would turn a share the user wrote as 0.65 into something else.
+    """
+    total = sum(mix.values())
+    if mix and not normalize and abs(total - 1.0) > MIX_TOLERANCE:
+        raise _problem(
+            f"shares sum to {total:.10g}, not 1; fix them or set normalize = true to rescale",
+            "channel_mix",
+        )
+
+
+def _shares(mix: dict[str, float], normalize: bool) -> tuple[float, ...]:
+    """A channel mix as shares in CHANNEL_NAMES order: as written, or rescaled to sum to
+    1 when `normalize` (validation guarantees a positive sum then)."""
+    total = sum(mix.values()) if normalize else 1.0
+    if total <= 0:
+        return tuple(0.0 for _ in CHANNEL_NAMES)
+    return tuple(mix.get(c, 0.0) / total for c in CHANNEL_NAMES)
+
+
+def _budget_and_mix(spend: tuple[float, ...]) -> tuple[float, dict[str, float]]:
+    """The weekly budget and an exact channel mix (shares summing to 1) that spend
+    exactly `spend` per channel; no budget and an empty mix if nothing is spent."""
+    budget = sum(spend)
+    if budget <= 0:
+        return 0.0, {}
+    return budget, {c: x / budget for c, x in zip(CHANNEL_NAMES, spend, strict=True) if x > 0}
 
 
 class BySeniority(_Frozen):
@@ -161,7 +216,9 @@ class Network(_Frozen):
 class VendorSpec(_Frozen):
     """A vendor's strategy and economics.
 
-    weekly_budget is split over channels by channel_mix (shares, normalised to sum to 1).
+    weekly_budget is split over channels by channel_mix: shares that sum to 1 (within
+    1e-6), so a share written as 0.65 is 65% of the budget. With normalize = true the
+    shares are rescaled to sum to 1 instead (convenient for ratios like 3:1).
     social_selling is the weekly spend on salespeople reaching buyers through their
     networks; referral_reward is paid per conversion that a satisfied customer referred.
     Deal value is the buyer's budget times price (a price index, 1 = market price).
@@ -170,6 +227,7 @@ class VendorSpec(_Frozen):
     name: Annotated[str, Field(min_length=1, max_length=60)]
     weekly_budget: NonNeg = 0.0
     channel_mix: dict[str, NonNeg] = Field(default_factory=dict)
+    normalize: Annotated[bool, Field(strict=True)] = False
     social_selling: NonNeg = 0.0
     referral_reward: NonNeg = 0.0
     price: Annotated[float, Field(gt=0, le=10, allow_inf_nan=False, strict=True)] = 1.0
@@ -204,25 +262,24 @@ class VendorSpec(_Frozen):
     @field_validator("channel_mix")
     @classmethod
     def _known_channels(cls, mix: dict[str, float]) -> dict[str, float]:
-        _check_channel_names(mix)
-        for name, share in mix.items():
-            if name == "peer_recommendations" and share > 0:
-                raise ValueError(
-                    "peer_recommendations cannot be bought; it comes from satisfied customers "
-                    "(use referral_reward instead)"
-                )
-        if mix and sum(mix.values()) <= 0:
-            raise ValueError("shares sum to 0; give at least one channel a positive share")
-        return mix
+        return _check_mix(mix)
+
+    @model_validator(mode="after")
+    def _spendable(self) -> VendorSpec:
+        """Shares sum to 1 (or normalize says rescale them); a budget has somewhere to go."""
+        _check_mix_sum(self.channel_mix, self.normalize)
+        if self.weekly_budget > 0 and not self.channel_mix:
+            raise _problem(
+                f"a weekly_budget of {self.weekly_budget:g} needs a channel_mix to be spent in; "
+                "give channel_mix = { search = 1.0 } (for example) or set weekly_budget = 0",
+                "weekly_budget",
+            )
+        return self
 
     def spend_by_channel(self) -> tuple[float, ...]:
-        """Weekly spend in each channel of the Channel table (normalised mix x budget)."""
-        total = sum(self.channel_mix.values())
-        if total <= 0:
-            return tuple(0.0 for _ in CHANNEL_NAMES)
-        return tuple(
-            self.weekly_budget * self.channel_mix.get(c, 0.0) / total for c in CHANNEL_NAMES
-        )
+        """Weekly spend in each channel of the Channel table (budget x share), from the
+        vendor's own fields: the spend of week 0 (see `plan_at` for later weeks)."""
+        return tuple(self.weekly_budget * x for x in _shares(self.channel_mix, self.normalize))
 
 
 class ChannelOverride(_Frozen):
@@ -323,15 +380,11 @@ class Scenario(_Frozen):
                 f"unknown channel {channel!r}; allowed: {', '.join(CHANNEL_NAMES)}",
             )
         v = match[0]
-        total = sum(v.channel_mix.values())
-        share = v.channel_mix.get(channel, 0.0)
-        if total <= 0 or share <= 0:
+        c = CHANNEL_NAMES.index(channel)
+        spend = v.spend_by_channel()
+        if spend[c] <= 0:
             return self
-        mix = dict(v.channel_mix)
-        mix[channel] = 0.0
-        budget = v.weekly_budget * (1.0 - share / total)
-        if budget <= 0:
-            mix = {}
+        budget, mix = _budget_and_mix(tuple(0.0 if i == c else x for i, x in enumerate(spend)))
         return self.with_changes(
             {
                 f"vendors.{vendor}.channel_mix": mix,

@@ -42,13 +42,61 @@ def test_baseline_has_four_distinct_strategies(baseline) -> None:
     assert len(baseline.vendors) >= 4 and len(mixes) == len(baseline.vendors)
 
 
-def test_channel_mix_is_normalised_into_spend() -> None:
+def spend_of(vendor) -> dict[str, float]:
+    """A vendor's week-0 spend by channel name."""
+    return dict(zip(CHANNEL_NAMES, vendor.spend_by_channel(), strict=True))
+
+
+def test_channel_mix_shares_are_fractions_of_the_budget() -> None:
     sc = scenario_from_dict(
-        {"vendors": [{**VENDOR, "channel_mix": {"search": 3, "microblogs": 1}}]}
+        {"vendors": [{**VENDOR, "channel_mix": {"search": 0.65, "microblogs": 0.35}}]}
     )
-    spend = dict(zip(CHANNEL_NAMES, sc.vendors[0].spend_by_channel(), strict=True))
+    spend = spend_of(sc.vendors[0])
+    assert spend["search"] == pytest.approx(650) and spend["microblogs"] == pytest.approx(350)
+    assert sc.vendors[0].normalize is False
+
+
+def test_shares_within_a_millionth_of_one_are_taken_as_written() -> None:
+    mix = {"search": 0.6000004, "microblogs": 0.4}
+    sc = scenario_from_dict({"vendors": [{**VENDOR, "channel_mix": mix}]})
+    assert spend_of(sc.vendors[0])["search"] == pytest.approx(600.0004, abs=1e-9)
+
+
+def test_shares_not_summing_to_one_are_refused_unless_normalize(tmp_path: Path) -> None:
+    text = '[[vendors]]\nname = "Acme"\nweekly_budget = 1000.0\n'
+    text += "channel_mix = { search = 0.65, microblogs = 0.55 }\n"
+    path = write(tmp_path, text)
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(path)
+    assert_one_line_error(
+        info.value,
+        path,
+        "vendors[0:Acme].channel_mix",
+        "vendors[0:Acme].channel_mix: shares sum to 1.2, not 1; fix them or set "
+        "normalize = true to rescale",
+    )
+    sc = load_scenario(write(tmp_path, text + "normalize = true\n"))
+    spend = spend_of(sc.vendors[0])
+    assert spend["search"] == pytest.approx(1000 * 0.65 / 1.2)
+    assert sum(spend.values()) == pytest.approx(1000)
+
+
+def test_normalize_rescales_ratios_into_spend() -> None:
+    sc = scenario_from_dict(
+        {"vendors": [{**VENDOR, "channel_mix": {"search": 3, "microblogs": 1}, "normalize": True}]}
+    )
+    spend = spend_of(sc.vendors[0])
     assert spend["search"] == pytest.approx(750) and spend["microblogs"] == pytest.approx(250)
     assert sum(spend.values()) == pytest.approx(1000)
+
+
+def test_a_budget_without_a_channel_mix_is_refused() -> None:
+    """The money would silently go nowhere: no spend, no cost, no exposures."""
+    with pytest.raises(ScenarioError) as info:
+        scenario_from_dict({"vendors": [{"name": "Acme", "weekly_budget": 500.0}]})
+    assert info.value.field == "vendors[0:Acme].weekly_budget"
+    assert "needs a channel_mix to be spent in" in str(info.value)
+    assert scenario_from_dict({"vendors": [{"name": "Acme"}]}).vendors[0].weekly_budget == 0
 
 
 def test_with_changes_returns_a_new_validated_scenario(baseline) -> None:
@@ -62,13 +110,35 @@ def test_with_changes_returns_a_new_validated_scenario(baseline) -> None:
 
 
 def test_without_channel_spend_removes_exactly_that_spend(baseline) -> None:
-    before = dict(zip(CHANNEL_NAMES, baseline.vendors[0].spend_by_channel(), strict=True))
+    before = spend_of(baseline.vendors[0])
     cf = baseline.without_channel_spend("AnalystLed", "third_party_experts")
-    after = dict(zip(CHANNEL_NAMES, cf.vendors[0].spend_by_channel(), strict=True))
-    assert after["third_party_experts"] == 0
+    after = spend_of(cf.vendors[0])
+    assert before["third_party_experts"] > 0 and after["third_party_experts"] == 0
     for c in CHANNEL_NAMES:
         if c != "third_party_experts":
-            assert after[c] == pytest.approx(before[c])
+            assert after[c] == pytest.approx(before[c], rel=1e-12)
+    # the counterfactual is itself a valid scenario: its shares sum to 1 again
+    assert sum(cf.vendors[0].channel_mix.values()) == pytest.approx(1.0, abs=1e-12)
+    assert cf.with_changes({}) == cf
+    assert cf.vendors[1:] == baseline.vendors[1:]
+
+
+def test_without_channel_spend_of_a_normalised_mix_keeps_other_spend() -> None:
+    mix = {"search": 3, "microblogs": 1, "industry_media": 4}
+    sc = scenario_from_dict({"vendors": [{**VENDOR, "channel_mix": mix, "normalize": True}]})
+    cf = sc.without_channel_spend("Acme", "microblogs")
+    before, after = spend_of(sc.vendors[0]), spend_of(cf.vendors[0])
+    assert after["microblogs"] == 0 and before["microblogs"] == pytest.approx(125)
+    for c in ("search", "industry_media"):
+        assert after[c] == pytest.approx(before[c], rel=1e-12)
+    assert cf.vendors[0].weekly_budget == pytest.approx(875)
+
+
+def test_without_channel_spend_of_the_only_channel_leaves_no_budget() -> None:
+    sc = scenario_from_dict({"vendors": [VENDOR]})
+    cf = sc.without_channel_spend("Acme", "search")
+    assert cf.vendors[0].weekly_budget == 0 and not any(cf.vendors[0].spend_by_channel())
+    assert sc.without_channel_spend("Acme", "microblogs") is sc  # nothing spent there
 
 
 BAD_CASES = {
