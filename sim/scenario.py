@@ -12,6 +12,7 @@ graph file in network.py; both happen before a model is built.
 from __future__ import annotations
 
 import math
+import numbers
 import tomllib
 from dataclasses import replace
 from pathlib import Path
@@ -19,6 +20,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ValidationError,
@@ -47,11 +49,6 @@ class _Frozen(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=False)
 
 
-NonNeg = Annotated[float, Field(ge=0, allow_inf_nan=False, strict=True)]
-Prob = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False, strict=True)]
-Pos = Annotated[float, Field(gt=0, allow_inf_nan=False, strict=True)]
-
-
 def _problem(message: str, *at: str | int) -> PydanticCustomError:
     """A validation error whose message is complete as written (`_describe` adds nothing).
 
@@ -59,6 +56,27 @@ def _problem(message: str, *at: str | int) -> PydanticCustomError:
     needs several fields (a model validator) can still name the one field to fix.
     """
     return PydanticCustomError("scenario", "{problem}", {"problem": message, "at": at})
+
+
+def _whole_number(value: Any) -> Any:
+    """Take 78.0 as 78 for an integer field (a TOML writer or a sweep may produce floats)
+    but refuse 78.5, and refuse booleans, which Python would count as 0 and 1."""
+    if isinstance(value, bool):
+        raise _problem(f"must be a whole number, found {value!r}")
+    if isinstance(value, float):
+        if not value.is_integer():
+            raise _problem(f"must be a whole number, found {value!r}")
+        return int(value)
+    if isinstance(value, numbers.Integral):  # numpy integers from a sweep's axis values
+        return int(value)
+    return value
+
+
+#: An integer field: ints, or floats that are whole numbers (converted to int).
+Whole = Annotated[int, BeforeValidator(_whole_number), Field(strict=True)]
+NonNeg = Annotated[float, Field(ge=0, allow_inf_nan=False, strict=True)]
+Prob = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False, strict=True)]
+Pos = Annotated[float, Field(gt=0, allow_inf_nan=False, strict=True)]
 
 
 def _check_channel_names(names: Any) -> None:
@@ -141,7 +159,7 @@ class StageEffort(_Frozen):
 class Buyers(_Frozen):
     """The buyer population. Defaults follow domain-facts.md (see scenarios/baseline.toml)."""
 
-    count: Annotated[int, Field(ge=1, le=5_000_000, strict=True)] = 5000
+    count: Annotated[Whole, Field(ge=1, le=5_000_000)] = 5000
     seniority_shares: BySeniority = BySeniority(
         individual=0.30, manager=0.30, director=0.20, vp=0.12, c_level=0.08
     )
@@ -163,12 +181,12 @@ class Buyers(_Frozen):
     spectator: Prob = 0.98
     joiner: Prob = 0.79
     critic: Prob = 0.75
-    consultations_per_week: Annotated[int, Field(ge=1, le=8, strict=True)] = 2
+    consultations_per_week: Annotated[Whole, Field(ge=1, le=8)] = 2
     stage_effort: StageEffort = StageEffort()
     # Forrester 2012: 65-90% of research is done before the first sales contact.
     sales_readiness_mean: Annotated[float, Field(gt=0, lt=1, strict=True)] = 0.72
     sales_readiness_concentration: Pos = 20.0
-    engage_weeks: Annotated[int, Field(ge=1, le=520, strict=True)] = 26
+    engage_weeks: Annotated[Whole, Field(ge=1, le=520)] = 26
 
     @field_validator("seniority_shares")
     @classmethod
@@ -205,9 +223,9 @@ class Network(_Frozen):
     kind: Literal["watts_strogatz", "barabasi_albert", "powerlaw_cluster", "file"] = (
         "watts_strogatz"
     )
-    k: Annotated[int, Field(ge=2, le=1000, strict=True)] = 10
+    k: Annotated[Whole, Field(ge=2, le=1000)] = 10
     p: Prob = 0.1
-    m: Annotated[int, Field(ge=1, le=500, strict=True)] = 5
+    m: Annotated[Whole, Field(ge=1, le=500)] = 5
     triangle_p: Prob = 0.3
     path: str | None = None
     format: Literal["edgelist", "graphml", "auto"] = "auto"
@@ -300,8 +318,8 @@ class Scenario(_Frozen):
 
     name: str = "scenario"
     description: str = ""
-    weeks: Annotated[int, Field(ge=1, le=5200, strict=True)] = 104
-    seed: Annotated[int, Field(ge=0, strict=True)] = 0
+    weeks: Annotated[Whole, Field(ge=1, le=5200)] = 104
+    seed: Annotated[Whole, Field(ge=0)] = 0
     buyers: Buyers = Buyers()
     network: Network = Network()
     choice: Choice = Choice()
