@@ -218,7 +218,18 @@ class Choice(_Frozen):
 
 
 class Network(_Frozen):
-    """The referral graph. `kind = "file"` reads an edge list or GraphML file."""
+    """The referral graph. `kind = "file"` reads an edge list or GraphML file.
+
+    watts_strogatz uses k (neighbours per buyer; an odd k acts as k - 1, as in networkx)
+    and p (rewiring chance); barabasi_albert uses m (links per new buyer);
+    powerlaw_cluster uses m and triangle_p.
+
+    generator picks the code that draws a generated graph: "fast" (vectorised
+    generators with the same distribution of graphs as networkx's, much quicker for large
+    markets) or "networkx" (networkx's own generators, slower; the same seed gives the
+    graphs of earlier versions). The two draw different graphs from the same seed. It is
+    ignored for kind = "file".
+    """
 
     kind: Literal["watts_strogatz", "barabasi_albert", "powerlaw_cluster", "file"] = (
         "watts_strogatz"
@@ -229,6 +240,7 @@ class Network(_Frozen):
     triangle_p: Prob = 0.3
     path: str | None = None
     format: Literal["edgelist", "graphml", "auto"] = "auto"
+    generator: Literal["fast", "networkx"] = "fast"
 
 
 class VendorSpec(_Frozen):
@@ -306,9 +318,14 @@ class ChannelOverride(_Frozen):
     credibility: preference gain per exposure in the early, middle and final stage; all
     zeros makes a channel that provably has no effect (exposures there neither raise
     preference nor put a vendor in the consideration set).
+    preference: the channel's weight in the early, middle and final stage of source
+    choice (relative to the other channels' weights; 0 means buyers in that stage never
+    consult it). Every stage must keep a source that every buyer can consult.
+    reach, half_saturation: how spend buys presence (see sim/channels.py).
     """
 
     credibility: tuple[Prob, Prob, Prob] | None = None
+    preference: tuple[NonNeg, NonNeg, NonNeg] | None = None
     reach: Prob | None = None
     half_saturation: Pos | None = None
 
@@ -344,6 +361,37 @@ class Scenario(_Frozen):
     def _known_channel_overrides(cls, v: dict[str, ChannelOverride]) -> dict[str, ChannelOverride]:
         _check_channel_names(v)
         return v
+
+    @model_validator(mode="after")
+    def _every_stage_has_a_source(self) -> Scenario:
+        """Source choice divides by the stage's preference weights: a stage where all of
+        them are 0 would leave buyers nothing to consult (NaN draws). Buyers who do not
+        use social media, and buyers not yet ready for sales, skip the social sources and
+        sales reps, so one of the remaining channels must keep a positive weight."""
+        table = self.channel_table()
+        everyone = [c for c in table if not c.social and c.name != "sales_reps"]
+        for s, stage in enumerate(("early", "middle", "final")):
+            if sum(c.preference[s] for c in everyone) > 0:
+                continue
+            zeroed = [
+                name
+                for name in CHANNEL_NAMES
+                if name in self.channels
+                and self.channels[name].preference is not None
+                and self.channels[name].preference[s] == 0
+            ]
+            at = ("channels", zeroed[0], "preference") if zeroed else ("channels",)
+            if sum(c.preference[s] for c in table) <= 0:
+                problem = f"all channels' preferences are 0 in the {stage} stage"
+            else:
+                problem = (
+                    f"in the {stage} stage only social channels and sales_reps keep a "
+                    "positive preference, so a buyer who does not use social media or is "
+                    "not yet ready for sales has nothing to consult"
+                )
+            names = ", ".join(c.name for c in everyone)
+            raise _problem(f"{problem}; give one of {names} a positive {stage} preference", *at)
+        return self
 
     def channel_table(self) -> tuple[Channel, ...]:
         """The Channel table with this scenario's overrides applied."""

@@ -290,3 +290,53 @@ def test_a_dotted_vendor_name_is_refused_even_through_with_changes(baseline) -> 
         baseline.with_changes({"vendors.AnalystLed.name": "Analyst.Led"})
     assert info.value.field == "vendors[0:Analyst.Led].name"
     assert "rename it, e.g. 'Analyst_Led'" in str(info.value)
+
+
+def test_channel_preference_override_changes_only_that_channel(baseline) -> None:
+    sc = baseline.with_changes({"channels.microblogs.preference": (0.5, 0.0, 0.25)})
+    table = {c.name: c for c in sc.channel_table()}
+    before = {c.name: c for c in baseline.channel_table()}
+    assert table["microblogs"].preference == (0.5, 0.0, 0.25)
+    assert table["microblogs"].credibility == before["microblogs"].credibility
+    assert all(table[c] == before[c] for c in CHANNEL_NAMES if c != "microblogs")
+
+
+def test_a_stage_where_no_channel_can_be_consulted_is_refused(tmp_path: Path) -> None:
+    text = "".join(f"[channels.{c}]\npreference = [0.0, 1.0, 1.0]\n" for c in CHANNEL_NAMES)
+    path = write(tmp_path, text + '[[vendors]]\nname = "A"\n')
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(path)
+    assert_one_line_error(
+        info.value,
+        path,
+        "channels.industry_media.preference",
+        "all channels' preferences are 0 in the early stage; give one of industry_media, "
+        "search, third_party_experts",
+    )
+
+
+def test_a_stage_only_social_buyers_could_research_in_is_refused() -> None:
+    """Non-social buyers skip social sources and unready buyers skip sales reps: with
+    only those left in a stage, such a buyer would have no source at all."""
+    zeroed = {
+        c: {"preference": (1.0, 0.0, 1.0)}
+        for c in ("industry_media", "search", "third_party_experts", "peer_recommendations")
+    }
+    zeroed["vendor_content"] = {"preference": (1.0, 0.0, 1.0)}
+    with pytest.raises(ScenarioError) as info:
+        scenario_from_dict({"vendors": [VENDOR], "channels": zeroed})
+    assert info.value.field == "channels.industry_media.preference"
+    assert "in the middle stage only social channels and sales_reps" in info.value.problem
+    # one channel every buyer consults is enough
+    del zeroed["search"]
+    assert scenario_from_dict({"vendors": [VENDOR], "channels": zeroed}).channel_table()
+
+
+def test_network_generator_defaults_to_fast_and_names_the_choices() -> None:
+    assert scenario_from_dict({"vendors": [VENDOR]}).network.generator == "fast"
+    sc = scenario_from_dict({"vendors": [VENDOR], "network": {"generator": "networkx"}})
+    assert sc.network.generator == "networkx"
+    with pytest.raises(ScenarioError) as info:
+        scenario_from_dict({"vendors": [VENDOR], "network": {"generator": "igraph"}})
+    assert info.value.field == "network.generator"
+    assert "'fast' or 'networkx'" in info.value.problem
