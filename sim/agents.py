@@ -1,94 +1,180 @@
-"""Buyer and Vendor: the Mesa agents users and the live view look at.
+"""Buyer and Vendor: the Mesa agents of the model.
 
-The weekly step never loops over agents: buyer state lives in the model's arrays and a
-Buyer reads its own row (its `row` is its node on the referral graph). This keeps one
-step over thousands of buyers in vectorised numpy while `model.agents` still holds one
-agent per buyer for inspection and visualisation.
+Vendors decide: each owns its policy and applies it in `step()` at the start of every
+week. Buyers are many: their state lives in the model's arrays (sim/state.py) and the
+weekly step never loops over them; a Buyer agent is the face of one row, on its node of
+the referral graph, for users and the live view (`buyer.journey()` shows where it is).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import mesa
-from mesa.discrete_space import FixedAgent
+import numpy as np
 
 from sim.channels import Stage
+from sim.policies import Plan, Policy, StaticPolicy, policy_for
 from sim.scenario import SENIORITIES
 
 if TYPE_CHECKING:
-    from sim.model import BuyerJourneyModel
-
-
-class Buyer(FixedAgent):
-    """A B2B buyer on one node of the referral graph; a view of the model's arrays."""
-
-    model: BuyerJourneyModel
-
-    def __init__(self, model: BuyerJourneyModel, row: int) -> None:
-        super().__init__(model)
-        self.row = int(row)
-
-    @property
-    def stage(self) -> Stage:
-        """Where the buyer is now: idle, early, middle, final, bought or no decision."""
-        return Stage(int(self.model.stage[self.row]))
-
-    @property
-    def seniority(self) -> str:
-        """individual, manager, director, vp or c_level."""
-        return SENIORITIES[int(self.model.seniority[self.row])]
-
-    @property
-    def uses_social(self) -> bool:
-        """True if this buyer uses social media to make purchase decisions."""
-        return bool(self.model.uses_social[self.row])
-
-    @property
-    def budget(self) -> float:
-        """Deal budget (currency); a purchase is worth budget x the vendor's price index."""
-        return float(self.model.budget[self.row])
-
-    @property
-    def preference(self) -> dict[str, float]:
-        """Current preference for each vendor in this journey."""
-        return dict(
-            zip(self.model.vendor_names, self.model.preference[self.row].tolist(), strict=True)
-        )
-
-    @property
-    def vendor(self) -> str | None:
-        """The vendor this buyer last bought from, if any."""
-        v = int(self.model.incumbent[self.row])
-        return None if v < 0 else self.model.vendor_names[v]
+    from mesa.discrete_space import Cell
 
 
 class Vendor(mesa.Agent):
-    """A vendor competing for buyers; its strategy comes from the scenario."""
+    """A vendor competing for buyers; it owns its strategy (a Policy) and applies it.
 
-    model: BuyerJourneyModel
+    Args:
+        model: the BuyerJourneyModel.
+        index: the vendor's column in every per-vendor array.
+        spec: its VendorSpec from the scenario (name, economics, initial strategy).
+    """
 
-    def __init__(self, model: BuyerJourneyModel, index: int) -> None:
+    def __init__(self, model: Any, index: int, spec: Any) -> None:
         super().__init__(model)
         self.index = int(index)
-        self.strategy = model.spec.vendors[self.index]
+        self.spec = spec
+        self.policy: Policy = policy_for(spec)
 
     @property
     def name(self) -> str:
         """The vendor's name in the scenario."""
-        return self.strategy.name
+        return self.spec.name
+
+    def step(self) -> None:
+        """Put this week's plan in force (the core books its spend)."""
+        plan = self.policy.plan(self.model.week)
+        self.model.market.set_plan(self.index, plan.spend_array(), plan.social_selling)
+
+    def use(self, policy: Policy) -> None:
+        """Follow `policy` from the next week on (the live view, adaptive strategies)."""
+        self.policy = policy
+
+    def set_plan(self, spend: np.ndarray, social_selling: float | None = None) -> None:
+        """Spend `spend` per channel (and `social_selling`) every week from now on,
+        starting with the current week if it has not been played yet."""
+        if social_selling is None:
+            social_selling = float(self.model.market.social_selling[self.index])
+        plan = Plan(tuple(float(x) for x in spend), float(social_selling))
+        self.use(StaticPolicy(plan))
+        self.model.market.set_plan(self.index, plan.spend_array(), plan.social_selling)
 
     @property
     def conversions(self) -> int:
         """Purchases won so far."""
-        return int(self.model.conversions[self.index])
+        return int(self.model.market.conversions[self.index])
 
     @property
     def revenue(self) -> float:
         """Deal value won so far."""
-        return float(self.model.revenue[self.index])
+        return float(self.model.market.revenue[self.index])
 
     @property
     def spend(self) -> float:
         """Marketing spend so far (channels, social selling, referral rewards)."""
-        return float(self.model.marketing_spend()[self.index])
+        return float(self.model.market.marketing_spend()[self.index])
+
+
+class Buyer(mesa.Agent):
+    """A B2B buyer on node `row` of the referral graph: a view of the model's arrays."""
+
+    def __init__(self, model: Any, row: int) -> None:
+        super().__init__(model)
+        self.row = int(row)
+
+    @property
+    def cell(self) -> Cell:
+        """The buyer's cell in the model's Mesa Network space (built on first use)."""
+        return self.model.grid[self.row]
+
+    @property
+    def contacts(self) -> list[Buyer]:
+        """The buyers this one knows (its neighbours on the referral graph)."""
+        adj = self.model.adjacency
+        rows = adj.indices[adj.indptr[self.row] : adj.indptr[self.row + 1]]
+        return [self.model.buyer(int(r)) for r in rows]
+
+    @property
+    def stage(self) -> Stage:
+        """Where the buyer is now: idle, early, middle, final, bought or no decision."""
+        return Stage(int(self.model.buyers.stage[self.row]))
+
+    @property
+    def seniority(self) -> str:
+        """individual, manager, director, vp or c_level."""
+        return SENIORITIES[int(self.model.buyers.seniority[self.row])]
+
+    @property
+    def uses_social(self) -> bool:
+        """True if this buyer uses social media to make purchase decisions."""
+        return bool(self.model.buyers.uses_social[self.row])
+
+    @property
+    def budget(self) -> float:
+        """Deal budget (currency); a purchase is worth budget x the vendor's price index."""
+        return float(self.model.buyers.budget[self.row])
+
+    @property
+    def preference(self) -> dict[str, float]:
+        """Current preference for each vendor in this journey."""
+        values = self.model.buyers.preference[self.row].tolist()
+        return dict(zip(self.model.vendor_names, values, strict=True))
+
+    @property
+    def considered(self) -> list[str]:
+        """The vendors in this journey's consideration set."""
+        cols = np.flatnonzero(self.model.buyers.considered[self.row])
+        return [self.model.vendor_names[c] for c in cols]
+
+    @property
+    def vendor(self) -> str | None:
+        """The vendor this buyer last bought from, if any."""
+        v = int(self.model.buyers.incumbent[self.row])
+        return None if v < 0 else self.model.vendor_names[v]
+
+    def journey(self) -> dict[str, Any]:
+        """The buyer's current journey as a user would read it: stage, research done,
+        vendors considered with preferences, and the touches so far (when the model
+        records touches)."""
+        b, r = self.model.buyers, self.row
+        total = float(self.model.stage_effort.sum() * b.effort_scale[r])
+        touches = None
+        log = self.model.recorder("touches", default=None)
+        if log is not None and b.journey[r] >= 0 and log.sink is None:
+            t = log.of_buyer(self.model, r)
+            touches = list(zip(t["week"], t["channel"], t["vendor"].fillna(""), strict=True))
+        return {
+            "buyer": r,
+            "seniority": self.seniority,
+            "stage": self.stage.label,
+            "journey_id": int(b.journey[r]) if b.journey[r] >= 0 else None,
+            "research_share": min(float(b.progress[r]) / total, 1.0) if b.journey[r] >= 0 else None,
+            "considered": self.considered,
+            "preference": {v: round(p, 3) for v, p in self.preference.items() if p},
+            "customer_of": self.vendor,
+            "touches": touches,
+        }
+
+
+def create_buyers(model: Any, n: int) -> list[Buyer]:
+    """One Buyer agent per row, registered with the model in bulk.
+
+    Mesa's per-agent `Agent.__init__` registers each agent through a signal-emitting
+    method (~12 us an agent: 12 s for a million buyers). Here the agents are made
+    without it and registered the way `Model.register_agent` does, once for all
+    (unique ids, the model's agent set and the by-type set). Checked by
+    tests/sim/test_agents.py against Mesa's own bookkeeping.
+    """
+    from mesa.agentset import _HardKeyAgentSet
+
+    first = model.agent_id_counter
+    agents = [Buyer.__new__(Buyer) for _ in range(n)]
+    for i, a in enumerate(agents):
+        a.__dict__.update(model=model, unique_id=first + i, pos=None, row=i)
+    model.agent_id_counter = first + n
+    model._all_agents._agents.update(dict.fromkeys(agents))
+    if Buyer in model._agents_by_type:
+        model._agents_by_type[Buyer]._agents.update(dict.fromkeys(agents))
+    else:
+        model._agents_by_type[Buyer] = _HardKeyAgentSet(agents, random=model.random)
+    return agents

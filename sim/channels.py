@@ -127,14 +127,20 @@ def channel_arrays(channels: tuple[Channel, ...] = CHANNELS) -> ChannelArrays:
     )
 
 
-def source_weights(preference: np.ndarray, uses_social: bool, sales_ready: bool) -> np.ndarray:
+def source_weights(
+    preference: np.ndarray,
+    uses_social: bool,
+    sales_ready: bool,
+    arrays: ChannelArrays | None = None,
+) -> np.ndarray:
     """Normalised source-choice weights for one kind of buyer in one stage.
 
     A buyer who does not use social media skips the social sources; a buyer who has not
-    yet done enough research to talk to sales skips sales reps (Forrester §4). The rest of
-    the weight is renormalised so every consultation lands somewhere.
+    yet done enough research to talk to sales skips sales reps (docs/sources.md §4). The
+    rest of the weight is renormalised so every consultation lands somewhere. `arrays`
+    is the scenario's channel table (default: the built-in one).
     """
-    arrays = channel_arrays()
+    arrays = channel_arrays() if arrays is None else arrays
     w = preference.astype(float).copy()
     if not uses_social:
         w[arrays.social] = 0.0

@@ -45,7 +45,7 @@ def test_any_single_distribution(weights: list[float], us: list[float]) -> None:
 
 
 def test_add_rows_accumulates_repeated_rows_like_add_at() -> None:
-    from sim.model import add_rows
+    from sim.arrays import add_rows
 
     rng = np.random.default_rng(3)
     rows = np.sort(rng.integers(0, 50, 400))

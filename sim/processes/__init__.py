@@ -1,0 +1,55 @@
+"""The week as an ordered pipeline of processes, one module per rule of the model.
+
+    rest            EndOfRest       after the rest that follows a decision, a buyer is idle
+    needs           NeedArrival     a need arrives and starts a journey (early stage)
+    in_market       InMarket        who researches this week
+    research        Research        consultations, paid exposures, progress, sales contact
+    referrals       Referrals       contacts recommend or warn (referral sources)
+    reviews         Reviews         spectators read critics' reviews (topic communities)
+    social_selling  SocialSelling   vendors' salespeople reach joiners through contacts
+    stages          StageProgress   enough research moves a buyer to the next stage
+    decision        Decision        finishers choose a vendor or the status quo
+    word_of_mouth   WordOfMouth     customers' satisfaction and what they tell contacts
+
+Each process reads and writes the state (sim/state.py) and hands what later rules need
+on in the `Week`; it declares the random streams it draws from. Adding a rule is adding
+a process (a new module) to the list: `BuyerJourneyModel(scenario, processes=[...])` or
+`model.add_process(MyRule(), after="needs")`; no other process changes.
+
+Read the PAIRED-DRAW RULE in sim/processes/base.py before writing one: the shape of a
+process's draws must never depend on a vendor's strategy.
+"""
+
+from __future__ import annotations
+
+from sim.processes.base import Process, Week
+from sim.processes.decision import Decision
+from sim.processes.needs import NeedArrival
+from sim.processes.referrals import Referrals, Reviews
+from sim.processes.research import Research
+from sim.processes.rest import EndOfRest, InMarket
+from sim.processes.social_selling import SocialSelling
+from sim.processes.stages import StageProgress
+from sim.processes.word_of_mouth import WordOfMouth
+
+#: The random streams of the default week, in the order the run's Generator spawns them.
+CORE_STREAMS = ("population", "need", "source", "exposure", "social_selling", "decision")
+
+
+def default_processes() -> list[Process]:
+    """A fresh list of the default week's processes, in order."""
+    return [
+        EndOfRest(),
+        NeedArrival(),
+        InMarket(),
+        Research(),
+        Referrals(),
+        Reviews(),
+        SocialSelling(),
+        StageProgress(),
+        Decision(),
+        WordOfMouth(),
+    ]
+
+
+__all__ = ["CORE_STREAMS", "Process", "Week", "default_processes"]

@@ -1,0 +1,82 @@
+"""Referrals and reviews: referral sources ask the buyer's graph neighbours, and topic
+communities show critics' public reviews (docs/model.md, referrals and reviews).
+
+Satisfied customers recommend their vendor, dissatisfied ones warn against it: the
+preference change is credibility x referral_weight x tanh(sum of contacts' opinions / 2),
+and a recommended vendor enters the consideration set. Spectators (Forrester: 98% of
+decision makers read what others post) take in reviews in topic communities: a review
+score (positive - negative) / (all + REVIEW_PRIOR) per vendor they consider.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from sim.arrays import add_rows
+from sim.channels import TOPIC_COMMUNITIES
+from sim.processes.base import Process, Week
+from sim.state import ORIGIN_REFERRAL
+
+if TYPE_CHECKING:
+    from sim.model import BuyerJourneyModel
+
+#: Critic reviews needed before a vendor's review score carries half its weight.
+#: Illustrative (docs/model.md, constants).
+REVIEW_PRIOR = 10.0
+
+
+class Referrals(Process):
+    """What contacts say, for this week's consultations of referral sources. A referral
+    consultation that showed no paid vendor names the most recommended one in the touch
+    log (only when touches are recorded). No draws."""
+
+    name = "referrals"
+
+    def run(self, model: BuyerJourneyModel, week: Week) -> None:
+        c = week.consultations
+        if c is None:
+            return
+        r_idx = np.flatnonzero(model.channels.referral[c.channel])
+        if not r_idx.size:
+            return
+        state = model.buyers
+        buyers = c.buyer[r_idx]
+        sig = state.neighbour_opinion[buyers]
+        weight = model.channels.credibility[c.stage_row[r_idx], c.channel[r_idx]]
+        delta = (weight * model.spec.choice.referral_weight)[:, None] * np.tanh(sig / 2.0)
+        add_rows(state.preference, buyers, delta)
+        pr, pv = np.nonzero(sig > 0)
+        state.enter(buyers[pr], pv, ORIGIN_REFERRAL)
+        state.referred[buyers[pr], pv] = True
+        if not week.record_touches:
+            return  # what follows only names the vendor in the touch table
+        best = np.argmax(sig, axis=1)
+        named = (c.vendor[r_idx] < 0) & (sig[np.arange(r_idx.size), best] > 0)
+        c.vendor[r_idx[named]] = best[named]
+        c.gain[r_idx[named]] = delta[named, best[named]]
+
+
+class Reviews(Process):
+    """Spectators consulting topic communities take in critics' reviews of the vendors
+    they consider. No draws."""
+
+    name = "reviews"
+
+    def run(self, model: BuyerJourneyModel, week: Week) -> None:
+        c = week.consultations
+        if c is None:
+            return
+        state = model.buyers
+        tc = np.flatnonzero((c.channel == TOPIC_COMMUNITIES) & state.spectator[c.buyer])
+        if not tc.size:
+            return
+        reviews = model.market.reviews
+        score = (reviews[0] - reviews[1]) / (reviews.sum(0) + REVIEW_PRIOR)
+        w = (
+            model.channels.credibility[c.stage_row[tc], TOPIC_COMMUNITIES]
+            * model.spec.choice.review_weight
+        )
+        buyers = c.buyer[tc]
+        add_rows(state.preference, buyers, w[:, None] * score[None, :] * state.considered[buyers])
