@@ -243,6 +243,46 @@ class Network(_Frozen):
     generator: Literal["fast", "networkx"] = "fast"
 
 
+class Plan(_Frozen):
+    """From `week` on (weeks count from 0), a vendor spends by this plan: flighted
+    budgets, a mid-year reallocation.
+
+    Only the fields a plan gives change; the others keep their current value (the
+    vendor's own, or the last earlier plan's), so plans apply cumulatively. channel_mix
+    follows the vendor's rules: shares sum to 1 unless this plan says normalize = true
+    (which rescales this plan's mix only).
+    """
+
+    week: Annotated[Whole, Field(ge=0)]
+    weekly_budget: NonNeg | None = None
+    channel_mix: dict[str, NonNeg] | None = None
+    normalize: Annotated[bool, Field(strict=True)] = False
+    social_selling: NonNeg | None = None
+
+    @field_validator("channel_mix")
+    @classmethod
+    def _known_channels(cls, mix: dict[str, float] | None) -> dict[str, float] | None:
+        return None if mix is None else _check_mix(mix)
+
+    @model_validator(mode="after")
+    def _changes_something(self) -> Plan:
+        if self.weekly_budget is None and self.channel_mix is None and self.social_selling is None:
+            raise _problem(
+                "a plan must change something; give weekly_budget, channel_mix or "
+                "social_selling (or remove the plan)"
+            )
+        if self.channel_mix is None:
+            if self.normalize:
+                raise _problem(
+                    "normalize rescales this plan's own channel_mix; give channel_mix or "
+                    "remove normalize",
+                    "normalize",
+                )
+        else:
+            _check_mix_sum(self.channel_mix, self.normalize)
+        return self
+
+
 class VendorSpec(_Frozen):
     """A vendor's strategy and economics.
 
@@ -252,6 +292,8 @@ class VendorSpec(_Frozen):
     social_selling is the weekly spend on salespeople reaching buyers through their
     networks; referral_reward is paid per conversion that a satisfied customer referred.
     Deal value is the buyer's budget times price (a price index, 1 = market price).
+    schedule: plans by week (see Plan) that change weekly_budget, channel_mix and
+    social_selling from a given week on; the vendor's own fields hold before the first.
     """
 
     name: Annotated[str, Field(min_length=1, max_length=60)]
@@ -264,6 +306,7 @@ class VendorSpec(_Frozen):
     quality: Prob = 0.8
     fixed_costs: NonNeg = 0.0
     variable_cost: Prob = 0.4
+    schedule: tuple[Plan, ...] = ()
 
     @field_validator("name")
     @classmethod
@@ -304,12 +347,62 @@ class VendorSpec(_Frozen):
                 "give channel_mix = { search = 1.0 } (for example) or set weekly_budget = 0",
                 "weekly_budget",
             )
+        for j in range(1, len(self.schedule)):
+            before, week = self.schedule[j - 1].week, self.schedule[j].week
+            if week <= before:
+                raise _problem(
+                    f"weeks must increase ({week} after {before})", "schedule", j, "week"
+                )
+        budget = self.weekly_budget
+        for j, (plan, (_, spend, _)) in enumerate(
+            zip(self.schedule, self.spend_periods()[1:], strict=True)
+        ):
+            budget = plan.weekly_budget if plan.weekly_budget is not None else budget
+            if budget > 0 and not any(spend):
+                field = "channel_mix" if plan.channel_mix is not None else "weekly_budget"
+                raise _problem(
+                    f"from week {plan.week} a weekly budget has no channel_mix to be spent "
+                    "in; give this plan a channel_mix or set its weekly_budget = 0",
+                    "schedule",
+                    j,
+                    field,
+                )
         return self
 
     def spend_by_channel(self) -> tuple[float, ...]:
         """Weekly spend in each channel of the Channel table (budget x share), from the
         vendor's own fields: the spend of week 0 (see `plan_at` for later weeks)."""
         return tuple(self.weekly_budget * x for x in _shares(self.channel_mix, self.normalize))
+
+    def spend_periods(self) -> tuple[tuple[int, tuple[float, ...], float], ...]:
+        """(first week, weekly spend per channel, weekly social-selling spend) of each
+        period: week 0 from the vendor's own fields, then one entry per plan (a plan at
+        week 0 replaces the first entry from the start). Spend changes only at these
+        weeks, so a model can update its arrays there rather than every week."""
+        budget, social = self.weekly_budget, self.social_selling
+        shares = _shares(self.channel_mix, self.normalize)
+        out = [(0, tuple(budget * x for x in shares), social)]
+        for plan in self.schedule:
+            if plan.weekly_budget is not None:
+                budget = plan.weekly_budget
+            if plan.channel_mix is not None:
+                shares = _shares(plan.channel_mix, plan.normalize)
+            if plan.social_selling is not None:
+                social = plan.social_selling
+            out.append((plan.week, tuple(budget * x for x in shares), social))
+        return tuple(out)
+
+    def plan_at(self, week: int) -> tuple[tuple[float, ...], float]:
+        """(weekly spend per channel in CHANNEL_NAMES order, weekly social-selling spend)
+        in force at `week` (weeks count from 0): the vendor's own fields before its first
+        plan, then each plan's changes on top of the ones before it."""
+        periods = self.spend_periods()
+        _, spend, social = periods[0]
+        for start, s, ss in periods[1:]:
+            if start > week:
+                break
+            spend, social = s, ss
+        return spend, social
 
 
 class ChannelOverride(_Frozen):
@@ -361,6 +454,24 @@ class Scenario(_Frozen):
     def _known_channel_overrides(cls, v: dict[str, ChannelOverride]) -> dict[str, ChannelOverride]:
         _check_channel_names(v)
         return v
+
+    @model_validator(mode="after")
+    def _plans_within_horizon(self) -> Scenario:
+        """A plan that starts after the last simulated week would silently never apply."""
+        for i, v in enumerate(self.vendors):
+            for j, plan in enumerate(v.schedule):
+                if plan.week >= self.weeks:
+                    raise _problem(
+                        f"week {plan.week} is past the scenario's horizon of weeks = "
+                        f"{self.weeks} (weeks count from 0, the last is {self.weeks - 1}); "
+                        "move the plan earlier or raise weeks",
+                        "vendors",
+                        i,
+                        "schedule",
+                        j,
+                        "week",
+                    )
+        return self
 
     @model_validator(mode="after")
     def _every_stage_has_a_source(self) -> Scenario:
@@ -431,6 +542,8 @@ class Scenario(_Frozen):
 
         The vendor's other channels keep their spend (its budget shrinks by that
         channel's part), so the difference to the original run is exactly that spend.
+        The remaining shares are rescaled to sum to 1 (a valid mix); a schedule is cut
+        the same way in every plan, each plan then giving its budget and mix in full.
         """
         match = [v for v in self.vendors if v.name == vendor]
         if not match:
@@ -447,16 +560,27 @@ class Scenario(_Frozen):
             )
         v = match[0]
         c = CHANNEL_NAMES.index(channel)
-        spend = v.spend_by_channel()
-        if spend[c] <= 0:
+        periods = v.spend_periods()
+        if all(spend[c] <= 0 for _, spend, _ in periods):
             return self
-        budget, mix = _budget_and_mix(tuple(0.0 if i == c else x for i, x in enumerate(spend)))
-        return self.with_changes(
-            {
-                f"vendors.{vendor}.channel_mix": mix,
-                f"vendors.{vendor}.weekly_budget": budget,
-            }
-        )
+
+        def cut(spend: tuple[float, ...]) -> tuple[float, dict[str, float]]:
+            return _budget_and_mix(tuple(0.0 if i == c else x for i, x in enumerate(spend)))
+
+        budget, mix = cut(periods[0][1])
+        changes: dict[str, Any] = {
+            f"vendors.{vendor}.channel_mix": mix,
+            f"vendors.{vendor}.weekly_budget": budget,
+        }
+        if v.schedule:
+            # every plan states its (cut) spend in full, so no plan inherits the channel
+            plans = []
+            for plan, (_, spend, _) in zip(v.schedule, periods[1:], strict=True):
+                b_, m_ = cut(spend)
+                dumped = plan.model_dump()
+                plans.append({**dumped, "weekly_budget": b_, "channel_mix": m_, "normalize": False})
+            changes[f"vendors.{vendor}.schedule"] = plans
+        return self.with_changes(changes)
 
 
 def _set_dotted(data: dict[str, Any], dotted: str, value: Any, source: str) -> None:
