@@ -196,11 +196,24 @@ class Buyers(_Frozen):
             raise ValueError(f"shares must sum to 1 (they sum to {total:g})")
         return v
 
-    @field_validator("social_use")
+    @field_validator("social_use", "need_rate")
     @classmethod
     def _probabilities(cls, v: BySeniority) -> BySeniority:
-        if any(x > 1 for x in v.as_tuple()):
-            raise ValueError("each value is a probability between 0 and 1")
+        """social_use is a share of buyers and need_rate a weekly chance: above 1 they
+        mean nothing (a need_rate above 1 would make the geometric wait NaN)."""
+        for level, x in zip(SENIORITIES, v.as_tuple(), strict=True):
+            if x > 1:
+                raise _problem(f"must be a probability between 0 and 1, found {x:g}", level)
+        return v
+
+    @field_validator("budget")
+    @classmethod
+    def _positive_budgets(cls, v: BySeniority) -> BySeniority:
+        """A deal is worth the buyer's budget times the price: a zero budget makes sales
+        worth nothing and the referral-reward scale 0/0."""
+        for level, x in zip(SENIORITIES, v.as_tuple(), strict=True):
+            if x <= 0:
+                raise _problem(f"must be > 0 (a deal is worth budget x price), found {x:g}", level)
         return v
 
 
@@ -437,6 +450,19 @@ class Scenario(_Frozen):
     channels: dict[str, ChannelOverride] = Field(default_factory=dict)
     source: str = "<memory>"
     base_dir: str = "."
+
+    @field_validator("name")
+    @classmethod
+    def _file_safe_name(cls, name: str) -> str:
+        """Result files are named after the scenario (attribution --save): a path
+        separator there would write outside the output folder."""
+        if "/" in name or "\\" in name:
+            fixed = name.replace("/", "_").replace("\\", "_")
+            raise _problem(
+                "scenario names may not contain '/' or '\\' (they become part of file "
+                f"names); rename it, e.g. {fixed!r}"
+            )
+        return name
 
     @field_validator("vendors")
     @classmethod

@@ -230,6 +230,30 @@ BAD_CASES = {
         "not found",
     ),
     "no vendors": ("[buyers]\ncount = 10", "vendors", "required"),
+    "need rate above one": (
+        "[buyers.need_rate]\nindividual = 0.01\nmanager = 0.01\ndirector = 0.01\nvp = 1.5\n"
+        'c_level = 0.01\n[[vendors]]\nname = "A"',
+        "buyers.need_rate.vp",
+        "must be a probability between 0 and 1, found 1.5",
+    ),
+    "social use above one": (
+        "[buyers.social_use]\nindividual = 1.2\nmanager = 0.5\ndirector = 0.5\nvp = 0.5\n"
+        'c_level = 0.5\n[[vendors]]\nname = "A"',
+        "buyers.social_use.individual",
+        "must be a probability between 0 and 1, found 1.2",
+    ),
+    "zero buyer budget": (
+        "[buyers.budget]\nindividual = 0.0\nmanager = 1.0\ndirector = 1.0\nvp = 1.0\n"
+        'c_level = 1.0\n[[vendors]]\nname = "A"',
+        "buyers.budget.individual",
+        "must be > 0 (a deal is worth budget x price), found 0",
+    ),
+    "scenario name with a slash": (
+        '[scenario]\nname = "../q3"\n[[vendors]]\nname = "A"',
+        "scenario.name",
+        "scenario names may not contain '/' or '\\' (they become part of file names); "
+        "rename it, e.g. '.._q3'",
+    ),
     "vendor name with a dot": (
         '[[vendors]]\nname = "Acme.io"',
         "vendors[0:Acme.io].name",
