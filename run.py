@@ -126,7 +126,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     for file in args.files:
         path = Path(file)
         if _is_sweep_file(path):
-            from analysis.sweep import load_sweep_file
+            from analysis.design import load_sweep_file
 
             sweep = load_sweep_file(path)
             print(

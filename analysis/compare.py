@@ -48,17 +48,6 @@ def t_half_width(sd: np.ndarray, n: np.ndarray, level: float = 0.95) -> np.ndarr
         return np.where(n >= 2, q * sd / np.sqrt(n), np.nan)
 
 
-def mean_ci(values: Sequence[float], level: float = 0.95) -> tuple[float, float, float]:
-    """(mean, low, high) of the t confidence interval of the mean of `values` (NaNs dropped)."""
-    x = np.asarray(values, dtype=float)
-    x = x[~np.isnan(x)]
-    if not x.size:
-        return (math.nan, math.nan, math.nan)
-    m = float(x.mean())
-    h = float(t_half_width(x.std(ddof=1) if x.size > 1 else np.nan, x.size, level))
-    return (m, m - h, m + h)
-
-
 def summarize(
     df: pd.DataFrame,
     by: Sequence[str],

@@ -14,12 +14,12 @@ One DuckDB query reads all sweeps of a folder:
     SELECT * FROM read_parquet('DIR/**/table=vendors/*.parquet', hive_partitioning=true)
 
 `load_sweep(DIR)` does the same and returns a DataFrame; `sweep_info(DIR)` reads sweep.json.
+Writing, and the bookkeeping of resume, is analysis.engine's.
 """
 
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -116,65 +116,3 @@ def _duckdb():
     import duckdb
 
     return duckdb.connect()
-
-
-# --------------------------------------------------------------- bookkeeping for resume
-def completed_runs(sweep_dir: Path) -> dict[str, str]:
-    """run_id -> status of every run already written (reads only two columns)."""
-    import pyarrow.parquet as pq
-
-    done: dict[str, str] = {}
-    for f in table_files(sweep_dir, "runs"):
-        t = pq.read_table(f, columns=["run_id", "status"])
-        done.update(
-            zip(t.column("run_id").to_pylist(), t.column("status").to_pylist(), strict=True)
-        )
-    return done
-
-
-def remove_incomplete(sweep_dir: Path) -> int:
-    """Delete what a killed chunk left behind: temporary files, and parts of other tables
-    whose `runs` part (written last) is missing. Returns the number of files removed."""
-    removed = 0
-    runs = {f.name for f in (sweep_dir / "table=runs").glob("part-*.parquet")}
-    for tdir in sweep_dir.glob("table=*"):
-        for f in tdir.iterdir():
-            stale_tmp = f.name.startswith(".") and f.name.endswith(".tmp")
-            orphan = tdir.name != "table=runs" and f.suffix == ".parquet" and f.name not in runs
-            if stale_tmp or orphan:
-                f.unlink(missing_ok=True)
-                removed += 1
-    return removed
-
-
-def drop_failed_runs(sweep_dir: Path) -> int:
-    """Remove the rows of failed runs from the `runs` parts so they run again.
-
-    Failed runs have rows only in `runs`. Returns the number of rows removed.
-    """
-    import pyarrow.compute as pc
-    import pyarrow.parquet as pq
-
-    removed = 0
-    for f in table_files(sweep_dir, "runs"):
-        t = pq.read_table(f)
-        keep = pc.equal(t.column("status"), "ok")
-        n_bad = len(t) - pc.sum(keep).as_py() if len(t) else 0
-        if not n_bad:
-            continue
-        removed += n_bad
-        kept = t.filter(keep)
-        if len(kept) == 0:
-            _remove_chunk(sweep_dir, f.name)
-        else:
-            tmp = f.with_name(f".{f.name}.{os.getpid()}.tmp")
-            pq.write_table(kept, tmp, compression="zstd")
-            os.replace(tmp, f)
-    return removed
-
-
-def _remove_chunk(sweep_dir: Path, part: str) -> None:
-    # the runs part goes first, so an interruption leaves orphans, removed on resume
-    (sweep_dir / "table=runs" / part).unlink(missing_ok=True)
-    for tdir in sweep_dir.glob("table=*"):
-        (tdir / part).unlink(missing_ok=True)

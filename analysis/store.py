@@ -50,8 +50,3 @@ def write_run(
     os.replace(tmp, run_json)
     written.append(run_json)
     return written
-
-
-def read_run(out_dir: Path) -> dict[str, pd.DataFrame]:
-    """Read back the tables `write_run` wrote."""
-    return {p.stem: pd.read_parquet(p) for p in sorted(Path(out_dir).glob("*.parquet"))}

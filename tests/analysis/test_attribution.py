@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import attribution as attr
+from analysis import credit as cr
+from analysis import lab as labmod
 from sim.model import BuyerJourneyModel
 from sim.scenario import ScenarioError, load_scenario
 
@@ -43,8 +44,8 @@ def test_credit_rules_on_hand_made_paths():
             (4, "microblogs", 0.0, 0, 1),
         ]
     )
-    w = attr.credit_weights(paths)
-    per_journey = w.groupby("journey_id")[list(attr.METHODS)].sum()
+    w = cr.credit_weights(paths)
+    per_journey = w.groupby("journey_id")[list(cr.METHODS)].sum()
     # every rule hands out exactly one conversion per journey (self-report: one if any gain)
     np.testing.assert_allclose(per_journey.drop(columns="self_report").to_numpy(), 1.0)
     assert per_journey["self_report"].tolist() == [1.0, 1.0, 1.0, 0.0]
@@ -57,16 +58,16 @@ def test_credit_rules_on_hand_made_paths():
 
 def test_measured_credit_sums_to_conversions(null_scenario):
     t = BuyerJourneyModel(null_scenario, seed=3).run().tables()
-    credit = attr.measured_credit(t["journeys"], t["touches"], "Focal")
+    credit = cr.measured_credit(t["journeys"], t["touches"], "Focal")
     conv = int(t["vendors"].set_index("vendor").loc["Focal", "conversions"])
     assert credit.attrs["conversions"] == conv > 0
-    for m in attr.METHODS:
+    for m in cr.METHODS:
         if m != "self_report":
             assert credit[m].sum() == pytest.approx(conv)
 
 
 def test_null_channel_has_zero_true_lift_but_measured_credit(null_scenario):
-    lab = attr.run_lab(null_scenario, "Focal", reps=3)
+    lab = labmod.run_lab(null_scenario, "Focal", reps=3)
     conv = lab.conversions.pivot(
         index="replication", columns="counterfactual", values="conversions"
     )
@@ -79,7 +80,7 @@ def test_null_channel_has_zero_true_lift_but_measured_credit(null_scenario):
     # a channel that works: removing search costs Focal conversions, clearly
     search = lab.table.set_index("channel").loc["search"]
     assert search.true_lift_low > 0
-    assert "microblogs" in attr.format_lab(lab.table)
+    assert "microblogs" in labmod.format_lab(lab.table)
 
 
 def test_counterfactual_pairs_differ_only_downstream_of_removed_spend(null_scenario):
@@ -133,6 +134,6 @@ def test_null_channel_counterfactual_is_identical_run(null_scenario):
 
 def test_input_errors(null_scenario):
     with pytest.raises(ScenarioError, match="no vendor named"):
-        attr.run_lab(null_scenario, "Nobody", reps=1)
+        labmod.run_lab(null_scenario, "Nobody", reps=1)
     with pytest.raises(ScenarioError, match="at least 1"):
-        attr.run_lab(null_scenario, "Focal", reps=0)
+        labmod.run_lab(null_scenario, "Focal", reps=0)

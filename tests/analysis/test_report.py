@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 from scipy import stats
 
-from analysis import report
+from analysis import sweep_report as report
 from analysis.store import write_parquet
 from sim.channels import CHANNEL_NAMES
 from sim.scenario import ScenarioError

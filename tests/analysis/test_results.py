@@ -8,8 +8,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from analysis.design import load_sweep_file
 from analysis.results import load_sweep, query, sweep_info
-from analysis.sweep import load_sweep_file, run_sweep
+from analysis.sweep import run_sweep
 
 from ..conftest import SCENARIOS
 

@@ -9,8 +9,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from analysis.results import load_sweep, remove_incomplete
-from analysis.sweep import execute_run, load_sweep_file, run_sweep
+from analysis.design import load_sweep_file
+from analysis.engine import execute_run, remove_incomplete
+from analysis.outcomes import sweep_plan
+from analysis.results import load_sweep
+from analysis.sweep import run_sweep
 from sim.scenario import ScenarioError
 
 from ..conftest import SCENARIOS, assert_one_line_error
@@ -128,7 +131,7 @@ def test_each_example_sweep_loads_and_its_first_run_works(path: Path) -> None:
     sweep = load_sweep_file(path)
     spec = sweep.expand()[0]
     quick = sweep.scenario.with_changes({"buyers.count": 300, "weeks": 5})
-    row, tables = execute_run(quick, spec, weekly=True)
+    row, tables = execute_run(quick, spec, sweep_plan(weekly_tables=True))
     assert row["status"] == "ok", row["error"]
     assert set(tables) == {"vendors", "source_use", "weekly", "weekly_vendors"}
 
