@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from sim.channels import Stage
 from sim.processes.base import Process, Week
 
 if TYPE_CHECKING:
@@ -48,6 +49,8 @@ class NeedArrival(Process):
     def run(self, model: BuyerJourneyModel, week: Week) -> None:
         state = model.buyers
         new = state.needs.due(week.number)
+        # a need filed for a buyer whom another rule already brought to market is absorbed
+        new = new[state.stage[new] == Stage.IDLE]
         if not new.size:
             return
         u = self.stream(model, "need").random(new.size)

@@ -268,3 +268,18 @@ def test_only_spectators_take_in_critics_reviews(small) -> None:
     c = BuyerJourneyModel(small, seed=4).run().tables()["journeys"]
     d = BuyerJourneyModel(small.with_changes({"choice.review_weight": 0.0}), seed=4).run()
     assert not c["vendor"].equals(d.tables()["journeys"]["vendor"])
+
+
+def test_a_scenarios_channel_preferences_steer_source_choice(small) -> None:
+    """No hidden global source table: a scenario's preference override is what buyers use."""
+    base = small.with_changes({"buyers.count": 600, "weeks": 30})
+    mute = base.with_changes({"channels.search.preference": [0.0, 0.16, 0.03]})
+    loud = base.with_changes({"channels.search.preference": [2.0, 0.16, 0.03]})
+    shares = {}
+    for name, sc in (("base", base), ("mute", mute), ("loud", loud)):
+        use = BuyerJourneyModel(sc, seed=1, record_touches=False).run().tables()["source_use"]
+        early = use[use["stage"] == "early"].set_index("channel")["touches"]
+        shares[name] = early["search"] / early.sum()
+    assert shares["mute"] == 0
+    assert 0.15 < shares["base"] < 0.35
+    assert shares["loud"] > 0.6
