@@ -27,7 +27,7 @@ def win_share(conversions: ArrayLike) -> np.ndarray:
 def roi(revenue: ArrayLike, spend: ArrayLike) -> np.ndarray | float:
     """Return on marketing: (revenue won - marketing cost) / marketing cost.
 
-    Domain-facts §8: ROI = revenue from customers won by marketing minus the cost of the
+    docs/sources.md §8: ROI = revenue from customers won by marketing minus the cost of the
     marketing; dividing by the cost makes vendors of different size comparable.
     """
     return _ratio(np.asarray(revenue, dtype=float) - np.asarray(spend, dtype=float), spend)
@@ -41,7 +41,7 @@ def cost_per_acquisition(spend: ArrayLike, conversions: ArrayLike) -> np.ndarray
 def break_even_volume(
     fixed_costs: ArrayLike, revenue_per_unit: ArrayLike, variable_cost_per_unit: ArrayLike
 ) -> np.ndarray | float:
-    """BEV = fixed costs / (revenue per unit - variable cost per unit), domain-facts §8.
+    """BEV = fixed costs / (revenue per unit - variable cost per unit), docs/sources.md §8.
 
     >>> round(break_even_volume(5_500, 750, 450), 2)
     18.33
@@ -66,22 +66,3 @@ def originated_share(originated: ArrayLike, conversions: ArrayLike) -> np.ndarra
 def mean_deal(revenue: ArrayLike, conversions: ArrayLike) -> np.ndarray | float:
     """Average revenue per conversion."""
     return _ratio(revenue, conversions)
-
-
-def incremental_conversions(baseline: ArrayLike, counterfactual: ArrayLike) -> np.ndarray | float:
-    """Conversions lost when a channel's spend is removed: baseline - counterfactual.
-
-    The ground truth of attribution: what a channel's spend really caused, measured by
-    paired runs with the same seed (common random numbers)."""
-    out = np.asarray(baseline, dtype=float) - np.asarray(counterfactual, dtype=float)
-    return float(out) if out.ndim == 0 else out
-
-
-def incremental_share(lift: ArrayLike, conversions: ArrayLike) -> np.ndarray | float:
-    """A channel's incremental conversions as a share of the vendor's conversions."""
-    return _ratio(lift, conversions)
-
-
-def conversion_rate(purchases: ArrayLike, journeys: ArrayLike) -> np.ndarray | float:
-    """Share of buying journeys that ended with a purchase (from any vendor)."""
-    return _ratio(purchases, journeys)

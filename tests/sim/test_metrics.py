@@ -37,11 +37,3 @@ def test_roi_cpa_originated_mean_deal():
     assert metrics.originated_share(3, 4) == pytest.approx(0.75)
     assert metrics.mean_deal(1000.0, 4) == pytest.approx(250.0)
     np.testing.assert_allclose(metrics.roi([200.0, 50.0], [100.0, 100.0]), [1.0, -0.5])
-
-
-def test_incremental_conversions_and_share():
-    assert metrics.incremental_conversions(100, 80) == 20.0
-    np.testing.assert_allclose(metrics.incremental_conversions([100, 90], [100, 95]), [0, -5])
-    assert metrics.incremental_share(20, 100) == pytest.approx(0.2)
-    assert math.isnan(metrics.incremental_share(0, 0))
-    assert metrics.conversion_rate(30, 120) == pytest.approx(0.25)
