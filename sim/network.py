@@ -4,32 +4,87 @@ Generators for the usual social-network shapes (small-world, scale-free, cluster
 scale-free) and a loader for a graph the user gives as an edge list or GraphML file.
 The model uses the graph as a sparse adjacency matrix (CSR) so neighbour influence is a
 sparse product, never a Python loop over neighbours.
+
+A `ReferralGraph` holds plain arrays (edges and CSR), not a networkx graph: the fast
+generators of `sim.graphs` draw 1M-buyer graphs in about a second, and a networkx graph
+is built only on demand (`to_networkx`, for layouts and Mesa's Network space). Nothing
+is cached at module level: every model gets its own graph. networkx is imported lazily,
+so `import sim.network` stays cheap.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import networkx as nx
 import numpy as np
 import scipy.sparse as sp
 
+from sim.graphs import (
+    adjacency_from_edges,
+    barabasi_albert_edges,
+    canonical_edges,
+    powerlaw_cluster_edges,
+    watts_strogatz_edges,
+)
 from sim.scenario import Network, ScenarioError
 
+if TYPE_CHECKING:
+    import networkx as nx
 
-@dataclass(frozen=True)
+
+@dataclass(frozen=True, eq=False)
 class ReferralGraph:
-    """A referral graph with integer nodes 0..n-1 and its CSR adjacency matrix."""
+    """A referral graph on integer nodes 0..n-1: its edges and its CSR adjacency."""
 
-    graph: nx.Graph
+    n: int
+    edges: np.ndarray  # (E, 2) int64, i < j, rows unique and sorted
     adjacency: sp.csr_matrix  # (n, n) float32, symmetric, 1 where two buyers know each other
     names: tuple[str, ...] | None = None  # original node names of a loaded file
 
+    def to_networkx(self) -> nx.Graph:
+        """A new networkx graph with nodes 0..n-1 (and a "name" per node for a file)."""
+        import networkx as nx
+
+        g = nx.Graph()
+        if self.names is None:
+            g.add_nodes_from(range(self.n))
+        else:
+            g.add_nodes_from((i, {"name": name}) for i, name in enumerate(self.names))
+        g.add_edges_from(self.edges.tolist())
+        return g
+
+    @cached_property
+    def graph(self) -> nx.Graph:  # transitional: until the model reads edges/to_networkx
+        """The networkx graph, built once per ReferralGraph (not shared between models)."""
+        return self.to_networkx()
+
+
+def generate_edges(spec: Network, n: int, seed: int) -> np.ndarray:
+    """Draw a synthetic graph of n buyers as sorted (i, j) edges, i < j.
+
+    `spec.generator` picks the fast generators of `sim.graphs` (same models, seeded
+    with `np.random.default_rng(seed)`) or networkx's own (bit-for-bit the graphs of
+    earlier versions of this simulator).
+    """
+    if getattr(spec, "generator", "networkx") == "networkx":
+        return graph_edges(generate_graph(spec, n, seed))
+    rng = np.random.default_rng(seed)
+    if spec.kind == "watts_strogatz":
+        return watts_strogatz_edges(n, min(spec.k, n - 1), spec.p, rng)
+    if spec.kind == "barabasi_albert":
+        return barabasi_albert_edges(n, min(spec.m, n - 1), rng)
+    if spec.kind == "powerlaw_cluster":
+        return powerlaw_cluster_edges(n, min(spec.m, n - 1), spec.triangle_p, rng)
+    raise ValueError(f"not a generated graph kind: {spec.kind}")
+
 
 def generate_graph(spec: Network, n: int, seed: int) -> nx.Graph:
-    """Draw a synthetic graph of n buyers; the seed comes from the run's Generator."""
+    """Draw a synthetic graph of n buyers with networkx's generators."""
+    import networkx as nx
+
     if spec.kind == "watts_strogatz":
         return nx.watts_strogatz_graph(n, min(spec.k, n - 1), spec.p, seed=seed)
     if spec.kind == "barabasi_albert":
@@ -39,12 +94,20 @@ def generate_graph(spec: Network, n: int, seed: int) -> nx.Graph:
     raise ValueError(f"not a generated graph kind: {spec.kind}")
 
 
+def graph_edges(g: nx.Graph) -> np.ndarray:
+    """The edges of a graph on nodes 0..n-1 as sorted (i, j) rows, i < j."""
+    e = np.array(list(g.edges()), dtype=np.int64).reshape(-1, 2)
+    return canonical_edges(e[:, 0], e[:, 1], g.number_of_nodes())
+
+
 def read_graph_file(path: Path, fmt: str = "auto") -> nx.Graph:
     """Read an edge list (two node names per line, '#' comments) or a GraphML file.
 
     Raises:
         ScenarioError: the file is missing or cannot be parsed.
     """
+    import networkx as nx
+
     if not path.is_file():
         raise ScenarioError(str(path), "network.path", "graph file not found")
     kind = fmt
@@ -67,26 +130,31 @@ def read_graph_file(path: Path, fmt: str = "auto") -> nx.Graph:
 
 
 def to_referral_graph(g: nx.Graph) -> ReferralGraph:
-    """Relabel nodes to 0..n-1 (renderers need integers) and build the CSR adjacency."""
+    """Relabel nodes to 0..n-1 in the graph's node order and take edges and CSR.
+
+    Node names that are not already 0..n-1 (in order) are kept in `names`.
+    """
+    import networkx as nx
+
     nodes = list(g.nodes())
     names = None
     if nodes != list(range(len(nodes))):
         names = tuple(str(x) for x in nodes)
-        g = nx.convert_node_labels_to_integers(g, ordering="default", label_attribute="name")
-    adjacency = nx.to_scipy_sparse_array(
-        g, nodelist=range(g.number_of_nodes()), dtype=np.float32, weight=None, format="csr"
-    )
-    return ReferralGraph(graph=g, adjacency=sp.csr_matrix(adjacency), names=names)
+        g = nx.convert_node_labels_to_integers(g, ordering="default")
+    return from_edges(g.number_of_nodes(), graph_edges(g), names)
 
 
-@lru_cache(maxsize=8)
+def from_edges(n: int, edges: np.ndarray, names: tuple[str, ...] | None = None) -> ReferralGraph:
+    """A ReferralGraph of n nodes from sorted (i, j) edges, i < j."""
+    return ReferralGraph(n=n, edges=edges, adjacency=adjacency_from_edges(n, edges), names=names)
+
+
 def build_referral_graph(spec: Network, n: int, seed: int, path: str | None) -> ReferralGraph:
-    """The referral graph for a scenario, cached by its parameters and seed.
+    """The referral graph for a scenario: read from `path` or drawn from the seed.
 
-    A sweep's variants share the graph of each replication seed, so it is built once per
-    process. Callers must not mutate the returned graph.
+    Built afresh on every call (no cache): each model owns its graph.
     """
     if spec.kind == "file":
         assert path is not None
         return to_referral_graph(read_graph_file(Path(path), spec.format))
-    return to_referral_graph(generate_graph(spec, n, seed))
+    return from_edges(n, generate_edges(spec, n, seed))
