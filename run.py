@@ -85,20 +85,28 @@ def progress_bar(total: int, desc: str, quiet: bool = False):
 def cmd_simulate(args: argparse.Namespace) -> int:
     """Run one scenario, print the vendor table and funnel, optionally write tables."""
     from analysis.cli import load_with_overrides
-    from analysis.store import write_run
+    from analysis.store import ParquetStream, write_run
     from analysis.summary import funnel_summary, vendor_summary
     from sim.model import BuyerJourneyModel
+    from sim.recorders import TouchLog, default_recorders
     from sim.tables import funnel
 
     path = Path(args.scenario)
     scenario = load_with_overrides(path, args.buyers, args.weeks)
     seed = scenario.seed if args.seed is None else args.seed
+    recorders = default_recorders(record_touches=False)
+    touches = None
+    if args.out is not None:  # touches stream to Parquet in week chunks as the run goes
+        touches = ParquetStream(args.out / "touches.parquet")
+        recorders.append(TouchLog(sink=touches))
     started = time.perf_counter()
     with progress_bar(scenario.weeks, scenario.name, args.quiet) as bar:
-        model = BuyerJourneyModel(scenario, seed=seed, record_touches=args.out is not None)
+        model = BuyerJourneyModel(scenario, seed=seed, recorders=recorders)
         model.run(progress=lambda _week: bar.update(1))
     elapsed = time.perf_counter() - started
     tables = model.tables()
+    if touches is not None:
+        touches.close(empty=model.recorder("touches").table_of(model, []))
     b = scenario.buyers
     print(
         f"{scenario.name}: {b.count:,} buyers, {len(scenario.vendors)} vendors, "
@@ -112,7 +120,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     print(funnel_summary(funnel(model)))
     if args.out is not None:
         extra = {"weeks": scenario.weeks, "buyers": b.count, "scenario_name": scenario.name}
-        written = write_run(tables, args.out, path, seed, extra)
+        written = write_run(tables, args.out, path, seed, extra) + [touches.path]
         print(
             f"\nwrote {len(written)} files to {args.out}/ (tables as Parquet, scenario.toml, run.json)"
         )
@@ -131,7 +139,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
             sweep = load_sweep_file(path)
             print(
                 f"ok: {file}: sweep {getattr(sweep, 'name', '')} "
-                f"({len(sweep.expand())} runs)".replace("  ", " ")
+                f"({sweep.run_count()} runs)".replace("  ", " ")
             )
         else:
             sc = load_scenario(path)

@@ -26,6 +26,37 @@ def write_parquet(df: pd.DataFrame, path: Path) -> Path:
     return path
 
 
+class ParquetStream:
+    """A table written in chunks as they come (one Parquet row group each), so a run's
+    touches never have to fit in memory at once. Written under a temporary name and
+    renamed into place by `close()`: an interrupted run leaves no half-written table.
+
+    Use as the `sink` of `sim.recorders.TouchLog`: `stream(df)` appends a chunk.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        self.writer: pq.ParquetWriter | None = None
+        self.rows = 0
+
+    def __call__(self, df: pd.DataFrame) -> None:
+        table = pa.Table.from_pandas(df, preserve_index=False)
+        if self.writer is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.writer = pq.ParquetWriter(self.tmp, table.schema, compression="zstd")
+        self.writer.write_table(table.cast(self.writer.schema))
+        self.rows += len(df)
+
+    def close(self, empty: pd.DataFrame | None = None) -> Path | None:
+        """Finish the file; with no chunk written, write `empty` (the table's columns)."""
+        if self.writer is None:
+            return None if empty is None else write_parquet(empty, self.path)
+        self.writer.close()
+        os.replace(self.tmp, self.path)
+        return self.path
+
+
 def write_run(
     tables: dict[str, pd.DataFrame],
     out_dir: Path,

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 
 from ..conftest import ROOT
@@ -76,6 +77,17 @@ def test_simulate_writes_tidy_parquet_tables(tmp_path: Path) -> None:
     assert {"conversions_AnalystLed", "early", "middle", "final"} <= set(t["weekly"].columns)
     assert (out / "scenario.toml").read_text() == (ROOT / "scenarios/baseline.toml").read_text()
     assert '"seed": 7' in (out / "run.json").read_text()
+    # the touches were streamed to Parquet in week chunks: the same rows as in memory
+    from sim.model import BuyerJourneyModel
+    from sim.scenario import load_scenario
+
+    sc = load_scenario(ROOT / "scenarios/baseline.toml").with_changes(
+        {"weeks": 30, "buyers.count": 700}
+    )
+    kept = BuyerJourneyModel(sc, seed=7).run().tables()["touches"]
+    pd.testing.assert_frame_equal(t["touches"], kept)
+    assert pq.ParquetFile(out / "touches.parquet").num_row_groups == 4  # 30 weeks / 8
+    assert not list(out.glob(".*.tmp"))
 
 
 def test_duckdb_reads_the_tables(tmp_path: Path) -> None:
