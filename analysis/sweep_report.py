@@ -226,7 +226,7 @@ def source_use_shares(source_use: pd.DataFrame) -> pd.DataFrame:
 
 
 def idc_table(shares: pd.DataFrame) -> pd.DataFrame:
-    """The model's top three sources per stage next to the IDC ranking (domain-facts §1)."""
+    """The model's top three sources per stage next to the IDC ranking (docs/sources.md §1)."""
     rows = []
     for st in RESEARCH_STAGES:
         label = st.label
@@ -604,7 +604,7 @@ def build_report(
             + fig_to_img(fig_source_use(shares), "source use by stage heatmap")
             + "</div><div>"
             + html_table(idc)
-            + '<p class="note">IDC Social Buying Study (2014), domain-facts §1; all ok runs pooled.</p></div></div>'
+            + '<p class="note">IDC Social Buying Study (2014), docs/sources.md §1; all ok runs pooled.</p></div></div>'
         )
 
     if d.weekly_vendors is not None and not d.weekly_vendors.empty:

@@ -6,7 +6,7 @@ buyer's preference), a social flag (only buyers who use social media consult it)
 vendor spend buys presence there (reach and saturation).
 
 The preference weights reproduce the top-three ranking of the IDC Social Buying Study
-(Feb 2014, with LinkedIn), domain-facts §1:
+(Feb 2014, with LinkedIn), docs/sources.md §1:
 
     early:  industry media > internet search > microblogs
     middle: third-party experts > industry media > internet search
@@ -93,7 +93,7 @@ CHANNEL_INDEX: dict[str, int] = {name: i for i, name in enumerate(CHANNEL_NAMES)
 SALES_REPS: int = CHANNEL_INDEX["sales_reps"]
 TOPIC_COMMUNITIES: int = CHANNEL_INDEX["topic_communities"]
 
-#: The IDC top three per research stage, best first (domain-facts §1).
+#: The IDC top three per research stage, best first (docs/sources.md §1).
 IDC_TOP_THREE: dict[Stage, tuple[str, str, str]] = {
     Stage.EARLY: ("industry_media", "search", "microblogs"),
     Stage.MIDDLE: ("third_party_experts", "industry_media", "search"),

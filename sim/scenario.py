@@ -157,7 +157,7 @@ class StageEffort(_Frozen):
 
 
 class Buyers(_Frozen):
-    """The buyer population. Defaults follow domain-facts.md (see scenarios/baseline.toml)."""
+    """The buyer population. Defaults follow docs/sources.md (see scenarios/baseline.toml)."""
 
     count: Annotated[Whole, Field(ge=1, le=5_000_000)] = 5000
     seniority_shares: BySeniority = BySeniority(

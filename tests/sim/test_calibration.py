@@ -1,4 +1,4 @@
-"""The baseline reproduces the published research of shared/domain-facts.md.
+"""The baseline reproduces the published research of docs/sources.md.
 
 Each claim is checked on several seeds (fixed, so the test is deterministic) with the
 tolerance the issue states.
@@ -23,7 +23,7 @@ def runs(baseline) -> list[dict[str, pd.DataFrame]]:
 
 @pytest.mark.parametrize("stage", [Stage.EARLY, Stage.MIDDLE, Stage.FINAL], ids=lambda s: s.label)
 def test_top_three_sources_by_touch_count_match_idc(runs, stage: Stage) -> None:
-    """IDC Social Buying Study 2014 (domain-facts §1), in every seed."""
+    """IDC Social Buying Study 2014 (docs/sources.md §1), in every seed."""
     for tables in runs:
         t = tables["touches"]
         counts = t.loc[t["stage"] == stage.label, "channel"].value_counts()

@@ -1,4 +1,4 @@
-"""sim.metrics: pure functions with known answers (domain-facts §8)."""
+"""sim.metrics: pure functions with known answers (docs/sources.md §8)."""
 
 from __future__ import annotations
 
