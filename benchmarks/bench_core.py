@@ -1,13 +1,17 @@
-"""Speed and memory of the core model (issue 2). Not a test: run it and read the table.
+"""Speed and memory of the core model. Not a test: run it and read the table.
 
     .venv/bin/python benchmarks/bench_core.py            # writes benchmarks/results/core.md
 
 Measures, on this machine:
   1. the baseline (5,000 buyers x 104 weeks): set-up + run, and with all tables built;
   2. 100,000 buyers x 104 weeks: wall time and peak memory (in a fresh process);
-  3. the cost per in-market buyer-week against a bare numpy floor doing the same
+  3. set-up split (buyer arrays, referral graph, Buyer agents) at 100,000 and 1,000,000;
+  4. 1,000,000 buyers x 104 weeks from the command line with every table written
+     (`run.py simulate --buyers 1000000 --out ...`): wall time and peak memory;
+  5. the cost per in-market buyer-week against a bare numpy floor doing the same
      elementary work (one need draw, one source choice and one exposure draw per
-     in-market buyer per week), timed in the same process.
+     in-market buyer per week), timed in the same process;
+  6. what Mesa's DataCollector (the weekly counters) costs per step at 100,000 buyers.
 """
 
 from __future__ import annotations
@@ -25,8 +29,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from sim.model import BuyerJourneyModel, source_sampler  # noqa: E402
-from sim.network import build_referral_graph  # noqa: E402
+from sim.channels import channel_arrays  # noqa: E402
+from sim.model import BuyerJourneyModel  # noqa: E402
+from sim.processes.research import source_sampler  # noqa: E402
+from sim.recorders import Recorder, default_recorders  # noqa: E402
 from sim.scenario import load_scenario  # noqa: E402
 
 BASELINE = ROOT / "scenarios" / "baseline.toml"
@@ -35,14 +41,12 @@ BASELINE = ROOT / "scenarios" / "baseline.toml"
 def time_baseline(repeats: int = 7) -> dict[str, float]:
     """Median wall time of the baseline: run only, and run plus all five tables."""
     sc = load_scenario(BASELINE)
-    BuyerJourneyModel(sc).run()  # warm caches (graph, imports)
+    BuyerJourneyModel(sc).run()  # warm imports
     run_only, with_tables = [], []
     for i in range(repeats):
-        build_referral_graph.cache_clear()  # each run builds its graph, as a new seed does
         t0 = time.perf_counter()
         BuyerJourneyModel(sc, seed=100 + i, record_touches=False).run()
         run_only.append(time.perf_counter() - t0)
-        build_referral_graph.cache_clear()
         t0 = time.perf_counter()
         BuyerJourneyModel(sc, seed=100 + i).run().tables()
         with_tables.append(time.perf_counter() - t0)
@@ -88,7 +92,7 @@ def numpy_floor(
     """Seconds for the bare elementary work over the same in-market buyer-weeks: one need
     draw, and `consultations` source choices and exposure draws, per buyer-week."""
     rng = np.random.default_rng(0)
-    cdf = source_sampler().cdfs[3]  # early stage, social, sales-ready
+    cdf = source_sampler(channel_arrays()).cdfs[3]  # early stage, social, sales-ready
     p_exposure = rng.random((n_channels, n_vendors)).cumsum(1) / n_vendors
     t0 = time.perf_counter()
     for m in in_market:
@@ -110,7 +114,7 @@ def floor_comparison(n: int) -> dict[str, float]:
         t0 = time.perf_counter()
         model.run()
         model_s = min(model_s, time.perf_counter() - t0)
-    stages = np.array(model.weekly_stages)
+    stages = np.array(model.recorder("weekly").stages)
     in_market = stages[:, 1:4].sum(1)
     k = sc.buyers.consultations_per_week
     floor_s = min(numpy_floor(in_market) for _ in range(5))
@@ -129,10 +133,99 @@ def floor_comparison(n: int) -> dict[str, float]:
     }
 
 
+def setup_split_child(n: int) -> None:
+    """In a fresh process: time the set-up's parts at n buyers (print JSON)."""
+    from sim.agents import create_buyers
+    from sim.network import build_referral_graph
+    from sim.state import BuyerState
+
+    sc = load_scenario(BASELINE).with_changes({"buyers.count": n})
+    BuyerJourneyModel(sc.with_changes({"buyers.count": 100}), seed=0)  # warm imports
+    rng = np.random.default_rng(1)
+    t0 = time.perf_counter()
+    BuyerState.draw(sc.buyers, len(sc.vendors), sc.choice.fit_spread, rng)
+    t1 = time.perf_counter()
+    build_referral_graph(sc.network, n, 7, None)
+    t2 = time.perf_counter()
+    model = BuyerJourneyModel(sc.with_changes({"buyers.count": 100}), seed=0)
+    t3 = time.perf_counter()
+    create_buyers(model, n)
+    t4 = time.perf_counter()
+    BuyerJourneyModel(sc, seed=1, record_touches=False)
+    t5 = time.perf_counter()
+    out = {"arrays_s": t1 - t0, "graph_s": t2 - t1, "agents_s": t4 - t3, "setup_s": t5 - t4}
+    print(json.dumps(out))
+
+
+def time_setup(n: int) -> dict[str, float]:
+    out = subprocess.run(
+        [sys.executable, __file__, "--setup", str(n)], capture_output=True, text=True, check=True
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def time_cli_million(n: int = 1_000_000) -> dict[str, float]:
+    """`run.py simulate --buyers n --out DIR` in a fresh process: wall time, peak RSS."""
+    import resource
+    import shutil
+    import tempfile
+
+    out_dir = Path(tempfile.mkdtemp(prefix="bench-1m-"))
+    try:
+        t0 = time.perf_counter()
+        subprocess.run(
+            [
+                sys.executable,
+                str(ROOT / "run.py"),
+                "simulate",
+                "--buyers",
+                str(n),
+                "--quiet",
+                "--out",
+                str(out_dir / "run"),
+            ],
+            check=True,
+            capture_output=True,
+            cwd=ROOT,
+        )
+        wall = time.perf_counter() - t0
+        peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        size_mb = sum(p.stat().st_size for p in (out_dir / "run").glob("*")) / 1e6
+    finally:
+        shutil.rmtree(out_dir, ignore_errors=True)
+    return {"wall_s": wall, "peak_mb": peak_mb, "size_mb": size_mb}
+
+
+class _NoWeekly(Recorder):
+    name = "weekly"
+
+    def arrays(self, n_vendors):  # pragma: no cover - not read here
+        raise NotImplementedError
+
+
+def datacollector_cost(n: int = 100_000) -> dict[str, float]:
+    """Best-of-3 run time at n buyers with and without the DataCollector weekly counters."""
+    sc = load_scenario(BASELINE).with_changes({"buyers.count": n})
+    times = {"with": float("inf"), "without": float("inf")}
+    for _ in range(3):
+        for kind in times:
+            recs = default_recorders(False)
+            if kind == "without":
+                recs = [r for r in recs if r.name != "weekly"] + [_NoWeekly()]
+            model = BuyerJourneyModel(sc, seed=1, recorders=recs)
+            t0 = time.perf_counter()
+            model.run()
+            times[kind] = min(times[kind], time.perf_counter() - t0)
+    return {**times, "extra": times["with"] / times["without"] - 1}
+
+
 def main() -> None:
     base = time_baseline()
     big = time_big(100_000)
+    splits = {n: time_setup(n) for n in (100_000, 1_000_000)}
+    million = time_cli_million()
     floors = [floor_comparison(n) for n in (5_000, 100_000)]
+    dc = datacollector_cost()
     lines = [
         "# Core model speed (benchmarks/bench_core.py)",
         "",
@@ -146,7 +239,21 @@ def main() -> None:
         f"| 100,000 buyers x 104 weeks, set-up + run + tables | < 60 s | {big['total_s']:.1f} s "
         f"(set-up {big['setup_s']:.1f}, run {big['run_s']:.1f}, tables {big['tables_s']:.1f}) |",
         f"| 100,000 buyers, peak memory | < 2 GB | {big['peak_mb']:,.0f} MB |",
+        f"| 1,000,000 buyers x 104 weeks, `run.py simulate --out` (all tables written, "
+        f"touches streamed) | < 60 s | {million['wall_s']:.1f} s |",
+        f"| 1,000,000 buyers, peak memory of that command | < 8 GB | "
+        f"{million['peak_mb']:,.0f} MB ({million['size_mb']:,.0f} MB of Parquet written) |",
     ]
+    for n, sp in splits.items():
+        lines.append(
+            f"| {n:,} buyers: set-up split | - | buyer arrays {sp['arrays_s']:.2f} s, "
+            f"graph {sp['graph_s']:.2f} s, Buyer agents {sp['agents_s']:.2f} s; "
+            f"whole set-up {sp['setup_s']:.2f} s |"
+        )
+    lines.append(
+        f"| 100,000 buyers: Mesa DataCollector weekly counters, share of run time | < 5% | "
+        f"{100 * dc['extra']:+.1f}% ({dc['with']:.2f} s vs {dc['without']:.2f} s) |"
+    )
     for f in floors:
         lines.append(
             f"| {f['buyers']:,} buyers: model per in-market buyer-week vs numpy floor "
@@ -177,5 +284,7 @@ def main() -> None:
 if __name__ == "__main__":
     if len(sys.argv) == 3 and sys.argv[1] == "--child":
         big_run_child(int(sys.argv[2]))
+    elif len(sys.argv) == 3 and sys.argv[1] == "--setup":
+        setup_split_child(int(sys.argv[2]))
     else:
         main()
