@@ -147,6 +147,14 @@ class Sweep:
                 out.append(Variant(len(out), label, params, changes))
         return out
 
+    def run_count(self) -> int:
+        """The number of runs, without sampling (`run.py validate` stays fast: no scipy)."""
+        n = self.samples if any(a.kind == "range" for a in self.axes) else 1
+        for a in self.axes:
+            if a.kind != "range":
+                n *= len(a.values)
+        return n * self.replications
+
     def axis_changes(self, axis: Axis, value: Any) -> dict[str, Any]:
         """The scenario changes (dotted path -> value) one axis value makes."""
         if axis.kind == "strategy":

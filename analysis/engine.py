@@ -123,12 +123,12 @@ def execute_run(
             scenario, seed=spec.seed, record_touches=plan.record_touches(spec)
         )
         model.run()
-        if plan.summarize is not None:
-            row.update(plan.summarize(model, spec))
+        summary = plan.summarize(model, spec) if plan.summarize is not None else {}
         for table in plan.tables:
             if table.applies(spec):
                 front = {**keys, "seed": spec.seed} if table.with_seed else keys
                 tables[table.name] = _keyed(table.compute(model, spec), front)
+        row.update(summary)  # only a run that finished whole has its summary columns
     except Exception as exc:  # a failed run is a row with its error, not a crashed experiment
         row["status"] = "error"
         row["error"] = f"{type(exc).__name__}: {exc}"
@@ -364,7 +364,7 @@ def run_experiment(
     started = time.perf_counter()
     bar = None
     try:
-        with open_executor(workers, dask) as executor:
+        with open_executor(workers, dask, preload=worker_modules(exp.plan)) as executor:
             outcome.startup_s = time.perf_counter() - started
             bar = _progress(len(todo), exp.name, progress)
             _drive(executor, tasks, workers * 2, outcome, bar, started)
@@ -375,6 +375,15 @@ def run_experiment(
             bar.close()
         outcome.elapsed_s = time.perf_counter() - started
     return outcome
+
+
+def worker_modules(plan: RunPlan) -> tuple[str, ...]:
+    """What a worker imports before its first chunk: the engine, the model, and the
+    modules of the plan's functions."""
+    funcs = [t.compute for t in plan.tables] + [plan.summarize]
+    names = {getattr(getattr(f, "func", f), "__module__", None) for f in funcs if f is not None}
+    base = ("analysis.engine", "analysis.store", "sim.model", "sim.tables")
+    return base + tuple(sorted(n for n in names if n and n not in base and n != "__main__"))
 
 
 def _note_stale(out: Path, stale: set[str]) -> None:

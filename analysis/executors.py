@@ -43,15 +43,18 @@ def default_workers() -> int:
 
 
 @contextmanager
-def open_executor(workers: int, dask: str | None = None) -> Iterator[cf.Executor]:
+def open_executor(
+    workers: int, dask: str | None = None, preload: tuple[str, ...] = ()
+) -> Iterator[cf.Executor]:
     """The executor for an experiment: in-process (1 worker), a process pool, or Dask.
 
     `dask="local"` starts a LocalCluster with `workers` single-threaded worker processes;
     any other value is the address of a running scheduler (tcp://host:8786). Dask is
-    imported only here.
+    imported only here. `preload`: modules every worker imports before its first task
+    (the caller names them, so this module depends on no experiment code).
     """
     if dask is not None:
-        with _dask_executor(workers, dask) as ex:
+        with _dask_executor(workers, dask, preload) as ex:
             yield ex
         return
     if workers == 1:
@@ -59,9 +62,7 @@ def open_executor(workers: int, dask: str | None = None) -> Iterator[cf.Executor
         return
     ctx = multiprocessing.get_context(_start_method())
     if ctx.get_start_method() == "forkserver":
-        ctx.set_forkserver_preload(
-            ["analysis.engine", "analysis.outcomes", "sim.model", "sim.tables"]
-        )
+        ctx.set_forkserver_preload(list(preload))
     pool = cf.ProcessPoolExecutor(workers, mp_context=ctx, initializer=_ignore_sigint)
     try:
         pool.submit(int).result()  # start the workers now, before the progress bar's thread
@@ -119,17 +120,16 @@ def _check_reachable(address: str) -> None:
         ) from None
 
 
-def _warm_worker() -> None:
+def _warm_worker(modules: tuple[str, ...]) -> None:
     """Import what a chunk needs, so a Dask worker's first chunk runs at full speed."""
-    import analysis.engine  # noqa: F401
-    import analysis.outcomes  # noqa: F401
-    import analysis.store  # noqa: F401
-    import sim.model  # noqa: F401
-    import sim.tables  # noqa: F401
+    import importlib
+
+    for name in modules:
+        importlib.import_module(name)
 
 
 @contextmanager
-def _dask_executor(workers: int, address: str) -> Iterator[cf.Executor]:
+def _dask_executor(workers: int, address: str, preload: tuple[str, ...]) -> Iterator[cf.Executor]:
     import logging
 
     from sim.scenario import ScenarioError
@@ -165,7 +165,7 @@ def _dask_executor(workers: int, address: str) -> Iterator[cf.Executor]:
         try:
             # import the model on every worker now (part of start-up, not of the first
             # chunk): fresh worker processes would otherwise pay it inside the sweep
-            client.run(_warm_worker)
+            client.run(_warm_worker, preload)
             yield client.get_executor(pure=False)
         finally:
             client.close()

@@ -10,6 +10,8 @@ import pytest
 
 from analysis import credit as cr
 from analysis import lab as labmod
+from analysis.design import replication_seed
+from analysis.engine import load_table
 from sim.model import BuyerJourneyModel
 from sim.scenario import ScenarioError, load_scenario
 
@@ -137,3 +139,75 @@ def test_input_errors(null_scenario):
         labmod.run_lab(null_scenario, "Nobody", reps=1)
     with pytest.raises(ScenarioError, match="at least 1"):
         labmod.run_lab(null_scenario, "Focal", reps=0)
+
+
+# --------------------------------------------------------------------------- the lab as an experiment
+def test_lab_runs_are_seeded_like_sweeps_with_common_random_numbers(null_scenario):
+    exp = labmod.lab_experiment(null_scenario, "Focal", reps=3)
+    cfs = labmod.counterfactuals(null_scenario, "Focal")
+    seeds: dict[int, set[int]] = {}
+    for spec in exp.runs:
+        seeds.setdefault(spec.replication, set()).add(spec.seed)
+    # replication r: one seed, shared by the baseline and every counterfactual
+    assert seeds == {r: {replication_seed(null_scenario.seed, r)} for r in range(3)}
+    assert len({s.run_id for s in exp.runs}) == len(exp.runs) == 3 * (1 + len(cfs))
+    variants = labmod.lab_variants(null_scenario, "Focal")
+    assert [v.label for v in variants] == ["baseline", *cfs]
+    for v in variants[1:]:  # a variant's changes make exactly the counterfactual scenario
+        assert null_scenario.with_changes(v.changes) == cfs[v.label][0]
+
+
+def test_lab_resumes_and_gives_the_same_table_on_any_executor(null_scenario, tmp_path):
+    n = 1 + len(labmod.counterfactuals(null_scenario, "Focal"))
+    reference = labmod.run_lab(null_scenario, "Focal", reps=3)  # one worker, temporary folder
+    runs = tmp_path / "runs"
+    first = labmod.run_lab(null_scenario, "Focal", reps=2, out=runs)
+    assert (first.outcome.already, first.outcome.ran) == (0, 2 * n)
+    more = labmod.run_lab(null_scenario, "Focal", reps=3, out=runs, workers=2)
+    assert (more.outcome.already, more.outcome.ran) == (2 * n, n)  # only replication 2 ran
+    pd.testing.assert_frame_equal(more.table, reference.table)
+    again = labmod.run_lab(null_scenario, "Focal", reps=3, out=runs)
+    assert again.outcome.ran == 0
+    pd.testing.assert_frame_equal(again.table, reference.table)
+
+
+def test_lab_on_a_dask_local_cluster_gives_the_same_table(null_scenario, tmp_path):
+    pytest.importorskip("distributed")
+    inline = labmod.run_lab(null_scenario, "Focal", reps=2)
+    dask = labmod.run_lab(null_scenario, "Focal", reps=2, out=tmp_path, workers=2, dask="local")
+    assert dask.outcome.ran == len(labmod.lab_experiment(null_scenario, "Focal", 2).runs)
+    pd.testing.assert_frame_equal(dask.table, inline.table)
+
+
+def test_a_failing_lab_run_is_a_row_and_the_table_uses_the_rest(
+    null_scenario, tmp_path, monkeypatch
+):
+    real = labmod.credit_rows
+
+    def flaky(model, spec, vendor):
+        if spec.replication == 1:
+            raise RuntimeError("boom")
+        return real(model, spec, vendor)
+
+    monkeypatch.setattr(labmod, "credit_rows", flaky)  # one worker: runs in this process
+    runs = tmp_path / "runs"
+    lab = labmod.run_lab(null_scenario, "Focal", reps=3, out=runs)
+    assert lab.failed == lab.outcome.failed == 1
+    rows = load_table(runs, "runs")
+    bad = rows[rows["status"] == "error"]
+    assert bad["variant"].tolist() == ["baseline"] and bad["replication"].tolist() == [1]
+    assert bad["error"].iloc[0] == "RuntimeError: boom" and bad["conversions"].isna().all()
+    assert set(load_table(runs, "credit")["replication"]) == {0, 2}
+    # lifts are over the pairs whose two runs finished: replications 0 and 2
+    ok = rows[rows["status"] == "ok"].pivot(
+        index="replication", columns="variant", values="conversions"
+    )
+    search = lab.table.set_index("channel").loc["search"]
+    assert search.true_lift == pytest.approx((ok["baseline"] - ok["search"]).mean())
+    assert lab.table.attrs["reps"] == 2
+    monkeypatch.undo()
+    retried = labmod.run_lab(null_scenario, "Focal", reps=3, out=runs, retry_failed=True)
+    assert (retried.outcome.ran, retried.failed) == (1, 0)
+    pd.testing.assert_frame_equal(
+        retried.table, labmod.run_lab(null_scenario, "Focal", reps=3).table
+    )

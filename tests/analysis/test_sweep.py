@@ -129,6 +129,7 @@ def test_channel_mix_example_swaps_whole_strategies_at_equal_budget() -> None:
 @pytest.mark.parametrize("path", sorted(SCENARIOS.glob("sweep_*.toml")), ids=lambda p: p.stem)
 def test_each_example_sweep_loads_and_its_first_run_works(path: Path) -> None:
     sweep = load_sweep_file(path)
+    assert sweep.run_count() == len(sweep.expand())  # what `validate` prints, unsampled
     spec = sweep.expand()[0]
     quick = sweep.scenario.with_changes({"buyers.count": 300, "weeks": 5})
     row, tables = execute_run(quick, spec, sweep_plan(weekly_tables=True))

@@ -31,6 +31,18 @@ weeks = 20
 [axes]
 "vendors.SearchHeavy.weekly_budget" = [5000.0, 60000.0]
 """
+ATTRIBUTION = (
+    "attribution",
+    str(SCENARIOS / "attribution_null_channel.toml"),
+    "--vendor",
+    "Focal",
+    "--reps",
+    "2",
+    "--buyers",
+    "400",
+    "--weeks",
+    "26",
+)
 EXTERNAL = re.compile(
     r"""(?:src|href)\s*=\s*["']?\s*(?:https?:)?//|url\(\s*["']?\s*(?:https?:)?//""", re.I
 )
@@ -48,16 +60,7 @@ def sweep_dir(tmp_path_factory):
 @pytest.fixture(scope="module")
 def reported(sweep_dir):
     att = cli(
-        "attribution",
-        str(SCENARIOS / "attribution_null_channel.toml"),
-        "--vendor",
-        "Focal",
-        "--reps",
-        "2",
-        "--buyers",
-        "400",
-        "--weeks",
-        "26",
+        *ATTRIBUTION,
         "--out",
         str(sweep_dir / "lab" / "attribution.html"),
         "--save",
@@ -128,6 +131,21 @@ def test_attribution_cli_prints_table_and_writes_page(reported):
     assert lab.loc["microblogs", "true_lift"] == 0
     page = (d / "lab" / "attribution.html").read_text()
     assert not EXTERNAL.search(page) and "data:image/png;base64," in page
+
+
+def test_attribution_cli_keeps_its_runs_and_a_rerun_runs_nothing(reported):
+    _res, att, _page, d = reported
+    runs = d / "lab" / "attribution_runs"
+    parts = sorted((runs / "table=runs").glob("part-*.parquet"))
+    assert parts and (runs / "table=credit").is_dir() and (runs / "lab.json").is_file()
+    rows = pd.concat([pd.read_parquet(p) for p in parts])
+    assert (rows["status"] == "ok").all() and rows["replication"].nunique() == 2
+    # replication r has one seed, whatever the counterfactual (common random numbers)
+    assert (rows.groupby("replication")["seed"].nunique() == 1).all()
+    again = cli(*ATTRIBUTION, "--out", str(d / "lab" / "attribution.html"), "--quiet")
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.split("\n\nwrote")[0] == att.stdout.split("\n\nwrote")[0]
+    assert sorted((runs / "table=runs").glob("part-*.parquet")) == parts  # nothing new ran
 
 
 @pytest.mark.parametrize(
