@@ -334,9 +334,8 @@ def powerlaw_cluster_edges(n: int, m: int, p: float, rng: np.random.Generator) -
         count = 1
         while count < m:
             if rand() < p:
-                hood = [x for x in adj[target] if x != source and x not in linked]
-                if hood:
-                    nbr = hood[int(rand() * len(hood))]
+                nbr = _free_neighbour(adj[target], source, linked, rand)
+                if nbr >= 0:
                     _link(adj, src, dst, linked, source, nbr)
                     repeated.append(nbr)
                     count += 1
@@ -349,6 +348,24 @@ def powerlaw_cluster_edges(n: int, m: int, p: float, rng: np.random.Generator) -
         repeated.extend([source] * m)
         source += 1
     return canonical_edges(np.array(src, np.int64), np.array(dst, np.int64), n)
+
+
+def _free_neighbour(
+    nbrs: list[int], source: int, linked: list[int], rand: Callable[[], float]
+) -> int:
+    """A uniform neighbour not yet linked to source (and not source), or -1 if none.
+
+    At most len(linked) + 1 neighbours are excluded, so for a hub (more than twice that
+    many neighbours) uniform draws redrawn on an excluded one are cheap and give the
+    same uniform choice as networkx's list of candidates, without scanning the hub.
+    """
+    if len(nbrs) > 2 * (len(linked) + 1):
+        while True:
+            x = nbrs[int(rand() * len(nbrs))]
+            if x != source and x not in linked:
+                return x
+    hood = [x for x in nbrs if x != source and x not in linked]
+    return hood[int(rand() * len(hood))] if hood else -1
 
 
 def _link(
