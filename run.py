@@ -162,12 +162,12 @@ def _is_sweep_file(path: Path) -> bool:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point: parse, dispatch, and turn input errors into one line + exit 2."""
-    from sim.scenario import ScenarioError
-
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(argv)  # --help and usage errors end here, before any import
     if args.command is None:
         args = parser.parse_args(["simulate", *(argv or [])])
+    from sim.scenario import ScenarioError
+
     try:
         if args.command == "simulate":
             return cmd_simulate(args)
