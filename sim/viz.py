@@ -7,13 +7,21 @@ default scenarios/baseline.toml, and BJS_BUYERS optionally overrides its buyer c
 What is on the page:
 - the sidebar: SolaraViz's play / step / reset and speed (play interval) controls; the run
   set-up (scenario file, number of buyers, graph type, seed), applied on Reset; each
-  vendor's weekly budget and channel mix, applied at once to the running model;
+  vendor's weekly budget and channel mix, applied at once to the running model through
+  the vendor's own agent (`Vendor.set_plan`: the core books the spend week by week);
 - the main area: the referral graph (buyers coloured by stage, purchases marked by
-  vendor), the stage funnel over weeks, conversions and win share per vendor over weeks,
-  this week's source use by stage next to the IDC ranking, and the vendor table.
+  vendor); next to it the journey card of the buyer clicked on the graph (or typed in
+  as "Buyer #"): seniority, stage, research done, vendors considered with preferences,
+  whose customer, the last touches; the stage funnel over weeks, conversions and win
+  share per vendor over weeks, this week's source use by stage next to the IDC ranking,
+  and the vendor table.
 
-Speed: the graph layout is computed once per graph (a small numpy force layout, cached by
-graph identity) and its edges are drawn once into a background image, so a frame only
+State: everything a session keeps (its model, strategy overrides, graph layouts, the
+picked buyer) is made in `Page` for that session; nothing is cached at module level.
+
+Speed: the graph layout is computed once per graph (a small numpy force layout) and kept
+in the session's `LayoutCache`, found by the graph's content, so a Reset with the same
+set-up reuses it; its edges are drawn once into a background image, so a frame only
 draws the buyers' dots. Every chart is a PNG rendered with the Agg backend and cached by
 (model, week), so a redraw costs only what changed. Nothing here writes files; the only
 file read is the scenario file the user names (through sim.scenario.load_scenario).
@@ -21,18 +29,22 @@ file read is the scenario file the user names (through sim.scenario.load_scenari
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 import threading
-import weakref
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+import ipyvuetify as v
 import ipywidgets
-import networkx as nx
 import numpy as np
 import PIL.Image
 import solara
+import traitlets
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import LineCollection
 from matplotlib.colors import to_rgba_array
@@ -43,7 +55,7 @@ from mesa.visualization import SolaraViz
 from mesa.visualization.utils import update_counter
 
 from sim.channels import CHANNEL_NAMES, CHANNELS, IDC_TOP_THREE, RESEARCH_STAGES, Stage
-from sim.model import BuyerJourneyModel, exposure_cdf
+from sim.model import BuyerJourneyModel
 from sim.scenario import Scenario, ScenarioError, load_scenario
 from sim.tables import vendors_table
 
@@ -74,8 +86,13 @@ VENDOR_COLOURS = (
     "#d62728",
 )
 PAID_CHANNELS = tuple(i for i, c in enumerate(CHANNELS) if c.paid)
-GRAPH_PX = 480  # the referral graph image is GRAPH_PX x GRAPH_PX pixels
+GRAPH_PX = 480  # the referral graph's plot area is GRAPH_PX x GRAPH_PX pixels
+LEGEND_PX = 152  # the graph image's legend, right of the plot area
 DPI = 80
+#: A click picks the nearest buyer within this distance (layout units: 0.04 = 19 px).
+PICK_RADIUS = 0.04
+#: Touches shown on a clicked buyer's card (the latest ones).
+CARD_TOUCHES = 6
 
 
 def vendor_colour(i: int) -> str:
@@ -96,6 +113,17 @@ class Strategy:
         total = shares.sum()
         return self.weekly_budget * shares / total if total > 0 else np.zeros(len(CHANNEL_NAMES))
 
+    @classmethod
+    def of_spend(cls, spend: np.ndarray) -> Strategy:
+        """The budget and exact mix (shares summing to 1) that spend `spend` per channel."""
+        budget = float(np.sum(spend))
+        if budget <= 0:
+            return cls(0.0, {})
+        return cls(
+            budget,
+            {c: float(x) / budget for c, x in zip(CHANNEL_NAMES, spend, strict=True) if x > 0},
+        )
+
 
 @dataclass
 class Strategies:
@@ -103,25 +131,23 @@ class Strategies:
 
     SolaraViz rebuilds the model on Reset from its parameters; this object is one of them
     (a fixed parameter), so a strategy changed while a run goes on also holds after Reset.
+    A change goes to the model through the vendor's own agent (`Vendor.set_plan`), so the
+    core books the spend week by week from then on.
     """
 
     by_vendor: dict[str, Strategy] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def get(self, model: VizModel, index: int) -> Strategy:
-        name = model.vendor_names[index]
-        s = self.by_vendor.get(name)
-        if s is None:
-            v = model.spec.vendors[index]
-            total = sum(v.channel_mix.values())
-            mix = {c: x / total for c, x in v.channel_mix.items()} if total > 0 else {}
-            s = Strategy(float(v.weekly_budget), mix)
-        return s
+        """Vendor `index`'s strategy: the session's override, else the plan in force."""
+        s = self.by_vendor.get(model.vendor_names[index])
+        return s if s is not None else Strategy.of_spend(model.market.spend[index])
 
     def set(self, model: VizModel, index: int, strategy: Strategy) -> None:
+        """Remember `strategy` for the session and put it in force in `model` now."""
         with self.lock:
             self.by_vendor[model.vendor_names[index]] = strategy
-        model.set_vendor_spend(index, strategy.spend())
+        model.vendors[index].set_plan(strategy.spend())
 
 
 def parse_seed(value: object, default: int) -> tuple[int, str | None]:
@@ -154,23 +180,28 @@ def initial_buyers(scenario: Scenario) -> int:
 def run_scenario(
     scenario: Scenario, buyers: int | None, graph: str | None, strategies: Strategies | None
 ) -> Scenario:
-    """The scenario with the view's set-up applied (buyers, graph kind, vendor strategies)."""
+    """The scenario with the view's set-up applied (buyers, graph kind, vendor strategies).
+
+    A strategy goes in as the exact budget and mix it spends (shares summing to 1), so
+    the scenario's validation accepts whatever the sliders left."""
     changes: dict[str, object] = {}
     if buyers and buyers != scenario.buyers.count:
         changes["buyers.count"] = int(buyers)
     if graph and graph != scenario.network.kind:
         changes["network.kind"] = graph
-    for v in scenario.vendors:
-        s = strategies.by_vendor.get(v.name) if strategies else None
+    for spec in scenario.vendors:
+        s = strategies.by_vendor.get(spec.name) if strategies else None
         if s is not None:
-            changes[f"vendors.{v.name}.weekly_budget"] = float(s.weekly_budget)
-            changes[f"vendors.{v.name}.channel_mix"] = dict(s.mix)
+            exact = Strategy.of_spend(s.spend())
+            changes[f"vendors.{spec.name}.weekly_budget"] = exact.weekly_budget
+            changes[f"vendors.{spec.name}.channel_mix"] = dict(exact.mix)
     return scenario.with_changes(changes) if changes else scenario
 
 
 class VizModel(BuyerJourneyModel):
-    """The core model plus what the live view needs: set-up from the controls, strategy
-    changes while running (with spend so far kept right), the graph layout.
+    """The core model built from the live view's controls, plus its graph layout and
+    chart figures. Strategy changes and their spend are the core's business (the Vendor
+    agents and `model.market`); this class adds no rule and overrides no step.
 
     Args:
         scenario_file: the scenario TOML file (the user names it).
@@ -178,8 +209,10 @@ class VizModel(BuyerJourneyModel):
         graph: referral graph kind (None: the scenario's).
         seed: run seed, int or text (None or empty: the scenario's).
         strategies: the session's vendor strategy overrides.
+        layouts: the session's layout cache (None: compute this model's layout afresh).
 
-    A bad file, seed or combination does not stop the view: the model falls back to the
+    Touches are recorded (in memory) so a clicked buyer's journey can show them. A bad
+    file, seed or combination does not stop the view: the model falls back to the
     scenario the app was started with and `notice` says what was wrong.
     """
 
@@ -190,6 +223,7 @@ class VizModel(BuyerJourneyModel):
         graph: str | None = None,
         seed: int | str | None = None,
         strategies: Strategies | None = None,
+        layouts: LayoutCache | None = None,
     ) -> None:
         notices: list[str] = []
         path = str(scenario_file or initial_scenario_path())
@@ -207,28 +241,22 @@ class VizModel(BuyerJourneyModel):
         run_seed, problem = parse_seed(seed, scenario.seed)
         if problem:
             notices.append(problem)
-        super().__init__(scenario, seed=run_seed, record_touches=False)
+        super().__init__(scenario, seed=run_seed, record_touches=True)
         self.scenario_file = path
         self.notice = "; ".join(notices)
         self.strategies = strategies if strategies is not None else Strategies()
-        self.spent = np.zeros(self.n_vendors)
-        self.layout = graph_layout(self.referral_graph.graph)
+        # an override is a static plan from week 0 on (a scenario schedule does not
+        # take over later), exactly as when it was set while the last run went on
+        for i, name in enumerate(self.vendor_names):
+            s = self.strategies.by_vendor.get(name)
+            if s is not None:
+                self.vendors[i].set_plan(s.spend())
+        ref = self.referral_graph
+        if layouts is None:
+            self.layout = graph_layout(self.n_buyers, ref.edges)
+        else:
+            self.layout = layouts.get(self.n_buyers, ref.edges)
         self.charts: dict[str, Chart] = {}
-
-    def set_vendor_spend(self, index: int, spend: np.ndarray) -> None:
-        """Change vendor `index`'s weekly spend per channel from the next week on."""
-        self.spend[index] = spend
-        self.exposure_cdf = exposure_cdf(
-            self.spend, self.channels.reach, self.channels.half_saturation
-        )
-
-    def step(self) -> None:
-        self.spent += self.spend.sum(1) + self.social_selling_spend
-        super().step()
-
-    def marketing_spend(self) -> np.ndarray:
-        """Spend so far, week by week (a strategy may change during the run)."""
-        return self.spent + self.referral_payouts
 
 
 # ---------------------------------------------------------------------- graph layout
@@ -239,20 +267,66 @@ class GraphLayout:
     pos: np.ndarray  # (n, 2)
     background: np.ndarray  # (GRAPH_PX, GRAPH_PX, 4) uint8
 
+    def nearest(self, x: float, y: float, radius: float = PICK_RADIUS) -> int | None:
+        """The node nearest to (x, y) in layout units, if one lies within `radius`."""
+        if not len(self.pos):
+            return None
+        d2 = ((self.pos - (x, y)) ** 2).sum(1)
+        row = int(np.argmin(d2))
+        return row if d2[row] <= radius * radius else None
 
-_LAYOUTS: weakref.WeakKeyDictionary[nx.Graph, GraphLayout] = weakref.WeakKeyDictionary()
-_LAYOUT_LOCK = threading.Lock()
+
+def graph_key(n: int, edges: np.ndarray) -> tuple[int, int, str]:
+    """A content key of a graph: node count, edge count and a hash of the edge array.
+
+    Two models with the same set-up draw equal graphs (as new objects), so Reset finds
+    the layout by what the graph is, not by which object holds it."""
+    e = np.ascontiguousarray(edges, dtype=np.int64)
+    return n, len(e), hashlib.blake2b(e.tobytes(), digest_size=16).hexdigest()
 
 
-def force_layout(graph: nx.Graph, iterations: int = 60, seed: int = 0) -> np.ndarray:
-    """A fast Fruchterman-Reingold layout: exact attraction along edges, repulsion from a
-    random sample of nodes each iteration (O(n) per iteration instead of O(n^2))."""
-    n = graph.number_of_nodes()
+class LayoutCache:
+    """The graph layouts of one browser session, by graph content (`graph_key`).
+
+    The page makes one per session and hands it to every model it builds (a fixed model
+    parameter, like the strategies), so Reset with the same set-up reuses the layout
+    while nothing is shared between sessions or kept at module level. It keeps the
+    `size` layouts used last; `computed` counts the layouts it had to compute.
+    """
+
+    def __init__(self, size: int = 4) -> None:
+        self.size = size
+        self.computed = 0
+        self._layouts: OrderedDict[tuple[int, int, str], GraphLayout] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._layouts)
+
+    def get(self, n: int, edges: np.ndarray) -> GraphLayout:
+        """The layout of the graph with `n` nodes and `edges`, computed on first use."""
+        key = graph_key(n, edges)
+        with self._lock:
+            layout = self._layouts.get(key)
+            if layout is None:
+                layout = graph_layout(n, edges)
+                self.computed += 1
+                self._layouts[key] = layout
+                while len(self._layouts) > self.size:
+                    self._layouts.popitem(last=False)
+            self._layouts.move_to_end(key)
+            return layout
+
+
+def force_layout(n: int, edges: np.ndarray, iterations: int = 60, seed: int = 0) -> np.ndarray:
+    """A fast Fruchterman-Reingold layout of `n` nodes and (E, 2) `edges`: exact attraction
+    along edges, repulsion from a random sample of nodes each iteration (O(n) per
+    iteration instead of O(n^2))."""
     rng = np.random.default_rng(seed)
     pos = (rng.random((n, 2)) - 0.5).astype(np.float32)  # float32: half the memory traffic
     if n < 2:
-        return pos + 0.5
-    edges = np.array(graph.edges(), dtype=np.int64).reshape(-1, 2)
+        return (pos + 0.5).astype(float)
+    edges = np.asarray(edges, dtype=np.int64).reshape(-1, 2)
     i, j = edges[:, 0], edges[:, 1]
     k = 1.0 / np.sqrt(n)
     # repulsion from a sample: 40 others up to 2,000 buyers, fewer (down to 15) beyond,
@@ -278,15 +352,14 @@ def force_layout(graph: nx.Graph, iterations: int = 60, seed: int = 0) -> np.nda
     return (0.03 + 0.94 * (pos - lo) / np.where(hi > lo, hi - lo, 1.0)).astype(float)
 
 
-def _edge_background(graph: nx.Graph, pos: np.ndarray) -> np.ndarray:
+def _edge_background(n: int, edges: np.ndarray, pos: np.ndarray) -> np.ndarray:
     fig = Figure(figsize=(GRAPH_PX / DPI, GRAPH_PX / DPI), dpi=DPI)
     canvas = FigureCanvasAgg(fig)
     ax = fig.add_axes((0, 0, 1, 1))
     ax.set_axis_off()
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1)
-    edges = np.array(graph.edges(), dtype=np.int64).reshape(-1, 2)
-    n = graph.number_of_nodes()
+    edges = np.asarray(edges, dtype=np.int64).reshape(-1, 2)
     width = 0.4 if n <= 3000 else 0.2
     alpha = 0.35 if n <= 3000 else 0.15
     if edges.size:
@@ -296,18 +369,11 @@ def _edge_background(graph: nx.Graph, pos: np.ndarray) -> np.ndarray:
     return np.asarray(canvas.buffer_rgba()).copy()
 
 
-def graph_layout(graph: nx.Graph) -> GraphLayout:
-    """The layout of a referral graph, computed once per graph object (Reset with the
-    same set-up reuses it: the model core caches graphs by their parameters and seed)."""
-    with _LAYOUT_LOCK:
-        cached = _LAYOUTS.get(graph)
-        if cached is not None:
-            return cached
-        n = graph.number_of_nodes()
-        pos = force_layout(graph, iterations=60 if n <= 5000 else 40)
-        layout = GraphLayout(pos=pos, background=_edge_background(graph, pos))
-        _LAYOUTS[graph] = layout
-        return layout
+def graph_layout(n: int, edges: np.ndarray) -> GraphLayout:
+    """The layout of a graph of `n` nodes and (E, 2) `edges` (always computed: a
+    session's `LayoutCache` keeps layouts for Reset)."""
+    pos = force_layout(n, edges, iterations=60 if n <= 5000 else 40)
+    return GraphLayout(pos=pos, background=_edge_background(n, edges, pos))
 
 
 # --------------------------------------------------------------------------- figures
@@ -342,6 +408,7 @@ class Chart:
     def __init__(self, model: VizModel) -> None:
         self.lock = threading.Lock()
         self.animated: list = []
+        self.highlight: int | None = None  # a buyer to mark (the graph uses it)
         self.fig = self.build(model)
         for artist in self.animated:
             artist.set_animated(True)
@@ -353,8 +420,11 @@ class Chart:
     def update(self, model: VizModel) -> bool:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def png(self, model: VizModel) -> bytes:
+    def png(self, model: VizModel, highlight: int | None = None) -> bytes:
+        """The chart for the model's current state as PNG bytes; `highlight` marks a
+        buyer (on the graph)."""
         with self.lock:
+            self.highlight = highlight
             canvas = self.fig.canvas
             if self.update(model) or self.background is None:
                 canvas.draw()
@@ -377,7 +447,7 @@ class GraphChart(Chart):
     def build(self, model: VizModel) -> Figure:
         lay = model.layout
         side = GRAPH_PX / DPI
-        legend_w = 1.9
+        legend_w = LEGEND_PX / DPI
         fig = Figure(figsize=(side + legend_w, side), dpi=DPI)
         FigureCanvasAgg(fig)
         ax = fig.add_axes((0, 0, side / (side + legend_w), 1))
@@ -422,22 +492,36 @@ class GraphChart(Chart):
             title_fontsize=8,
             alignment="left",
         )
-        self.animated = [self.plain, self.bought]
+        # the buyer whose journey card is open: a black ring (set by `highlight`)
+        self.picked = ax.scatter(
+            empty[:, 0],
+            empty[:, 1],
+            s=max(60.0, 6 * self.size),
+            facecolors="none",
+            edgecolors="black",
+            linewidths=1.5,
+        )
+        self.animated = [self.plain, self.bought, self.picked]
         return fig
 
-    def update(self, model: VizModel) -> None:
+    def update(self, model: VizModel) -> bool:
         pos = model.layout.pos
-        stage = model.stage
+        stage = model.buyers.stage
+        incumbent = model.buyers.incumbent
         bought = stage == Stage.BOUGHT
         plain = np.flatnonzero(~bought)
         self.plain.set_offsets(pos[plain])
         self.plain.set_facecolor(self.stage_lut[stage[plain]])
-        customer = model.incumbent[plain]
+        customer = incumbent[plain]
         self.plain.set_edgecolor(self.ring_lut[customer])
         self.plain.set_linewidth(np.where(customer >= 0, self.ring_width, 0.0))
         rows = np.flatnonzero(bought)
         self.bought.set_offsets(pos[rows] if rows.size else np.zeros((0, 2)))
-        self.bought.set_facecolor(self.vendor_lut[model.incumbent[rows]] if rows.size else [])
+        self.bought.set_facecolor(self.vendor_lut[incumbent[rows]] if rows.size else [])
+        picked = self.highlight
+        self.picked.set_offsets(
+            pos[[picked]] if picked is not None and picked < len(pos) else np.zeros((0, 2))
+        )
         return False
 
 
@@ -465,9 +549,11 @@ class FunnelChart(Chart):
         self.animated = list(self.lines.values())
         return fig
 
-    def update(self, model: VizModel) -> None:
+    def update(self, model: VizModel) -> bool:
         weeks = _weeks(model)
-        counts = np.array(model.weekly_stages, dtype=np.int64).reshape(len(weeks), len(Stage))
+        counts = np.array(model.recorder("weekly").stages, dtype=np.int64).reshape(
+            len(weeks), len(Stage)
+        )
         for s, line in self.lines.items():
             line.set_data(weeks, counts[:, s])
         top = _nice_max(1.25 * float(counts[:, 1:].max()) if len(weeks) else 1.0)
@@ -504,9 +590,10 @@ class VendorsChart(Chart):
         self.animated = self.conv + self.share
         return fig
 
-    def update(self, model: VizModel) -> None:
+    def update(self, model: VizModel) -> bool:
         weeks = _weeks(model)
-        conv = np.array(model.weekly_conversions, dtype=float).reshape(len(weeks), model.n_vendors)
+        weekly = model.recorder("weekly").conversions
+        conv = np.array(weekly, dtype=float).reshape(len(weeks), model.n_vendors)
         cum = np.cumsum(conv, axis=0)
         total = cum.sum(1, keepdims=True)
         share = np.divide(cum, total, out=np.full_like(cum, np.nan), where=total > 0)
@@ -567,8 +654,8 @@ class SourceUseChart(Chart):
         self.animated = [self.image, *marks, *(t for row in self.cells for t in row)]
         return fig
 
-    def update(self, model: VizModel) -> None:
-        use = np.asarray(model.source_use_week, dtype=float)
+    def update(self, model: VizModel) -> bool:
+        use = np.asarray(model.recorder("source_use").week, dtype=float)
         rows = use.sum(1, keepdims=True)
         share = np.divide(use, rows, out=np.zeros_like(use), where=rows > 0)
         self.image.set_data(share)
@@ -592,21 +679,22 @@ CHARTS: dict[str, type[Chart]] = {
 }
 
 
-def chart_png(model: VizModel, name: str) -> bytes:
-    """The PNG of chart `name` for the model's current week."""
+def chart_png(model: VizModel, name: str, highlight: int | None = None) -> bytes:
+    """The PNG of chart `name` for the model's current week (`highlight`: a buyer to
+    mark on the graph)."""
     chart = model.charts.get(name)
     if chart is None:
         chart = model.charts.setdefault(name, CHARTS[name](model))
-    return chart.png(model)
+    return chart.png(model, highlight)
 
 
 def _weeks(model: BuyerJourneyModel) -> np.ndarray:
-    return np.arange(1, len(model.weekly_stages) + 1)
+    return np.arange(1, len(model.recorder("weekly").stages) + 1)
 
 
 def idc_ranking_markdown(model: BuyerJourneyModel) -> str:
     """IDC's top three sources per stage next to this week's simulated top three."""
-    use = np.asarray(model.source_use_week)
+    use = np.asarray(model.recorder("source_use").week)
     lines = []
     for r, stage in enumerate(RESEARCH_STAGES):
         idc = IDC_TOP_THREE[stage]
@@ -629,7 +717,7 @@ def _short_name(channel: str) -> str:
 def vendor_table_markdown(model: VizModel) -> str:
     """Conversions, win share, revenue, spend and ROI per vendor, so far."""
     t = vendors_table(model)
-    weekly = model.spend.sum(1)
+    weekly = model.market.spend.sum(1)
     lines = [
         "| vendor | budget / wk | conversions | win share | revenue | spend | ROI |",
         "|---|---:|---:|---:|---:|---:|---:|",
@@ -645,12 +733,111 @@ def vendor_table_markdown(model: VizModel) -> str:
     return "\n".join(lines)
 
 
+# ------------------------------------------------------------------ clicks and buyers
+def buyer_at(layout: GraphLayout, fx: float, fy: float) -> int | None:
+    """The buyer under a click on the graph image.
+
+    (fx, fy) is the click as fractions of the image's width and height from its top-left
+    corner, whatever size the browser shows it at. The plot area is the image's left
+    GRAPH_PX pixels (layout x 0..1 left to right, y 1..0 top to bottom); a click on the
+    legend or far from every buyer picks nobody."""
+    x = fx * (GRAPH_PX + LEGEND_PX) / GRAPH_PX
+    y = 1.0 - fy
+    if not (0.0 <= x <= 1.0 and 0.0 <= y <= 1.0):
+        return None
+    return layout.nearest(x, y)
+
+
+def _label(name: str) -> str:
+    return name.replace("_", " ")
+
+
+def journey_markdown(journey: dict[str, Any], last: int = CARD_TOUCHES) -> str:
+    """A buyer's journey (`Buyer.journey()`) as the card's Markdown: who, where, which
+    vendors with what preference, whose customer, and the `last` touches."""
+    lines = [f"**{_label(journey['seniority'])}**, stage **{_label(journey['stage'])}**", ""]
+    if journey["journey_id"] is None:
+        lines += ["No open journey.", ""]
+    else:
+        lines += [
+            f"Journey #{journey['journey_id']}: "
+            f"{journey['research_share']:.0%} of its research done",
+            "",
+        ]
+    prefs = journey["preference"]
+    considered = journey["considered"]
+    if considered:
+        said = ", ".join(f"{v} ({prefs.get(v, 0.0):+.2f})" for v in considered)
+        lines.append(f"Considering (preference): {said}")
+    else:
+        lines.append("Considering: no vendor yet")
+    lines += ["", f"Customer of: {journey['customer_of'] or 'no vendor yet'}", ""]
+    touches = journey["touches"]
+    if touches is None:
+        if journey["journey_id"] is not None:
+            lines.append("Touches are not recorded in this run.")
+    elif not touches:
+        lines.append("No touches yet in this journey.")
+    else:
+        lines.append(f"Last touches ({min(last, len(touches))} of {len(touches)}):")
+        lines.append("")
+        for week, channel, vendor in touches[-last:]:
+            shown = f": {vendor}" if vendor else ""
+            lines.append(f"- week {int(week) + 1}, {_short_name(channel)}{shown}")
+    return "\n".join(lines)
+
+
+#: The graph image in a Vue template that reports where it was clicked, as fractions of
+#: the image's box (the browser may show it scaled); `clicked` calls `vue_clicked`.
+CLICK_TEMPLATE = """
+<template>
+  <div class="bjs-graph" style="line-height: 0; cursor: pointer" @click="on_click">
+    <jupyter-widget :widget="image" />
+  </div>
+</template>
+<script>
+module.exports = {
+  methods: {
+    on_click(event) {
+      const img = event.target && event.target.closest ? event.target.closest("img") : null;
+      if (!img) { return; }
+      const box = img.getBoundingClientRect();
+      if (!box.width || !box.height) { return; }
+      this.clicked({
+        x: (event.clientX - box.left) / box.width,
+        y: (event.clientY - box.top) / box.height,
+      });
+    },
+  },
+};
+</script>
+"""
+
+
+class ClickableImage(v.VuetifyTemplate):
+    """An image widget that reports clicks: `callback(fx, fy)` with the click's position
+    as fractions of the image's width and height (ipywidgets.Image has no click event;
+    this template reads the click's offset in the browser)."""
+
+    template = traitlets.Unicode(CLICK_TEMPLATE).tag(sync=True)
+    image = traitlets.Instance(ipywidgets.Widget, allow_none=True).tag(
+        sync=True, **ipywidgets.widget_serialization
+    )
+    callback = traitlets.Any(None, allow_none=True)
+
+    def vue_clicked(self, data: dict[str, Any]) -> None:
+        """Called from the browser with {x, y} fractions of the image's box."""
+        if self.callback is None:
+            return
+        try:
+            fx, fy = float(data["x"]), float(data["y"])
+        except (KeyError, TypeError, ValueError):
+            return
+        self.callback(fx, fy)
+
+
 # ------------------------------------------------------------------------ components
-@solara.component
-def PngImage(model: VizModel, name: str):
-    """A chart image, re-rendered only when the model or its week changed."""
-    update_counter.get()  # SolaraViz bumps it after each step: redraw then
-    png = solara.use_memo(lambda: chart_png(model, name), dependencies=[id(model), model.week])
+def _png_widget(png: bytes) -> Any:
     return ipywidgets.Image.element(
         value=png,
         format="png",
@@ -659,11 +846,61 @@ def PngImage(model: VizModel, name: str):
 
 
 @solara.component
-def GraphView(model: VizModel):
+def PngImage(model: VizModel, name: str):
+    """A chart image, re-rendered only when the model or its week changed."""
+    update_counter.get()  # SolaraViz bumps it after each step: redraw then
+    png = solara.use_memo(lambda: chart_png(model, name), dependencies=[model, model.week])
+    return _png_widget(png)
+
+
+@solara.component
+def GraphView(model: VizModel, picked: solara.Reactive[int | None]):
+    """The referral graph; a click on a buyer opens its journey card (`BuyerView`)."""
     update_counter.get()
+    row = picked.value if picked.value is not None and picked.value < model.n_buyers else None
+    png = solara.use_memo(
+        lambda: chart_png(model, "graph", row), dependencies=[model, model.week, row]
+    )
+
+    def on_click(fx: float, fy: float) -> None:
+        hit = buyer_at(model.layout, fx, fy)
+        if hit is not None:
+            picked.set(hit)
+
     with solara.Column(gap="0px") as main:
-        solara.Markdown(f"**Referral graph** – week {model.week}, {model.n_buyers:,} buyers")
-        PngImage(model, "graph")
+        solara.Markdown(
+            f"**Referral graph** – week {model.week}, {model.n_buyers:,} buyers "
+            "(click a buyer to follow its journey)"
+        )
+        ClickableImage.element(image=_png_widget(png), callback=on_click)
+    return main
+
+
+@solara.component
+def BuyerView(model: VizModel, picked: solara.Reactive[int | None]):
+    """The journey card of the buyer clicked on the graph (or typed in: "Buyer #")."""
+    update_counter.get()
+    row = picked.value if picked.value is not None and picked.value < model.n_buyers else None
+
+    def on_number(value: int | None) -> None:
+        if value is None or 0 <= value < model.n_buyers:
+            picked.set(value)
+
+    with solara.Column(gap="4px", style={"font-size": "12px"}) as main:
+        solara.Markdown("**Buyer journey**")
+        solara.InputInt(
+            label=f"Buyer # (0-{model.n_buyers - 1}; or click the graph)",
+            value=row,
+            on_value=on_number,
+            optional=True,
+            clearable=True,
+            dense=True,
+        )
+        if row is None:
+            solara.Markdown("Click a buyer on the referral graph to see its journey here.")
+        else:
+            with solara.Card(f"Buyer #{row}", margin=0, classes=["bjs-buyer-card"]):
+                solara.Markdown(journey_markdown(model.buyer(row).journey()))
     return main
 
 
@@ -754,8 +991,15 @@ def StrategyControls(model: solara.Reactive[VizModel], strategies: Strategies):
             ).key(f"mix:{name}:{tag}")
 
 
-def model_params(scenario: Scenario, scenario_path: str, buyers: int, strategies: Strategies):
-    """SolaraViz's set-up controls (applied on Reset) and the fixed strategy overrides."""
+def model_params(
+    scenario: Scenario,
+    scenario_path: str,
+    buyers: int,
+    strategies: Strategies,
+    layouts: LayoutCache,
+) -> dict[str, Any]:
+    """SolaraViz's set-up controls (applied on Reset) and the session's fixed parameters
+    (strategy overrides, layout cache), which SolaraViz hands to every model it builds."""
     kinds = list(GRAPH_KINDS) + (["file"] if scenario.network.kind == "file" else [])
     return {
         "scenario_file": {"type": "InputText", "value": scenario_path, "label": "Scenario file"},
@@ -775,26 +1019,54 @@ def model_params(scenario: Scenario, scenario_path: str, buyers: int, strategies
         },
         "seed": {"type": "InputText", "value": str(scenario.seed), "label": "Seed (on Reset)"},
         "strategies": strategies,
+        "layouts": layouts,
     }
+
+
+def session_views(picked: solara.Reactive[int | None]) -> list[Callable]:
+    """The main area's views of one session; the graph and the journey card share the
+    session's picked buyer. (SolaraViz calls each view with the model only, and wraps a
+    plain function in a new component class on every render, so these are components.)"""
+
+    @solara.component
+    def ReferralGraphView(model: VizModel):
+        return GraphView(model, picked)
+
+    @solara.component
+    def BuyerJourneyView(model: VizModel):
+        return BuyerView(model, picked)
+
+    return [
+        ReferralGraphView,
+        BuyerJourneyView,
+        FunnelView,
+        VendorsView,
+        SourceUseView,
+        VendorTableView,
+    ]
 
 
 @solara.component
 def Page():
-    """One model per browser session, built when the page opens."""
+    """One model per browser session, built when the page opens; the session's state
+    (strategy overrides, layout cache, picked buyer) lives here, not at module level."""
 
     def first_model():
         path = initial_scenario_path()
         scenario = load_scenario(path)
         strategies = Strategies()
+        layouts = LayoutCache()
         buyers = initial_buyers(scenario)
-        model = VizModel(path, buyers, scenario.network.kind, scenario.seed, strategies)
-        return model, model_params(scenario, path, buyers, strategies), strategies
+        model = VizModel(path, buyers, scenario.network.kind, scenario.seed, strategies, layouts)
+        return model, model_params(scenario, path, buyers, strategies, layouts), strategies
 
     initial, params, strategies = solara.use_memo(first_model, [])
     model = solara.use_reactive(initial)
+    picked = solara.use_reactive(None)
+    views = solara.use_memo(lambda: session_views(picked), [])
     SolaraViz(
         model,
-        components=[GraphView, FunnelView, VendorsView, SourceUseView, VendorTableView],
+        components=list(views),
         model_params=params,
         name="B2B buyer journeys",
         play_interval=150,
