@@ -25,7 +25,9 @@ from typing import Any
 
 import pandas as pd
 
-#: sort keys that make a loaded table's row order deterministic
+#: sort keys that make a loaded table's row order deterministic (any other table: RUN_ORDER
+#: then every column, so a new outcome table needs no entry here)
+RUN_ORDER = ["variant_id", "replication", "run_id"]
 _ORDER = {
     "runs": ["variant_id", "replication", "run_id"],
     "vendors": ["variant_id", "replication", "run_id", "vendor"],
@@ -50,12 +52,20 @@ def table_files(path: str | Path, table: str) -> list[Path]:
     )
 
 
+def table_names(path: str | Path) -> list[str]:
+    """The tables written under `path` (runs, vendors, ... and any outcome table a plan
+    added), from the `table=<name>` folders."""
+    names = {t.name.removeprefix("table=") for d in sweep_dirs(path) for t in d.glob("table=*")}
+    return sorted(n for n in names if n.isidentifier())
+
+
 def load_sweep(path: str | Path, table: str = "runs") -> pd.DataFrame:
     """load_sweep(DIR, table="runs") -> DataFrame of that table over every sweep in DIR.
 
     Args:
         path: a results folder given to `run.py sweep --out`, or one `sweep=<name>` folder.
-        table: runs | vendors | source_use | weekly | weekly_vendors.
+        table: runs | vendors | source_use | weekly | weekly_vendors, or any table a
+            RunPlan added (see analysis.outcomes).
 
     Returns:
         One row per run (or run x vendor, ...), with a `sweep` column from the folder name,
@@ -69,14 +79,19 @@ def load_sweep(path: str | Path, table: str = "runs") -> pd.DataFrame:
         hint = " (weekly tables need --weekly or weekly = true)" if "weekly" in table else ""
         raise FileNotFoundError(f"no {table!r} table under {path}{hint}")
     con = _duckdb()
-    order = ", ".join(f'"{c}"' for c in ["sweep", *_ORDER.get(table, ["run_id"])])
+    order = ", ".join(f'"{c}"' for c in ["sweep", *_ORDER.get(table, RUN_ORDER)])
+
     sql = (
         'SELECT * EXCLUDE ("table") FROM read_parquet(?, hive_partitioning=true, '
         f"union_by_name=true) ORDER BY {order}"
     )
     df = con.execute(sql, [[str(f) for f in files]]).df()
     cols = ["sweep", *[c for c in df.columns if c != "sweep"]]
-    return df[cols]
+    df = df[cols]
+    if table not in _ORDER:  # then by every column: the same order however it was chunked
+        keys = list(dict.fromkeys(["sweep", *RUN_ORDER, *cols[1:]]))
+        df = df.sort_values(keys, kind="stable", ignore_index=True)
+    return df
 
 
 def sweep_info(path: str | Path) -> dict[str, Any]:
@@ -101,7 +116,7 @@ def query(sql: str, path: str | Path | None = None):
     """
     con = _duckdb()
     if path is not None:
-        for table in _ORDER:
+        for table in table_names(path):
             files = table_files(path, table)
             if files:
                 listed = ", ".join("'" + str(f).replace("'", "''") + "'" for f in files)

@@ -4,16 +4,17 @@ duplicates, and a failing run recorded as a row."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from analysis.design import load_sweep_file
-from analysis.engine import execute_run, remove_incomplete
+from analysis.engine import Table, execute_run, remove_incomplete, run_experiment
 from analysis.outcomes import sweep_plan
-from analysis.results import load_sweep
-from analysis.sweep import run_sweep
+from analysis.results import load_sweep, query
+from analysis.sweep import run_sweep, sweep_experiment
 from sim.scenario import ScenarioError
 
 from ..conftest import SCENARIOS, assert_one_line_error
@@ -294,3 +295,28 @@ def test_a_failing_run_is_recorded_and_the_sweep_goes_on(tmp_path: Path) -> None
     retried = run_sweep(sweep, tmp_path / "out", workers=1, progress=False, retry_failed=True)
     assert (retried.ran, retried.failed) == (2, 2)
     assert len(load_sweep(tmp_path / "out")) == 8
+
+
+# --------------------------------------------------------------------------- a new outcome
+def journey_outcomes(model, _spec) -> pd.DataFrame:
+    """A new outcome table in one function: journeys per outcome in the run."""
+    journeys = model.tables()["journeys"]
+    counts = journeys["outcome"].astype(str).value_counts().sort_index()
+    return pd.DataFrame({"outcome": counts.index, "journeys": counts.to_numpy()})
+
+
+def test_a_new_outcome_table_is_one_function(tmp_path: Path) -> None:
+    sweep = load_sweep_file(write(tmp_path, SMALL))
+    exp = sweep_experiment(sweep)
+    plan = replace(exp.plan, tables=(*exp.plan.tables, Table("outcomes", journey_outcomes)))
+    out = tmp_path / "out" / "sweep=small"
+    outcome = run_experiment(replace(exp, plan=plan), out, workers=1, progress=False)
+    assert (outcome.ran, outcome.failed) == (12, 0)
+    table = load_sweep(tmp_path / "out", "outcomes")
+    runs = load_sweep(tmp_path / "out", "runs")
+    assert set(table["run_id"]) == set(runs["run_id"])
+    assert list(table.columns[:5]) == ["sweep", "run_id", "variant", "variant_id", "replication"]
+    # every journey has one outcome: the counts add up to the funnel's journeys
+    per_run = table.groupby("run_id")["journeys"].sum()
+    assert per_run.to_dict() == runs.set_index("run_id")["journeys"].astype(int).to_dict()
+    assert len(query("SELECT * FROM outcomes", tmp_path / "out")) == len(table)
