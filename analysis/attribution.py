@@ -71,7 +71,11 @@ def command(args: argparse.Namespace) -> int:
     )
     stopped = stopped_message(lab.outcome)
     if stopped is not None:
-        line = stopped[0] if runs is not None else stopped[0].split(":")[0] + " (nothing kept)"
+        if runs is None:
+            why = "interrupted" if lab.outcome.interrupted else f"stopped ({lab.outcome.broken})"
+            line = f"{why}; without --out the lab keeps no runs"
+        else:
+            line = stopped[0]
         print(line, file=sys.stderr)
         return stopped[1]
     print(format_lab(lab.table))
