@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim import metrics
+import sim.metrics as metrics
 from sim.channels import CHANNEL_NAMES, CHANNELS, Stage
 from sim.scenario import SENIORITIES
 
