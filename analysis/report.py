@@ -57,13 +57,3 @@ def command(args: argparse.Namespace) -> int:
         f"({time.perf_counter() - started:.1f} s)"
     )
     return 0
-
-
-def __getattr__(name: str):
-    """`analysis.report.build_report` and friends keep working (benchmarks, notebooks):
-    they live in analysis.sweep_report and are imported only when asked for."""
-    if name in {"build_report", "load", "check_choices", "SweepData", "Report"}:
-        from analysis import sweep_report
-
-        return getattr(sweep_report, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -10,8 +10,6 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("sim", "analysis")
 
@@ -124,11 +122,6 @@ def test_sim_never_imports_analysis() -> None:
     assert {m: d for m, d in wrong.items() if m.startswith("sim") and d} == {}
 
 
-@pytest.mark.xfail(
-    reason="sim has a cycle (agents <-> model <-> tables) the lead engineer is removing; "
-    "remove this mark once it is gone",
-    strict=False,
-)
 def test_sim_has_no_import_cycle() -> None:
     assert cycles(import_graph(), "sim") == []
 
