@@ -15,7 +15,6 @@ so `import sim.network` stays cheap.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -56,11 +55,6 @@ class ReferralGraph:
         g.add_edges_from(self.edges.tolist())
         return g
 
-    @cached_property
-    def graph(self) -> nx.Graph:  # transitional: until the model reads edges/to_networkx
-        """The networkx graph, built once per ReferralGraph (not shared between models)."""
-        return self.to_networkx()
-
 
 def generate_edges(spec: Network, n: int, seed: int) -> np.ndarray:
     """Draw a synthetic graph of n buyers as sorted (i, j) edges, i < j.
@@ -69,7 +63,7 @@ def generate_edges(spec: Network, n: int, seed: int) -> np.ndarray:
     with `np.random.default_rng(seed)`) or networkx's own (bit-for-bit the graphs of
     earlier versions of this simulator).
     """
-    if getattr(spec, "generator", "networkx") == "networkx":
+    if spec.generator == "networkx":
         return graph_edges(generate_graph(spec, n, seed))
     rng = np.random.default_rng(seed)
     if spec.kind == "watts_strogatz":

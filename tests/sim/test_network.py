@@ -59,11 +59,11 @@ def test_networkx_generator_gives_the_networkx_graph_and_its_csr(kind: str) -> N
     assert np.array_equal(ref.adjacency.data, expected.data)
 
 
-def test_default_generator_is_networkx_when_the_scenario_has_no_generator_field() -> None:
-    class Old:  # a Network without the generator field
-        kind, k, p = "watts_strogatz", 10, 0.1
+def test_scenarios_use_the_fast_generator_unless_they_ask_for_networkx() -> None:
+    from sim.scenario import Network
 
-    ref = build_referral_graph(Old(), 200, 3, None)  # type: ignore[arg-type]
+    assert Network().generator == "fast"
+    ref = build_referral_graph(Network(generator="networkx"), 200, 3, None)
     assert edge_set(ref) == {
         tuple(sorted(e)) for e in nx.watts_strogatz_graph(200, 10, 0.1, 3).edges()
     }
@@ -86,7 +86,6 @@ def test_to_networkx_is_a_new_graph_with_the_same_edges() -> None:
     assert list(g.nodes()) == list(range(100))
     assert {tuple(sorted(e)) for e in g.edges()} == edge_set(ref)
     assert ref.to_networkx() is not g
-    assert ref.graph is ref.graph  # transitional property: one graph per ReferralGraph
 
 
 def test_small_buyer_counts_cap_the_degree_parameters() -> None:
