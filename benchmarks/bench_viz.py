@@ -1,11 +1,14 @@
 """Speed of the live view: step + redraw, Reset, first build, at 2,000 and 10,000 buyers.
 
     .venv/bin/python benchmarks/bench_viz.py [--buyers 2000 10000] [--steps 30] [--browser]
+    .venv/bin/python benchmarks/bench_viz.py --screenshot docs/viz-screenshot.png
 
 In-process numbers drive the page with solara.render (what the server does per click:
 model step, every chart re-rendered to PNG, widgets updated). With --browser it also
 times a Step click in Debian's chromium until the week counter shows the new week (adds
-the websocket round trip and the browser's image decode).
+the websocket round trip and the browser's image decode). --screenshot serves 2,000
+buyers, plays 40 weeks, clicks a buyer on the graph (its journey card opens) and saves
+the page (how docs/viz-screenshot.png is made).
 """
 
 from __future__ import annotations
@@ -59,10 +62,10 @@ def in_process(buyers: int, steps: int) -> dict[str, float]:
     }
 
 
-def in_browser(buyers: int, steps: int) -> dict[str, float]:
+def serve(buyers: int) -> tuple[subprocess.Popen, str]:
+    """`solara run sim/viz.py` on a free port with the baseline at `buyers` buyers."""
     sys.path.insert(0, str(ROOT / "tests" / "e2e"))
-    from conftest import CHROMIUM, CHROMIUM_ARGS, free_port, wait_http_ok
-    from playwright.sync_api import sync_playwright
+    from conftest import free_port, wait_http_ok
 
     from analysis.serve import server_command, server_env
 
@@ -78,6 +81,20 @@ def in_browser(buyers: int, steps: int) -> dict[str, float]:
     url = f"http://127.0.0.1:{port}/"
     try:
         wait_http_ok(url, 60, proc)
+    except Exception:
+        proc.terminate()
+        proc.wait()
+        raise
+    return proc, url
+
+
+def in_browser(buyers: int, steps: int) -> dict[str, float]:
+    sys.path.insert(0, str(ROOT / "tests" / "e2e"))
+    from conftest import CHROMIUM, CHROMIUM_ARGS
+    from playwright.sync_api import sync_playwright
+
+    proc, url = serve(buyers)
+    try:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             page = browser.new_page(viewport={"width": 1500, "height": 1300})
@@ -109,12 +126,63 @@ def in_browser(buyers: int, steps: int) -> dict[str, float]:
     }
 
 
+def screenshot(path: Path, buyers: int = 2000, weeks: int = 40) -> None:
+    """The documentation screenshot: `weeks` weeks played, a buyer's journey card open."""
+    sys.path.insert(0, str(ROOT / "tests" / "e2e"))
+    import numpy as np
+    from conftest import CHROMIUM, CHROMIUM_ARGS
+    from playwright.sync_api import sync_playwright
+
+    from sim import viz
+
+    twin = viz.VizModel(str((ROOT / "scenarios" / "baseline.toml").resolve()), buyers)
+    for _ in range(weeks):
+        twin.step()
+    pos = twin.layout.pos
+    gap = np.array([np.partition(((pos - q) ** 2).sum(1), 1)[1] for q in pos]) ** 0.5
+    clear = np.flatnonzero((twin.buyers.journey >= 0) & (gap > 0.008))  # easy to hit
+    row = int(clear[len(clear) // 2])
+    proc, url = serve(buyers)
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            page = browser.new_page(viewport={"width": 1500, "height": 1300})
+            page.goto(url)
+            page.get_by_text("Time: 0.0", exact=True).wait_for(timeout=120_000)
+            step = page.get_by_role("button", name="Step", exact=True)
+            for week in range(1, weeks + 1):
+                step.click()
+                page.get_by_text(f"Time: {week}.0", exact=True).wait_for(timeout=30_000)
+            img = page.locator(".bjs-graph img")
+            box = img.bounding_box()
+            share = viz.GRAPH_PX / (viz.GRAPH_PX + viz.LEGEND_PX)
+            x, y = twin.layout.pos[row]
+            page.mouse.click(
+                box["x"] + x * share * box["width"], box["y"] + (1 - y) * box["height"]
+            )
+            try:
+                page.locator(".bjs-buyer-card").get_by_text(f"Buyer #{row}").wait_for(
+                    timeout=30_000
+                )
+            finally:
+                page.wait_for_timeout(500)
+                page.screenshot(path=str(path), full_page=True)
+            browser.close()
+    finally:
+        proc.terminate()
+        proc.wait()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--buyers", type=int, nargs="+", default=[2000, 10000])
     ap.add_argument("--steps", type=int, default=30)
     ap.add_argument("--browser", action="store_true")
+    ap.add_argument("--screenshot", type=Path, help="save the documentation screenshot here")
     args = ap.parse_args()
+    if args.screenshot:
+        screenshot(args.screenshot)
+        return
     for n in args.buyers:
         # a fresh process per size keeps caches and memory from leaking between sizes
         out = subprocess.run(

@@ -754,37 +754,42 @@ def _label(name: str) -> str:
 
 def journey_markdown(journey: dict[str, Any], last: int = CARD_TOUCHES) -> str:
     """A buyer's journey (`Buyer.journey()`) as the card's Markdown: who, where, which
-    vendors with what preference, whose customer, and the `last` touches."""
-    lines = [f"**{_label(journey['seniority'])}**, stage **{_label(journey['stage'])}**", ""]
+    vendors with what preference, whose customer, and the `last` touches (one line each,
+    so the card fits next to the graph)."""
+    br = "  \n"  # a Markdown line break: compact lines, not paragraphs
+    head = [
+        f"**Buyer #{journey['buyer']}**: {_label(journey['seniority'])}, "
+        f"stage **{_label(journey['stage'])}**"
+    ]
     if journey["journey_id"] is None:
-        lines += ["No open journey.", ""]
+        head.append("No open journey.")
     else:
-        lines += [
+        head.append(
             f"Journey #{journey['journey_id']}: "
-            f"{journey['research_share']:.0%} of its research done",
-            "",
-        ]
+            f"{journey['research_share']:.0%} of its research done"
+        )
     prefs = journey["preference"]
     considered = journey["considered"]
     if considered:
         said = ", ".join(f"{v} ({prefs.get(v, 0.0):+.2f})" for v in considered)
-        lines.append(f"Considering (preference): {said}")
+        head.append(f"Considering (preference): {said}")
     else:
-        lines.append("Considering: no vendor yet")
-    lines += ["", f"Customer of: {journey['customer_of'] or 'no vendor yet'}", ""]
+        head.append("Considering: no vendor yet")
+    head.append(f"Customer of: {journey['customer_of'] or 'no vendor yet'}")
+    parts = [br.join(head)]
     touches = journey["touches"]
     if touches is None:
         if journey["journey_id"] is not None:
-            lines.append("Touches are not recorded in this run.")
+            parts.append("Touches are not recorded in this run.")
     elif not touches:
-        lines.append("No touches yet in this journey.")
+        parts.append("No touches yet in this journey.")
     else:
-        lines.append(f"Last touches ({min(last, len(touches))} of {len(touches)}):")
-        lines.append("")
+        lines = [f"Last touches ({min(last, len(touches))} of {len(touches)}):"]
         for week, channel, vendor in touches[-last:]:
             shown = f": {vendor}" if vendor else ""
-            lines.append(f"- week {int(week) + 1}, {_short_name(channel)}{shown}")
-    return "\n".join(lines)
+            lines.append(f"week {int(week) + 1}, {_short_name(channel)}{shown}")
+        parts.append(br.join(lines))
+    return "\n\n".join(parts)
 
 
 #: The graph image in a Vue template that reports where it was clicked, as fractions of
@@ -886,7 +891,9 @@ def BuyerView(model: VizModel, picked: solara.Reactive[int | None]):
         if value is None or 0 <= value < model.n_buyers:
             picked.set(value)
 
-    with solara.Column(gap="4px", style={"font-size": "12px"}) as main:
+    # the grid cell has a fixed height: a long card scrolls inside it
+    style = {"font-size": "12px", "height": "100%", "overflow-y": "auto"}
+    with solara.Column(gap="4px", style=style) as main:
         solara.Markdown("**Buyer journey**")
         solara.InputInt(
             label=f"Buyer # (0-{model.n_buyers - 1}; or click the graph)",
@@ -899,7 +906,7 @@ def BuyerView(model: VizModel, picked: solara.Reactive[int | None]):
         if row is None:
             solara.Markdown("Click a buyer on the referral graph to see its journey here.")
         else:
-            with solara.Card(f"Buyer #{row}", margin=0, classes=["bjs-buyer-card"]):
+            with solara.Card(margin=0, elevation=1, classes=["bjs-buyer-card", "pa-2"]):
                 solara.Markdown(journey_markdown(model.buyer(row).journey()))
     return main
 

@@ -77,3 +77,66 @@ def test_step_slider_reset_screenshot(viz_page, tmp_path):
     assert shot.stat().st_size > 20_000
     if os.environ.get("BJS_SCREENSHOT"):
         shutil.copy(shot, os.environ["BJS_SCREENSHOT"])
+
+
+def test_click_a_buyer_shows_its_journey(viz_page):
+    """Click a buyer's dot on the referral graph: its journey card opens with its stage.
+
+    The server's model is deterministic, so the test builds the same model (same
+    scenario, buyers and seed), plays the same weeks and knows where each buyer is drawn
+    and what stage it is in."""
+    import numpy as np
+
+    from sim import viz
+
+    from .conftest import ROOT, TEST_BUYERS
+
+    page = viz_page
+    page.get_by_text("Time: 0.0", exact=True).wait_for(timeout=LOAD_TIMEOUT)
+    step = page.get_by_role("button", name="Step", exact=True)
+    weeks = 4
+    for week in range(1, weeks + 1):
+        step.click()
+        wait_week(page, week)
+    page.get_by_text(f"Referral graph – week {weeks},").wait_for(timeout=10_000)
+
+    twin = viz.VizModel(str((ROOT / "scenarios" / "baseline.toml").resolve()), TEST_BUYERS)
+    for _ in range(weeks):
+        twin.step()
+    pos = twin.layout.pos
+    # a buyer in a journey whose dot is well clear of every other dot
+    gap = np.array([np.partition(((pos - p) ** 2).sum(1), 1)[1] for p in pos]) ** 0.5
+    candidates = np.flatnonzero((twin.buyers.journey >= 0) & (gap > 0.015))
+    assert candidates.size
+    row = int(candidates[0])
+    journey = twin.buyer(row).journey()
+
+    img = page.locator(".bjs-graph img")
+    box = img.bounding_box()
+    assert box is not None and box["width"] > 200
+    plot_share = viz.GRAPH_PX / (viz.GRAPH_PX + viz.LEGEND_PX)
+    x = box["x"] + pos[row, 0] * plot_share * box["width"]
+    y = box["y"] + (1.0 - pos[row, 1]) * box["height"]
+    before = img.evaluate("e => e.src")
+    page.mouse.click(x, y)
+
+    card = page.locator(".bjs-buyer-card")
+    card.get_by_text(f"Buyer #{row}", exact=True).wait_for(timeout=10_000)
+    text = " ".join(card.inner_text().split())
+    assert f"stage {journey['stage'].replace('_', ' ')}" in text, text
+    assert f"{journey['research_share']:.0%} of its research done" in text, text
+    # the picked buyer is ringed on the graph: the image was redrawn
+    page.wait_for_function(
+        "before => document.querySelector('.bjs-graph img').src !== before",
+        arg=before,
+        timeout=10_000,
+    )
+
+    # the fallback: type a buyer's number
+    other = int(candidates[1])
+    field = page.get_by_label(f"Buyer # (0-{TEST_BUYERS - 1}; or click the graph)")
+    field.fill(str(other))
+    field.press("Enter")
+    card.get_by_text(f"Buyer #{other}", exact=True).wait_for(timeout=10_000)
+    stage = twin.buyer(other).journey()["stage"].replace("_", " ")
+    assert f"stage {stage}" in " ".join(card.inner_text().split())

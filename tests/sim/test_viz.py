@@ -401,12 +401,12 @@ def test_journey_markdown_lists_the_last_touches():
         "touches": [(w, "search", "A" if w % 2 else "") for w in range(10)],
     }
     text = viz.journey_markdown(journey, last=3)
-    assert "**c level**, stage **no decision**" in text
+    assert "**Buyer #3**: c level, stage **no decision**" in text
     assert "50% of its research done" in text
     assert "A (+0.25), B (+0.00)" in text
     assert "no vendor yet" in text
     assert "Last touches (3 of 10)" in text
-    assert "- week 10, Internet search: A" in text and "- week 9, Internet search\n" in text
+    assert "  \nweek 10, Internet search: A" in text and "week 9, Internet search  \n" in text
     assert "week 7," not in text
     closed = dict(journey, journey_id=None, research_share=None, touches=None)
     assert "No open journey." in viz.journey_markdown(closed)
