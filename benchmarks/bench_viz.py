@@ -25,6 +25,26 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 
+def model_weeks(buyers: int, steps: int) -> dict[str, float]:
+    """The core model's week alone, with touches recorded (the live view) and without."""
+    from sim.model import BuyerJourneyModel
+    from sim.scenario import load_scenario
+
+    scenario = load_scenario(ROOT / "scenarios" / "baseline.toml")
+    scenario = scenario.with_changes({"buyers.count": buyers})
+    out = {}
+    for touches in (True, False):
+        model = BuyerJourneyModel(scenario, record_touches=touches)
+        times = []
+        for _ in range(steps):
+            t = time.perf_counter()
+            model.step()
+            times.append(time.perf_counter() - t)
+        label = "with touches" if touches else "no touches"
+        out[f"model week alone, {label}, median (ms)"] = 1000 * statistics.median(times)
+    return out
+
+
 def in_process(buyers: int, steps: int) -> dict[str, float]:
     os.environ["BJS_BUYERS"] = str(buyers)
     import ipyvuetify as v
@@ -41,6 +61,17 @@ def in_process(buyers: int, steps: int) -> dict[str, float]:
         t = time.perf_counter()
         step.click()
         times.append(time.perf_counter() - t)
+    # a buyer's journey card open (picked as a click does): it is rebuilt every frame
+    field = rc.find(v.TextField, label=f"Buyer # (0-{buyers - 1}; or click the graph)").widget
+    field.v_model = str(buyers // 2)
+    t = time.perf_counter()
+    field.fire_event("keyup.enter", {})
+    pick = time.perf_counter() - t
+    card = []
+    for _ in range(max(5, steps // 3)):
+        t = time.perf_counter()
+        step.click()
+        card.append(time.perf_counter() - t)
     reset = rc.find(v.Btn, children=["Reset"]).widget
     t = time.perf_counter()
     reset.click()
@@ -57,7 +88,9 @@ def in_process(buyers: int, steps: int) -> dict[str, float]:
         "first page build (s)": first,
         "step + redraw, median (ms)": 1000 * statistics.median(times),
         "step + redraw, p90 (ms)": 1000 * times[int(0.9 * (len(times) - 1))],
-        "Reset, same graph (s)": reset_same,
+        "pick a buyer: card + graph redrawn (ms)": 1000 * pick,
+        "step + redraw with a journey card open, median (ms)": 1000 * statistics.median(card),
+        "Reset, same set-up: layout reused (s)": reset_same,
         "Reset, new seed: new graph + layout (s)": reset_new,
     }
 
@@ -199,7 +232,8 @@ def main() -> None:
 if __name__ == "__main__" and "--_one" in sys.argv:
     i = sys.argv.index("--_one")
     n, steps, browser = int(sys.argv[i + 1]), int(sys.argv[i + 2]), sys.argv[i + 3] == "True"
-    results = in_process(n, steps)
+    results = model_weeks(n, steps)
+    results.update(in_process(n, steps))
     if browser:
         results.update(in_browser(n, min(steps, 15)))
     print("@@RESULTS@@")
