@@ -116,6 +116,10 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         print(scenario.description)
     print()
     print(vendor_summary(tables["vendors"]))
+    print(
+        f"(one run, seed {seed}: these figures move from seed to seed; "
+        "`run.py sweep` replicates runs and gives intervals)"
+    )
     print()
     print(funnel_summary(funnel(model)))
     if args.out is not None:

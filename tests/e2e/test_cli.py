@@ -18,6 +18,7 @@ def test_no_arguments_runs_the_baseline_and_prints_the_summary() -> None:
     assert r.returncode == 0, r.stderr
     out = r.stdout
     assert "baseline: 5,000 buyers, 4 vendors, 104 weeks" in out
+    assert "(one run, seed 20140201:" in out  # a single run says it is a single run
     for header in (
         "conversions",
         "win share",
