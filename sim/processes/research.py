@@ -93,15 +93,17 @@ class Research(Process):
             return
         state = model.buyers
         k = model.spec.buyers.consultations_per_week
+        # per buyer first, then repeated per consultation (repeats beat gathers)
         rows = np.repeat(active, k)  # the buyer of each consultation
         slot = np.tile(np.arange(k), active.size)
-        stage_row = np.repeat(state.stage[active].astype(np.int64) - 1, k)
-        total = np.repeat(model.stage_effort.sum() * state.effort_scale[active], k)
-        share = (state.progress[rows] + slot) / total
-        ready = share >= state.sales_readiness[rows]
+        stage_a = state.stage[active].astype(np.int64) - 1
+        stage_row = np.repeat(stage_a, k)
+        total = model.stage_effort.sum() * state.effort_scale[active]
+        share = (np.repeat(state.progress[active], k) + slot) / np.repeat(total, k)
+        ready = share >= np.repeat(state.sales_readiness[active], k)
         u_src = self.stream(model, "source").random(rows.size)
         u_exp = self.stream(model, "exposure").random(rows.size)
-        group = stage_row * 4 + state.uses_social[rows] * 2 + ready
+        group = np.repeat(stage_a * 4 + state.uses_social[active] * 2, k) + ready
         channel = np.minimum(self.sources.draw(u_src, group), self.sources.k - 1)
         vendor = pick_exposed_vendor(u_exp, channel, self.exposure_sampler(model))
         gain = np.zeros(rows.size)
