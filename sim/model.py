@@ -96,7 +96,7 @@ class BuyerJourneyModel(mesa.Model):
         ref: ReferralGraph = build_referral_graph(
             sc.network, sc.buyers.count, graph_seed, None if path is None else str(path)
         )
-        n_nodes = ref.adjacency.shape[0]
+        n_nodes = ref.n
         if n_nodes != self.buyers.n:
             raise ScenarioError(
                 sc.source,

@@ -33,7 +33,7 @@ class Consultations:
     it added; the referral process may name a recommended vendor in place of none."""
 
     buyer: np.ndarray
-    journey: np.ndarray  # the buyer's journey id at the consultation
+    journey: np.ndarray  # the buyer's journey id (empty unless touches are recorded)
     stage_row: np.ndarray  # research stage 0..2 (early, middle, final)
     channel: np.ndarray
     vendor: np.ndarray

@@ -15,6 +15,7 @@ from sim.state import ORIGIN_MARKETING
 
 if TYPE_CHECKING:
     from sim.model import BuyerJourneyModel
+    from sim.state import BuyerState
 
 
 def logit_choice(utility: np.ndarray, status_quo: float, u: np.ndarray) -> np.ndarray:
@@ -73,7 +74,16 @@ class Decision(Process):
         week.closed = close_journeys(state, buyers, bought, vs, deal, originated, referred, week)
 
 
-def close_journeys(state, buyers, bought, vs, deal, originated, referred, week) -> ClosedJourneys:
+def close_journeys(
+    state: BuyerState,
+    buyers: np.ndarray,
+    bought: np.ndarray,
+    vs: np.ndarray,
+    deal: np.ndarray,
+    originated: np.ndarray,
+    referred: np.ndarray,
+    week: Week,
+) -> ClosedJourneys:
     """The record of the journeys that end now; the buyers no longer have one open."""
     vendor = np.full(buyers.size, -1, dtype=np.int64)
     vendor[bought] = vs

@@ -42,8 +42,11 @@ class Referrals(Process):
         if not r_idx.size:
             return
         state = model.buyers
+        sig = state.neighbour_opinion[c.buyer[r_idx]]
+        # contacts who say nothing change nothing: only buyers with a voice among them
+        live = sig.any(1)
+        r_idx, sig = r_idx[live], sig[live]
         buyers = c.buyer[r_idx]
-        sig = state.neighbour_opinion[buyers]
         weight = model.channels.credibility[c.stage_row[r_idx], c.channel[r_idx]]
         delta = (weight * model.spec.choice.referral_weight)[:, None] * np.tanh(sig / 2.0)
         add_rows(state.preference, buyers, delta)

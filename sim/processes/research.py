@@ -23,6 +23,7 @@ from sim.state import ORIGIN_MARKETING
 
 if TYPE_CHECKING:
     from sim.model import BuyerJourneyModel
+    from sim.state import BuyerState
 
 
 def exposure_cdf(spend: np.ndarray, reach: np.ndarray, half_saturation: np.ndarray) -> np.ndarray:
@@ -115,7 +116,7 @@ class Research(Process):
         # an exposure that carries no credibility leaves no trace in the buyer's mind
         seen = hit[g > 0]
         state.enter(rows[seen], vendor[seen], ORIGIN_MARKETING)
-        journey = state.journey[rows] if week.record_touches else rows[:0]
+        journey = state.journey[rows] if week.record_touches else rows[:0]  # ids for touches
         week.consultations = Consultations(rows, journey, stage_row, channel, vendor, gain, share)
         # sales contact: the first consultation of a vendor's sales rep
         sales = (channel == SALES_REPS) & (vendor >= 0)
@@ -127,7 +128,7 @@ class Research(Process):
         state.progress[active] += k
 
 
-def record_sales_contact(state, buyers: np.ndarray, share: np.ndarray) -> None:
+def record_sales_contact(state: BuyerState, buyers: np.ndarray, share: np.ndarray) -> None:
     """Remember the research share at each buyer's first sales contact of the journey."""
     first = ~state.sales_contacted[buyers]
     b = buyers[first]
