@@ -100,9 +100,14 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         touches = ParquetStream(args.out / "touches.parquet")
         recorders.append(TouchLog(sink=touches))
     started = time.perf_counter()
-    with progress_bar(scenario.weeks, scenario.name, args.quiet) as bar:
-        model = BuyerJourneyModel(scenario, seed=seed, recorders=recorders)
-        model.run(progress=lambda _week: bar.update(1))
+    try:
+        with progress_bar(scenario.weeks, scenario.name, args.quiet) as bar:
+            model = BuyerJourneyModel(scenario, seed=seed, recorders=recorders)
+            model.run(progress=lambda _week: bar.update(1))
+    except BaseException:
+        if touches is not None:
+            touches.abort()  # an interrupted run leaves no partial touch table behind
+        raise
     elapsed = time.perf_counter() - started
     tables = model.tables()
     if touches is not None:

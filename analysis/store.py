@@ -48,6 +48,13 @@ class ParquetStream:
         self.writer.write_table(table.cast(self.writer.schema))
         self.rows += len(df)
 
+    def abort(self) -> None:
+        """Drop the partial file (the run did not finish): no half-written table is left."""
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = None
+        self.tmp.unlink(missing_ok=True)
+
     def close(self, empty: pd.DataFrame | None = None) -> Path | None:
         """Finish the file; with no chunk written, write `empty` (the table's columns)."""
         if self.writer is None:

@@ -171,3 +171,24 @@ def test_unwritable_out_folder_is_one_line(monkeypatch, capsys) -> None:
     )
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and err == ["error: /readonly/x: permission denied; choose a writable folder"]
+
+
+def test_an_interrupted_simulate_leaves_no_partial_touch_table(tmp_path: Path) -> None:
+    """Ctrl-C during a run: exit 130, one line, and no half-written Parquet in --out."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "res"
+    cmd = [sys.executable, str(ROOT / "run.py"), "simulate", "--buyers", "200000", "--quiet"]
+    proc = subprocess.Popen([*cmd, "--out", str(out)], cwd=ROOT, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 60
+    while not list(out.glob(".touches.parquet.*.tmp")) and time.time() < deadline:
+        time.sleep(0.05)  # wait until the first week chunk is being written
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    assert err.strip().splitlines()[-1].startswith("interrupted")
+    assert not list(out.glob("*.tmp")) and not list(out.glob(".*.tmp"))
+    assert not (out / "touches.parquet").exists()
