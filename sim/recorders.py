@@ -180,22 +180,29 @@ class WeeklyCounters(Recorder):
             reporters[f"conversions_{name}"] = partial(_week_conversions, vendor=i)
         self.collector = DataCollector(model_reporters=reporters)
         self.vendor_columns = [f"conversions_{name}" for name in model.vendor_names]
+        self.weeks_done = 0  # weeks whose every column is collected (readers use this many)
 
     def record(self, model: BuyerJourneyModel, week: Week) -> None:
         self.last_conversions = week.conversions
         self.collector.collect(model)
+        self.weeks_done += 1
+
+    def _rows(self, columns: list[str]) -> list[np.ndarray]:
+        """The complete weeks of `columns`, one array per week (safe to read while another
+        thread steps the model: a week being collected is left out)."""
+        n = self.weeks_done
+        cols = [self.collector.model_vars[c][:n] for c in columns]
+        return [np.array(row, dtype=np.int64) for row in zip(*cols, strict=True)]
 
     @property
     def stages(self) -> list[np.ndarray]:
-        """Buyers per Stage at the end of each week so far."""
-        cols = [self.collector.model_vars[s.label] for s in Stage]
-        return [np.array(row, dtype=np.int64) for row in zip(*cols, strict=True)]
+        """Buyers per Stage at the end of each complete week so far."""
+        return self._rows([s.label for s in Stage])
 
     @property
     def conversions(self) -> list[np.ndarray]:
-        """Conversions per vendor in each week so far."""
-        cols = [self.collector.model_vars[c] for c in self.vendor_columns]
-        return [np.array(row, dtype=np.int64) for row in zip(*cols, strict=True)]
+        """Conversions per vendor in each complete week so far."""
+        return self._rows(self.vendor_columns)
 
     def table(self, model: BuyerJourneyModel) -> pd.DataFrame:
         from sim.tables import weekly_table
@@ -204,10 +211,10 @@ class WeeklyCounters(Recorder):
 
     def arrays(self, n_vendors: int) -> tuple[np.ndarray, np.ndarray]:
         """(weeks, stages) counts and (weeks, vendors) conversions as int64 arrays."""
-        mv = self.collector.model_vars
-        weeks = len(mv[Stage.IDLE.label])
-        stages = np.array([mv[s.label] for s in Stage], dtype=np.int64).T.reshape(weeks, len(Stage))
-        conv = np.array([mv[c] for c in self.vendor_columns], dtype=np.int64).T
+        mv, weeks = self.collector.model_vars, self.weeks_done
+        stages = np.array([mv[s.label][:weeks] for s in Stage], dtype=np.int64)
+        stages = stages.T.reshape(weeks, len(Stage))
+        conv = np.array([mv[c][:weeks] for c in self.vendor_columns], dtype=np.int64).T
         return stages, conv.reshape(weeks, n_vendors)
 
 

@@ -550,10 +550,9 @@ class FunnelChart(Chart):
         return fig
 
     def update(self, model: VizModel) -> bool:
-        weeks = _weeks(model)
-        counts = np.array(model.recorder("weekly").stages, dtype=np.int64).reshape(
-            len(weeks), len(Stage)
-        )
+        # one read of the series: the play loop may finish a week meanwhile
+        counts = np.array(model.recorder("weekly").stages, dtype=np.int64).reshape(-1, len(Stage))
+        weeks = np.arange(1, len(counts) + 1)
         for s, line in self.lines.items():
             line.set_data(weeks, counts[:, s])
         top = _nice_max(1.25 * float(counts[:, 1:].max()) if len(weeks) else 1.0)
@@ -591,9 +590,9 @@ class VendorsChart(Chart):
         return fig
 
     def update(self, model: VizModel) -> bool:
-        weeks = _weeks(model)
-        weekly = model.recorder("weekly").conversions
-        conv = np.array(weekly, dtype=float).reshape(len(weeks), model.n_vendors)
+        conv = np.array(model.recorder("weekly").conversions, dtype=float)
+        conv = conv.reshape(-1, model.n_vendors)  # one read: see FunnelChart.update
+        weeks = np.arange(1, len(conv) + 1)
         cum = np.cumsum(conv, axis=0)
         total = cum.sum(1, keepdims=True)
         share = np.divide(cum, total, out=np.full_like(cum, np.nan), where=total > 0)
@@ -686,10 +685,6 @@ def chart_png(model: VizModel, name: str, highlight: int | None = None) -> bytes
     if chart is None:
         chart = model.charts.setdefault(name, CHARTS[name](model))
     return chart.png(model, highlight)
-
-
-def _weeks(model: BuyerJourneyModel) -> np.ndarray:
-    return np.arange(1, len(model.recorder("weekly").stages) + 1)
 
 
 def idc_ranking_markdown(model: BuyerJourneyModel) -> str:

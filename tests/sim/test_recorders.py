@@ -62,3 +62,18 @@ def test_two_recorders_cannot_share_a_name(small) -> None:
 
     with pytest.raises(ValueError, match="already registered"):
         BuyerJourneyModel(small, recorders=[Purchases(), Purchases()])
+
+
+def test_weekly_series_read_mid_collection_stay_whole_weeks(small) -> None:
+    """The live view reads the weekly series while its play loop steps the model: a week
+    whose columns are only partly collected is not shown, so the series always agree."""
+    model = BuyerJourneyModel(small, seed=1, record_touches=False)
+    for _ in range(3):
+        model.step()
+    weekly = model.recorder("weekly")
+    col = weekly.collector.model_vars
+    col["idle"].append(0)  # a fourth week half collected: one column so far
+    col["early"].append(0)
+    assert len(weekly.stages) == len(weekly.conversions) == 3
+    stages, conv = weekly.arrays(model.n_vendors)
+    assert stages.shape == (3, 6) and conv.shape == (3, model.n_vendors)
