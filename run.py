@@ -1,6 +1,7 @@
-"""The command line: simulate | validate | sweep | report | attribution | viz.
+"""The command line: summary | simulate | validate | sweep | report | attribution | viz.
 
-    python run.py                                   # the baseline scenario, summary tables
+    python run.py                                   # the baseline over 10 replications
+    python run.py summary scenarios/X.toml --reps 30
     python run.py simulate scenarios/X.toml --seed 7 --weeks 52 --out results/x
     python run.py validate scenarios/X.toml
 
@@ -25,6 +26,10 @@ BASELINE = ROOT / "scenarios" / "baseline.toml"
 
 #: subcommand -> (module, one-line help); the module provides add_arguments and command.
 PLUGINS: dict[str, tuple[str, str]] = {
+    "summary": (
+        "analysis.replicate",
+        "a scenario's scorecard over replications, with 95%% intervals (the default command)",
+    ),
     "sweep": ("analysis.sweep", "run a scenario sweep in parallel (processes or Dask)"),
     "report": ("analysis.report", "write the HTML batch report of a sweep"),
     "attribution": ("analysis.attribution", "measured attribution vs counterfactual lift"),
@@ -48,7 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = Parser(prog="run.py", description="B2B buyer-journey simulator")
     sub = parser.add_subparsers(dest="command", parser_class=Parser)
 
-    sim = sub.add_parser("simulate", help="run one scenario and print the summary")
+    sim = sub.add_parser("simulate", help="run one scenario once (one seed) and print its tables")
     sim.add_argument("scenario", nargs="?", default=str(BASELINE), help="scenario TOML file")
     sim.add_argument(
         "--seed", type=int_arg("--seed", minimum=0), help="run seed (default: the scenario's)"
@@ -174,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)  # --help and usage errors end here, before any import
     if args.command is None:
-        args = parser.parse_args(["simulate", *(argv or [])])
+        args = parser.parse_args(["summary", *(argv or [])])
     from sim.scenario import ScenarioError
 
     try:

@@ -13,26 +13,24 @@ from ..conftest import ROOT
 from .cli import cli
 
 
-def test_no_arguments_runs_the_baseline_and_prints_the_summary() -> None:
+def test_no_arguments_runs_the_baseline_over_replications_with_intervals() -> None:
     r = cli()
     assert r.returncode == 0, r.stderr
     out = r.stdout
-    assert "baseline: 5,000 buyers, 4 vendors, 104 weeks" in out
-    assert "(one run, seed 20140201:" in out  # a single run says it is a single run
-    for header in (
-        "conversions",
-        "win share",
-        "revenue",
-        "mkt spend",
-        "ROI",
-        "cost/acq.",
-        "break-even",
-        "mkt-originated",
-        "stage funnel",
-    ):
+    assert "baseline: 5,000 buyers, 4 vendors, 104 weeks, 10 replications" in out
+    assert "means ± 95% interval over the replications" in out
+    for header in ("conversions", "win share", "revenue", "mkt spend", "ROI", "cost/acq."):
         assert header in out
     for vendor in ("AnalystLed", "SearchHeavy", "SocialSelling", "CommunityFirst"):
-        assert vendor in out
+        line = next(x for x in out.splitlines() if x.startswith(vendor))
+        assert line.count("±") >= 6  # every metric with its interval
+    assert "paired replications" in out and "stage funnel" in out
+
+
+def test_simulate_says_it_shows_one_run() -> None:
+    r = cli("simulate", "--weeks", "20", "--buyers", "500", "--seed", "3", "--quiet")
+    assert r.returncode == 0, r.stderr
+    assert "(one run, seed 3:" in r.stdout
 
 
 def test_simulate_writes_tidy_parquet_tables(tmp_path: Path) -> None:
