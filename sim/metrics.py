@@ -24,13 +24,26 @@ def win_share(conversions: ArrayLike) -> np.ndarray:
     return np.asarray(_ratio(c, np.full_like(c, c.sum())))
 
 
-def roi(revenue: ArrayLike, spend: ArrayLike) -> np.ndarray | float:
-    """Return on marketing: (revenue won - marketing cost) / marketing cost.
+def roi(originated_revenue: ArrayLike, spend: ArrayLike) -> np.ndarray | float:
+    """Return on marketing per the seed (docs/sources.md §8): (revenue from customers who
+    came through marketing - marketing cost) / marketing cost.
 
-    docs/sources.md §8: ROI = revenue from customers won by marketing minus the cost of the
-    marketing; dividing by the cost makes vendors of different size comparable.
+    Only marketing-originated customers count (the vendor first entered their journey
+    through a paid marketing touch); referred, socially sold and repeat customers do not.
+    Dividing by the cost makes vendors of different size comparable.
+
+    >>> roi(30_000, 10_000)
+    2.0
     """
-    return _ratio(np.asarray(revenue, dtype=float) - np.asarray(spend, dtype=float), spend)
+    return _ratio(
+        np.asarray(originated_revenue, dtype=float) - np.asarray(spend, dtype=float), spend
+    )
+
+
+def revenue_per_marketing_dollar(revenue: ArrayLike, spend: ArrayLike) -> np.ndarray | float:
+    """All revenue won (any origin) per unit of marketing spend: not the seed's ROI, a
+    broader ratio kept under its own name."""
+    return _ratio(revenue, spend)
 
 
 def cost_per_acquisition(spend: ArrayLike, conversions: ArrayLike) -> np.ndarray | float:

@@ -227,6 +227,7 @@ class VendorState:
     | referral_payouts | float (V,) | referral rewards paid so far |
     | conversions, originated | int64 (V,) | purchases won; of them marketing-originated |
     | revenue | float (V,) | deal value won |
+    | originated_revenue | float (V,) | deal value won from marketing-originated customers |
     | reviews | float (2, V) | critics' positive / negative public reviews |
     """
 
@@ -244,6 +245,7 @@ class VendorState:
     conversions: np.ndarray
     originated: np.ndarray
     revenue: np.ndarray
+    originated_revenue: np.ndarray
     reviews: np.ndarray
     plan_version: int = 0
 
@@ -273,6 +275,7 @@ class VendorState:
             conversions=np.zeros(n, dtype=np.int64),
             originated=np.zeros(n, dtype=np.int64),
             revenue=np.zeros(n),
+            originated_revenue=np.zeros(n),
             reviews=np.zeros((2, n)),
         )
 

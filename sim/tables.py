@@ -128,7 +128,8 @@ def weekly_table(model: Any) -> pd.DataFrame:
 
 
 def vendors_table(model: Any) -> pd.DataFrame:
-    """The vendor scorecard: conversions, win share, revenue, spend, ROI, CAC,
+    """The vendor scorecard: conversions, win share, revenue, spend, ROI (per the seed:
+    marketing-originated revenue), revenue per marketing dollar (all revenue), CAC,
     break-even volume and the share of customers originated by marketing.
 
     Break-even volume counts the vendor's fixed costs over the simulated weeks plus its
@@ -147,7 +148,9 @@ def vendors_table(model: Any) -> pd.DataFrame:
             "win_share": metrics.win_share(conv),
             "revenue": m.revenue,
             "marketing_spend": spend,
-            "roi": metrics.roi(m.revenue, spend),
+            "roi": metrics.roi(m.originated_revenue, spend),
+            "originated_revenue": m.originated_revenue,
+            "revenue_per_marketing_dollar": metrics.revenue_per_marketing_dollar(m.revenue, spend),
             "cost_per_acquisition": metrics.cost_per_acquisition(spend, conv),
             "break_even_volume": metrics.break_even_volume(fixed, deal, variable),
             "originated_share": metrics.originated_share(m.originated, conv),

@@ -64,6 +64,7 @@ class Decision(Process):
         originated = state.origin[b_rows, vs] == ORIGIN_MARKETING
         referred = state.referred[b_rows, vs]
         np.add.at(market.originated, vs[originated], 1)
+        np.add.at(market.originated_revenue, vs[originated], deal[bought][originated])
         np.add.at(market.referral_payouts, vs[referred], market.referral_reward[vs[referred]])
         market.conversions += conv
         market.revenue += rev

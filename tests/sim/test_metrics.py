@@ -37,3 +37,12 @@ def test_roi_cpa_originated_mean_deal():
     assert metrics.originated_share(3, 4) == pytest.approx(0.75)
     assert metrics.mean_deal(1000.0, 4) == pytest.approx(250.0)
     np.testing.assert_allclose(metrics.roi([200.0, 50.0], [100.0, 100.0]), [1.0, -0.5])
+
+
+def test_roi_follows_the_seed_definition_on_a_hand_computed_case():
+    """docs/sources.md §8: a vendor spent 10,000 on marketing and won three deals: 20,000
+    and 10,000 from customers who came through marketing, 50,000 from a referral. ROI
+    counts the first two only; all revenue per marketing dollar counts all three."""
+    originated, referred, spend = 20_000 + 10_000, 50_000, 10_000
+    assert metrics.roi(originated, spend) == pytest.approx((30_000 - 10_000) / 10_000)
+    assert metrics.revenue_per_marketing_dollar(originated + referred, spend) == 8.0

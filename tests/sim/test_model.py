@@ -283,3 +283,22 @@ def test_a_scenarios_channel_preferences_steer_source_choice(small) -> None:
     assert shares["mute"] == 0
     assert 0.15 < shares["base"] < 0.35
     assert shares["loud"] > 0.6
+
+
+def test_roi_counts_only_marketing_originated_revenue(small) -> None:
+    """The scorecard's ROI is (revenue of marketing-originated purchases - spend) / spend,
+    recomputed here from the journeys table; revenue per marketing dollar counts all."""
+    model, t = run(small, seed=5)
+    j, v = t["journeys"], t["vendors"].set_index("vendor")
+    bought = j[j["outcome"] == "purchase"]
+    by_origin = bought.groupby(["vendor", "marketing_originated"])["deal_value"].sum()
+    for name in small.vendor_names():
+        spend = v.loc[name, "marketing_spend"]
+        originated = by_origin.get((name, True), 0.0)
+        assert v.loc[name, "roi"] == pytest.approx((originated - spend) / spend)
+        assert v.loc[name, "revenue_per_marketing_dollar"] == pytest.approx(
+            v.loc[name, "revenue"] / spend
+        )
+        assert v.loc[name, "roi"] <= v.loc[name, "revenue_per_marketing_dollar"] - 1 + 1e-12
+    # referred and repeat customers exist, so some vendor's ROI is below all-revenue's
+    assert (v["roi"] < v["revenue_per_marketing_dollar"] - 1 - 1e-9).any()
