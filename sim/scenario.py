@@ -228,6 +228,9 @@ class Choice(_Frozen):
     referral_weight: NonNeg = 1.0
     review_weight: NonNeg = 0.5
     incumbent_bonus: NonNeg = 1.0
+    # Utility the incumbent vendor keeps at a renewal decision (the cost of switching away);
+    # illustrative, 0 = none (docs/model.md §16).
+    switching_cost: NonNeg = 0.0
 
 
 class Network(_Frozen):
@@ -320,6 +323,8 @@ class VendorSpec(_Frozen):
     fixed_costs: NonNeg = 0.0
     variable_cost: Prob = 0.4
     schedule: tuple[Plan, ...] = ()
+    # Share of all buyers who are this vendor's customers at week 0 (its installed base).
+    installed_base: Prob = 0.0
 
     @field_validator("name")
     @classmethod
@@ -436,6 +441,41 @@ class ChannelOverride(_Frozen):
     half_saturation: Pos | None = None
 
 
+class Organic(_Frozen):
+    """Organic discovery: vendors found without paid media (organic search results,
+    earned media, review sites), docs/model.md §9a.
+
+    reach: per channel, the chance that a consultation which showed no paid vendor shows
+    one organically (default: none anywhere, i.e. organic discovery off). Which vendor:
+    in proportion to its visibility, exp(quality_weight x (quality - 0.5)) x
+    exp(review_weight x review score) x (1 + base_weight x its share of buyers as
+    customers). All illustrative.
+    """
+
+    reach: dict[str, Prob] = Field(default_factory=dict)
+    quality_weight: NonNeg = 4.0
+    review_weight: NonNeg = 1.0
+    base_weight: NonNeg = 2.0
+
+    @field_validator("reach")
+    @classmethod
+    def _known_channels(cls, reach: dict[str, float]) -> dict[str, float]:
+        _check_channel_names(reach)
+        for name, r in reach.items():
+            channel = CHANNELS[CHANNEL_NAMES.index(name)]
+            if r > 0 and (channel.referral or name == "sales_reps"):
+                raise ValueError(
+                    f"{name} cannot show vendors organically (referral sources pass on "
+                    "what contacts say; sales reps are the vendors' own); remove it"
+                )
+        return reach
+
+    @property
+    def on(self) -> bool:
+        """Whether any channel shows vendors organically."""
+        return any(r > 0 for r in self.reach.values())
+
+
 class Scenario(_Frozen):
     """A complete, validated scenario: buyers, network, vendors, horizon."""
 
@@ -448,6 +488,7 @@ class Scenario(_Frozen):
     choice: Choice = Choice()
     vendors: tuple[VendorSpec, ...]
     channels: dict[str, ChannelOverride] = Field(default_factory=dict)
+    organic: Organic = Organic()
     source: str = "<memory>"
     base_dir: str = "."
 
@@ -480,6 +521,20 @@ class Scenario(_Frozen):
     def _known_channel_overrides(cls, v: dict[str, ChannelOverride]) -> dict[str, ChannelOverride]:
         _check_channel_names(v)
         return v
+
+    @model_validator(mode="after")
+    def _installed_bases_fit(self) -> Scenario:
+        """Each buyer is the customer of at most one vendor at week 0."""
+        total = sum(v.installed_base for v in self.vendors)
+        if total > 1 + 1e-9:
+            raise _problem(
+                f"the vendors' installed_base shares sum to {total:g}, more than all buyers; "
+                "lower them so they sum to at most 1",
+                "vendors",
+                max(range(len(self.vendors)), key=lambda i: self.vendors[i].installed_base),
+                "installed_base",
+            )
+        return self
 
     @model_validator(mode="after")
     def _plans_within_horizon(self) -> Scenario:
@@ -687,7 +742,7 @@ def scenario_from_dict(
         if not isinstance(head, dict):
             raise ScenarioError(source, "scenario", "must be a table ([scenario])")
         for key, value in head.items():
-            if key in ("vendors", "buyers", "network", "choice", "channels"):
+            if key in ("vendors", "buyers", "network", "choice", "channels", "organic"):
                 raise ScenarioError(source, f"scenario.{key}", f"[{key}] is a table of its own")
             flat[key] = value
     flat["source"] = source

@@ -25,6 +25,8 @@ from sim.scenario import SENIORITIES, Buyers, Scenario
 
 #: How a vendor first entered a buyer's journey (for "marketing originated" customers).
 ORIGIN_NONE, ORIGIN_MARKETING, ORIGIN_REFERRAL, ORIGIN_SOCIAL_SELLING, ORIGIN_INCUMBENT = range(5)
+#: ... or found without paid media (organic search, earned media, review sites).
+ORIGIN_ORGANIC = 5
 
 #: Spread of a journey's research effort around the stage efforts (log-normal sigma).
 #: Illustrative (docs/model.md, constants).

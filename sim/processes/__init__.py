@@ -1,9 +1,11 @@
 """The week as an ordered pipeline of processes, one module per rule of the model.
 
+    installed_base  InstalledBase   (set-up) week-0 customers of each vendor's installed base
     rest            EndOfRest       after the rest that follows a decision, a buyer is idle
     needs           NeedArrival     a need arrives and starts a journey (early stage)
     in_market       InMarket        who researches this week
     research        Research        consultations, paid exposures, progress, sales contact
+    organic         OrganicDiscovery  vendors found without paid media (when the scenario says)
     referrals       Referrals       contacts recommend or warn (referral sources)
     reviews         Reviews         spectators read critics' reviews (topic communities)
     social_selling  SocialSelling   vendors' salespeople reach joiners through contacts
@@ -24,7 +26,9 @@ from __future__ import annotations
 
 from sim.processes.base import Process, Week
 from sim.processes.decision import Decision
+from sim.processes.installed_base import InstalledBase
 from sim.processes.needs import NeedArrival
+from sim.processes.organic import OrganicDiscovery
 from sim.processes.referrals import Referrals, Reviews
 from sim.processes.research import Research
 from sim.processes.rest import EndOfRest, InMarket
@@ -39,10 +43,12 @@ CORE_STREAMS = ("population", "need", "source", "exposure", "social_selling", "d
 def default_processes() -> list[Process]:
     """A fresh list of the default week's processes, in order."""
     return [
+        InstalledBase(),
         EndOfRest(),
         NeedArrival(),
         InMarket(),
         Research(),
+        OrganicDiscovery(),
         Referrals(),
         Reviews(),
         SocialSelling(),

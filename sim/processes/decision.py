@@ -50,6 +50,10 @@ class Decision(Process):
             + state.fit[buyers]
             - c.price_weight * (market.price[None, :] - 1.0)
         )
+        if c.switching_cost > 0:  # a renewal keeps the incumbent unless switching pays
+            inc = state.incumbent[buyers]
+            rows = np.flatnonzero(inc >= 0)
+            utility[rows, inc[rows]] += c.switching_cost
         utility = np.where(state.considered[buyers], utility, -np.inf)
         choice = logit_choice(utility, c.status_quo, u[:, 0])
         bought = choice >= 0

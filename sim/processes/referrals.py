@@ -27,6 +27,11 @@ if TYPE_CHECKING:
 REVIEW_PRIOR = 10.0
 
 
+def review_scores(reviews: np.ndarray) -> np.ndarray:
+    """Each vendor's public review score: (positive - negative) / (all + REVIEW_PRIOR)."""
+    return (reviews[0] - reviews[1]) / (reviews.sum(0) + REVIEW_PRIOR)
+
+
 class Referrals(Process):
     """What contacts say, for this week's consultations of referral sources. A referral
     consultation that showed no paid vendor names the most recommended one in the touch
@@ -75,8 +80,7 @@ class Reviews(Process):
         tc = np.flatnonzero((c.channel == TOPIC_COMMUNITIES) & state.spectator[c.buyer])
         if not tc.size:
             return
-        reviews = model.market.reviews
-        score = (reviews[0] - reviews[1]) / (reviews.sum(0) + REVIEW_PRIOR)
+        score = review_scores(model.market.reviews)
         w = (
             model.channels.credibility[c.stage_row[tc], TOPIC_COMMUNITIES]
             * model.spec.choice.review_weight

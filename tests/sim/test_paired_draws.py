@@ -63,6 +63,18 @@ def test_no_process_of_the_default_week_draws_by_strategy(small) -> None:
         assert a == b
 
 
+def test_nor_with_organic_discovery_and_an_installed_base(small) -> None:
+    market = small.with_changes(
+        {
+            "organic.reach": {"search": 0.3, "topic_communities": 0.2},
+            "vendors.SocialSelling.installed_base": 0.2,
+        }
+    )
+    a, b = draw_log(market, 3), draw_log(other_strategies(market), 3)
+    assert any(stream == "organic" for _, stream, _, _ in a)
+    assert a == b
+
+
 def test_the_check_catches_a_process_that_draws_by_spend(small) -> None:
     class DrawsPerPayingVendor(Process):
         """Breaks the rule: one draw per vendor that spends on search."""

@@ -101,7 +101,8 @@ def test_changing_one_vendors_spend_replays_every_other_random_decision(baseline
 def test_streams_are_separate_per_purpose(small) -> None:
     m = BuyerJourneyModel(small, seed=3)
     draws = {name: g.random(4) for name, g in m.streams.items()}
-    assert set(draws) == {"population", "need", "source", "exposure", "social_selling", "decision"}
+    core = {"population", "need", "source", "exposure", "social_selling", "decision"}
+    assert set(draws) == core | {"installed_base", "organic"}  # + the processes' own
     values = np.array(list(draws.values()))
     assert len({tuple(v) for v in values}) == len(values)
     again = BuyerJourneyModel(small, seed=3)
