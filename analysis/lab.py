@@ -81,9 +81,15 @@ def lab_variants(scenario: Scenario, vendor: str) -> list[Variant]:
     return out
 
 
-def vendor_conversions(model: Any, _spec: RunSpec, index: int) -> dict[str, int]:
-    """The `runs` row's summary: the vendor's conversions in this run."""
-    return {"conversions": int(model.conversions[index])}
+def vendor_conversions(model: Any, _spec: RunSpec, index: int) -> dict[str, float]:
+    """The `runs` row's summary: the vendor's conversions, revenue and paid spend
+    (channels and social selling, without referral rewards) in this run."""
+    m = model.market
+    return {
+        "conversions": int(m.conversions[index]),
+        "revenue": float(m.revenue[index]),
+        "paid_spend": float(m.spent[index].sum() + m.social_selling_spent[index]),
+    }
 
 
 def credit_rows(model: Any, _spec: RunSpec, vendor: str) -> pd.DataFrame:
@@ -103,7 +109,7 @@ def lab_plan(scenario: Scenario, vendor: str) -> RunPlan:
     )
     return RunPlan(
         tables=(credit,),
-        columns={"conversions": "Int64"},
+        columns={"conversions": "Int64", "revenue": "Float64", "paid_spend": "Float64"},
         summarize=partial(vendor_conversions, index=index),
     )
 
@@ -206,6 +212,8 @@ def read_lab(exp: Experiment, out: str | Path, spend: dict[str, float]) -> LabRe
             "counterfactual": ok.get("variant", pd.Series(dtype="string")).astype(str),
             "replication": ok.get("replication", pd.Series(dtype=int)).astype(int),
             "conversions": ok.get("conversions", pd.Series(dtype=int)).astype(int),
+            "revenue": ok.get("revenue", pd.Series(dtype=float)).astype(float),
+            "paid_spend": ok.get("paid_spend", pd.Series(dtype=float)).astype(float),
         }
     ).reset_index(drop=True)
     credit = load_table(out, "credit", set(ok.get("run_id", ())))
@@ -264,10 +272,42 @@ def summarize_lab(lab: LabResult, level: float = 0.95) -> pd.DataFrame:
     out["true_share"] = out["true_lift"] / denom
     out["true_share_low"] = out["true_lift_low"] / denom
     out["true_share_high"] = out["true_lift_high"] / denom
+    out = out.join(incremental_roi(lab, level).reindex(channels))
     out.attrs.update(
         vendor=lab.vendor, reps=len(base), mean_conversions=mean_base, scenario=lab.scenario
     )
     return out.reset_index()
+
+
+def incremental_roi(lab: LabResult, level: float = 0.95) -> pd.DataFrame:
+    """Per paid line: the incremental ROI the counterfactual runs measure,
+
+        (revenue the line adds - what it costs) / what it costs,
+
+    with revenue added = baseline - counterfactual revenue (paired by replication, all of
+    the vendor's revenue, whatever the origin) and cost = baseline - counterfactual paid
+    spend over the run. The 95% interval is that of the added revenue."""
+    cols = ["incremental_revenue", "incremental_cost", "incremental_roi"]
+    cols += ["incremental_roi_low", "incremental_roi_high"]
+    rows = {}
+    for value in ("revenue", "paid_spend"):
+        rows[value] = lab.conversions.pivot(
+            index="replication", columns="counterfactual", values=value
+        )
+    rev, cost = rows["revenue"], rows["paid_spend"]
+    out = pd.DataFrame(index=pd.Index(list(lab.spend), name="channel"), columns=cols, dtype=float)
+    for line in lab.spend:
+        if line not in rev or BASELINE not in rev:
+            continue
+        added = (rev[BASELINE] - rev[line]).dropna()
+        spent = float((cost[BASELINE] - cost[line]).mean())
+        if added.empty or spent <= 0:
+            continue
+        half = float(t_half_width(added.std(ddof=1), added.count(), level))
+        mean = float(added.mean())
+        roi = [(x - spent) / spent for x in (mean, mean - half, mean + half)]
+        out.loc[line] = [mean, spent, *roi]
+    return out
 
 
 # ------------------------------------------------------------------ output
@@ -281,6 +321,7 @@ def format_lab(table: pd.DataFrame) -> str:
 
     a = table.attrs
     headers = ["channel", "spend/wk", *(METHODS.values()), "true lift (95% CI)", "true share"]
+    headers.append("incr. ROI (95% CI)")
     rows = []
     for r in table.itertuples():
         if math.isnan(r.true_lift):
@@ -288,6 +329,10 @@ def format_lab(table: pd.DataFrame) -> str:
         else:
             truth = f"{r.true_lift:,.1f} [{r.true_lift_low:,.1f}, {r.true_lift_high:,.1f}]"
             share = _pct(r.true_share)
+        roi = "-"
+        if not math.isnan(r.incremental_roi):
+            lo, hi = r.incremental_roi_low, r.incremental_roi_high
+            roi = f"{r.incremental_roi:,.2f} [{lo:,.2f}, {hi:,.2f}]"
         rows.append(
             [
                 r.channel,
@@ -295,6 +340,7 @@ def format_lab(table: pd.DataFrame) -> str:
                 *(_pct(getattr(r, f"{m}_share")) for m in METHODS),
                 truth,
                 share,
+                roi,
             ]
         )
     head = (
@@ -352,6 +398,9 @@ def lab_html_section(table: pd.DataFrame) -> str:
             "true_lift_low": "lift CI low",
             "true_lift_high": "lift CI high",
             "true_share": "true share",
+            "incremental_roi": "incremental ROI",
+            "incremental_roi_low": "ROI CI low",
+            "incremental_roi_high": "ROI CI high",
         }
     )
     shown = table[list(cols)].rename(columns=cols)
@@ -362,7 +411,9 @@ def lab_html_section(table: pd.DataFrame) -> str:
         f"{a.get('mean_conversions', 0):,.1f} conversions per run. Measured shares split "
         "each conversion over the touches naming the vendor; the true lift is the "
         "conversions lost when the channel's spend is set to zero, with a 95% t interval "
-        "over paired replications. 'not bought' channels have no spend to remove.</p>"
+        "over paired replications. Incremental ROI = (revenue the channel adds - what it "
+        "costs) / what it costs, from the same paired runs. 'not bought' channels have no "
+        "spend to remove.</p>"
         + html_table(shown, percent=pct)
         + fig_to_img(lab_figure(table), "measured vs true incremental share per channel")
     )

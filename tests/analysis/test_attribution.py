@@ -83,6 +83,17 @@ def test_null_channel_has_zero_true_lift_but_measured_credit(null_scenario):
     search = lab.table.set_index("channel").loc["search"]
     assert search.true_lift_low > 0
     assert "microblogs" in labmod.format_lab(lab.table)
+    # incremental ROI: the null channel returns nothing, so it loses exactly what it costs
+    weeks = null_scenario.weeks
+    assert row.incremental_revenue == 0
+    assert row.incremental_cost == pytest.approx(row.weekly_spend * weeks)
+    assert row.incremental_roi == row.incremental_roi_low == row.incremental_roi_high == -1
+    # search: (revenue it adds - its cost) / its cost, recomputed from the runs by hand
+    rev = lab.conversions.pivot(index="replication", columns="counterfactual", values="revenue")
+    added = (rev["baseline"] - rev["search"]).mean()
+    cost = search.weekly_spend * weeks
+    assert search.incremental_roi == pytest.approx((added - cost) / cost)
+    assert search.incremental_roi_low < search.incremental_roi < search.incremental_roi_high
 
 
 def test_counterfactual_pairs_differ_only_downstream_of_removed_spend(null_scenario):
