@@ -102,8 +102,13 @@ def paired_differences(
     paired t-test (two-sided; scipy's `ttest_rel` gives the same numbers), Holm-adjusted
     p-values over all rows, and a plain-language verdict.
 
+    Also the half-width the same runs would give if they were NOT paired (Welch's interval
+    for two independent samples) and `pairing_gain` = 1 - paired / unpaired half-width:
+    how much common random numbers narrowed the interval (negative: pairing did not help).
+
     Returns columns: *group, variant, reference, metric, n_pairs, mean_variant,
-    mean_reference, diff, half_width, ci_low, ci_high, t, p_value, p_holm, verdict, sentence.
+    mean_reference, diff, half_width, ci_low, ci_high, t, p_value, p_holm, verdict, sentence,
+    unpaired_half_width, pairing_gain.
     """
     group = list(group)
     if reference not in set(df[variant].unique()):
@@ -132,6 +137,8 @@ def paired_differences(
                 "p_holm",
                 "verdict",
                 "sentence",
+                "unpaired_half_width",
+                "pairing_gain",
             ]
         )
     diffs = wide[others].sub(ref, axis=0)
@@ -153,6 +160,8 @@ def paired_differences(
             "mean_reference": g["r"].mean(),
             "diff": g["diff"].mean(),
             "sd": g["diff"].std(ddof=1),
+            "sd_v": g["v"].std(ddof=1),
+            "sd_r": g["r"].std(ddof=1),
         }
     ).reset_index()
     n = out["n_pairs"].to_numpy(float)
@@ -176,7 +185,43 @@ def paired_differences(
         sentence(r.variant, reference, metric, r.diff, r.half_width, r.verdict)
         for r in out.itertuples()
     ]
-    return out.drop(columns="sd")
+    out["unpaired_half_width"] = welch_half_width(
+        out["sd_v"].to_numpy(float), out["sd_r"].to_numpy(float), n, level
+    )
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out["pairing_gain"] = 1.0 - out["half_width"] / out["unpaired_half_width"]
+    return out.drop(columns=["sd", "sd_v", "sd_r"])
+
+
+def welch_half_width(
+    sd_a: np.ndarray, sd_b: np.ndarray, n: np.ndarray, level: float = 0.95
+) -> np.ndarray:
+    """Half-width of Welch's t interval for the difference of two independent means with
+    n values each: what an unpaired design would give (NaN below 2 values)."""
+    va, vb = np.asarray(sd_a, float) ** 2 / n, np.asarray(sd_b, float) ** 2 / n
+    with np.errstate(invalid="ignore", divide="ignore"):
+        df = (va + vb) ** 2 / (va**2 / (n - 1) + vb**2 / (n - 1))
+        q = stats.t.ppf(0.5 + level / 2.0, np.where(n >= 2, df, np.nan))
+        return np.where(n >= 2, q * np.sqrt(va + vb), np.nan)
+
+
+def pairing_summary(comparisons: pd.DataFrame, metric: str = "conversions") -> str:
+    """One sentence on what pairing did for `metric`'s comparisons (median over pairs)."""
+    gain = comparisons.loc[comparisons["metric"] == metric, "pairing_gain"].dropna()
+    if gain.empty:
+        return f"No paired {metric} comparison to judge pairing by."
+    med = float(gain.median())
+    if med > 0.05:
+        return (
+            f"Pairing (common random numbers) narrowed the 95% intervals of the {metric} "
+            f"differences by {100 * med:.0f}% (median over {len(gain)} comparisons) against "
+            "an unpaired comparison of the same runs."
+        )
+    return (
+        f"Pairing did not narrow the {metric} intervals here (median change "
+        f"{100 * med:+.0f}% over {len(gain)} comparisons): the paired runs' outcomes hardly "
+        "move together, so read these as independent comparisons."
+    )
 
 
 def verdict(p_holm: float, diff: float, n: float) -> str:

@@ -541,6 +541,7 @@ def build_report(
             "<b>clear</b>: p &lt; 0.05 after Holm's adjustment over all pairs of the metric; "
             "<b>unclear</b>: the difference may be noise. All metrics are in comparisons.csv.</p>"
         )
+        parts.append(f"<p>{html.escape(compare.pairing_summary(comparisons))}</p>")
         conv = comparisons[
             (comparisons["metric"] == "conversions") & comparisons["variant"].isin(shown)
         ]

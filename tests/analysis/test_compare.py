@@ -115,3 +115,39 @@ def test_sensitivity_ranks_the_parameter_that_matters():
     assert math.isnan(s.set_index("parameter").loc["mix", "spearman_rho"])
     bm = compare.binned_means(df["a"], df["y"], bins=5)
     assert len(bm) == 5 and bm["mean"].is_monotonic_increasing
+
+
+def _pairs(ref: np.ndarray, var: np.ndarray) -> pd.DataFrame:
+    n = len(ref)
+    return pd.DataFrame(
+        {
+            "vendor": ["X"] * (2 * n),
+            "variant": ["ref"] * n + ["var"] * n,
+            "replication": list(range(n)) * 2,
+            "conversions": np.concatenate([ref, var]),
+        }
+    )
+
+
+def test_unpaired_width_is_welchs_interval_and_pairing_gain_follows():
+    """Runs that move together (shared seed): pairing narrows the interval a lot; the
+    unpaired width is Welch's interval of scipy on the same values."""
+    rng = np.random.default_rng(4)
+    ref = rng.normal(500, 60, 12)
+    var = ref + 10 + rng.normal(0, 5, 12)
+    row = compare.paired_differences(_pairs(ref, var), "ref").iloc[0]
+    welch = stats.ttest_ind(var, ref, equal_var=False).confidence_interval(0.95)
+    assert row.unpaired_half_width == pytest.approx((welch.high - welch.low) / 2)
+    assert row.pairing_gain == pytest.approx(1 - row.half_width / row.unpaired_half_width)
+    assert row.pairing_gain > 0.8
+    assert "narrowed" in compare.pairing_summary(
+        compare.paired_differences(_pairs(ref, var), "ref")
+    )
+
+
+def test_pairing_is_not_claimed_where_it_does_not_help():
+    rng = np.random.default_rng(5)
+    ref, var = rng.normal(500, 60, 12), rng.normal(520, 60, 12)  # independent runs
+    table = compare.paired_differences(_pairs(ref, var), "ref")
+    assert table.iloc[0].pairing_gain < 0  # this draw: pairing widened the interval
+    assert "did not narrow" in compare.pairing_summary(table)
