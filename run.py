@@ -128,7 +128,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     print(vendor_summary(tables["vendors"]))
     print(
         f"(one run, seed {seed}: these figures move from seed to seed; "
-        "`run.py sweep` replicates runs and gives intervals)"
+        "`run.py summary` replicates it and gives intervals)"
     )
     print()
     print(funnel_summary(funnel(model)))

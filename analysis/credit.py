@@ -13,6 +13,7 @@ buyer's journey (sim's Touch table), by five rules:
 
 Conversions with no touch naming the vendor (an incumbent's repeat purchase, say) stay
 unattributed (UNATTRIBUTED). Social-selling contacts are their own line (SOCIAL_SELLING).
+Sales quotes are the sales team's, not marketing touches: they are left out.
 """
 
 from __future__ import annotations
@@ -41,8 +42,9 @@ def vendor_touch_paths(
     won = journeys.loc[
         (journeys["outcome"] == "purchase") & (journeys["vendor"] == vendor), "journey_id"
     ]
+    quote = touches["quote"] if "quote" in touches else False
     t = touches.loc[
-        (touches["vendor"] == vendor) & touches["journey_id"].isin(won),
+        (touches["vendor"] == vendor) & touches["journey_id"].isin(won) & ~quote,
         ["journey_id", "week", "channel", "gain", "social_selling"],
     ].copy()
     t["order"] = np.arange(len(t))  # table order breaks ties within a week

@@ -104,14 +104,17 @@ class TouchLog(Recorder):
         self.weeks_buffered = 0
 
     def record(self, model: BuyerJourneyModel, week: Week) -> None:
-        c, s = week.consultations, week.contacts
+        c = week.consultations
         if c is not None:
             self.blocks.append(_block(c.journey, c.buyer, c.stage_row, c.channel, c.vendor, c.gain))
             self.blocks[-1]["week"] = week.number
-        if s is not None:
+        for s, social in ((week.contacts, True), (week.quotes, False)):
+            if s is None:
+                continue
             channel = np.full(s.buyer.size, CHANNEL_NAMES.index("sales_reps"), dtype=np.int8)
             block = _block(s.journey, s.buyer, s.stage_row, channel, s.vendor, s.gain)
-            block["week"], block["social_selling"] = week.number, True
+            block["week"], block["social_selling"] = week.number, social
+            block["quote"] = not social
             self.blocks.append(block)
         self.weeks_buffered += 1
         if self.sink is not None and self.weeks_buffered >= self.flush_weeks:
@@ -161,6 +164,7 @@ def _block(journey, buyer, stage_row, channel, vendor, gain) -> dict[str, Any]:
         "vendor": vendor.astype(np.int16),
         "gain": gain,
         "social_selling": False,
+        "quote": False,
     }
 
 

@@ -325,6 +325,8 @@ class VendorSpec(_Frozen):
     schedule: tuple[Plan, ...] = ()
     # Share of all buyers who are this vendor's customers at week 0 (its installed base).
     installed_base: Prob = 0.0
+    # A self-serve vendor sells without a quote from its sales team (docs/model.md §13a).
+    self_serve: Annotated[bool, Field(strict=True)] = False
 
     @field_validator("name")
     @classmethod
@@ -441,6 +443,21 @@ class ChannelOverride(_Frozen):
     half_saturation: Pos | None = None
 
 
+class Sales(_Frozen):
+    """The sales pipeline (docs/model.md §13a).
+
+    quotes_required: a purchase needs a quote from the chosen vendor's sales team (unless
+    the vendor is self-serve); the seed: by the time buyers reach sales, mostly price
+    quotes are needed. quote_response: weekly chance that a considered vendor's sales
+    team quotes a buyer who is ready for sales (illustrative). social_selling_min_readiness:
+    research share below which social selling cannot reach a buyer (illustrative).
+    """
+
+    quotes_required: Annotated[bool, Field(strict=True)] = True
+    quote_response: Prob = 0.8
+    social_selling_min_readiness: Prob = 0.4
+
+
 class Organic(_Frozen):
     """Organic discovery: vendors found without paid media (organic search results,
     earned media, review sites), docs/model.md §9a.
@@ -489,6 +506,7 @@ class Scenario(_Frozen):
     vendors: tuple[VendorSpec, ...]
     channels: dict[str, ChannelOverride] = Field(default_factory=dict)
     organic: Organic = Organic()
+    sales: Sales = Sales()
     source: str = "<memory>"
     base_dir: str = "."
 
@@ -742,7 +760,7 @@ def scenario_from_dict(
         if not isinstance(head, dict):
             raise ScenarioError(source, "scenario", "must be a table ([scenario])")
         for key, value in head.items():
-            if key in ("vendors", "buyers", "network", "choice", "channels", "organic"):
+            if key in ("vendors", "buyers", "network", "choice", "channels", "organic", "sales"):
                 raise ScenarioError(source, f"scenario.{key}", f"[{key}] is a table of its own")
             flat[key] = value
     flat["source"] = source

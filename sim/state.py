@@ -64,6 +64,7 @@ class BuyerState:
     | origin | int8 (n, V) | how the vendor first entered (ORIGIN_* codes) |
     | referred | bool (n, V) | a contact recommended the vendor |
     | social_sold | bool (n, V) | the vendor's referred salesperson reached the buyer |
+    | quoted | bool (n, V) | the vendor's sales team has quoted the buyer |
     | sales_contacted | bool (n,) | the buyer has met a sales rep in this journey |
     | share_at_contact | float (n,) | research share at the first sales contact (NaN: none) |
 
@@ -100,6 +101,7 @@ class BuyerState:
     origin: np.ndarray
     referred: np.ndarray
     social_sold: np.ndarray
+    quoted: np.ndarray
     sales_contacted: np.ndarray
     share_at_contact: np.ndarray
     rest_until: np.ndarray
@@ -158,6 +160,7 @@ class BuyerState:
             origin=np.zeros((n, v), dtype=np.int8),
             referred=np.zeros((n, v), dtype=bool),
             social_sold=np.zeros((n, v), dtype=bool),
+            quoted=np.zeros((n, v), dtype=bool),
             sales_contacted=np.zeros(n, dtype=bool),
             share_at_contact=np.full(n, np.nan),
             rest_until=np.zeros(n, dtype=np.int64),
@@ -187,6 +190,7 @@ class BuyerState:
         self.origin[buyers] = ORIGIN_NONE
         self.referred[buyers] = False
         self.social_sold[buyers] = False
+        self.quoted[buyers] = False
         self.sales_contacted[buyers] = False
         self.share_at_contact[buyers] = np.nan
         inc = self.incumbent[buyers]
@@ -201,6 +205,11 @@ class BuyerState:
         first = self.origin[buyers, vendors] == ORIGIN_NONE
         self.origin[buyers[first], vendors[first]] = origin
         self.considered[buyers, vendors] = True
+
+    def research_share(self, buyers: np.ndarray, stage_effort: np.ndarray) -> np.ndarray:
+        """Share of its journey's research each buyer has done (progress over the total
+        effort of its journey)."""
+        return self.progress[buyers] / (stage_effort.sum() * self.effort_scale[buyers])
 
     def in_market(self) -> np.ndarray:
         """Buyers in a research stage (early, middle or final), ascending."""
@@ -223,6 +232,7 @@ class VendorState:
     | price, quality | float (V,) | price index (1 = market), chance a customer is satisfied |
     | referral_reward | float (V,) | paid per conversion a satisfied customer referred |
     | fixed_costs, variable_cost | float (V,) | weekly fixed costs; variable cost share of a deal |
+    | self_serve | bool (V,) | sells without a quote from its sales team |
     | plan_version | int | bumped whenever spend changes (processes rebuild caches) |
     | spent | float (V, C) | channel spend so far, week by week |
     | social_selling_spent | float (V,) | social-selling spend so far |
@@ -241,6 +251,7 @@ class VendorState:
     referral_reward: np.ndarray
     fixed_costs: np.ndarray
     variable_cost: np.ndarray
+    self_serve: np.ndarray
     spent: np.ndarray
     social_selling_spent: np.ndarray
     referral_payouts: np.ndarray
@@ -271,6 +282,7 @@ class VendorState:
             referral_reward=np.array([v.referral_reward for v in vs], dtype=float),
             fixed_costs=np.array([v.fixed_costs for v in vs], dtype=float),
             variable_cost=np.array([v.variable_cost for v in vs], dtype=float),
+            self_serve=np.array([v.self_serve for v in vs], dtype=bool),
             spent=np.zeros_like(spend),
             social_selling_spent=np.zeros(n),
             referral_payouts=np.zeros(n),

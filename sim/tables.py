@@ -83,8 +83,9 @@ def journeys_table(model: Any) -> pd.DataFrame:
 
 
 def touches_table(model: Any, blocks: list[dict[str, Any]]) -> pd.DataFrame:
-    """One row per Touch: a consultation (naming the vendor it showed, if any) or a
-    social-selling contact. `gain` is the preference it added for that vendor."""
+    """One row per Touch: a consultation (naming the vendor it showed, if any), a
+    social-selling contact or a sales quote. `gain` is the preference it added for that
+    vendor."""
     keys = ("journey", "buyer", "stage", "vendor")
     if not blocks:
         cols = {k: np.zeros(0, dtype=np.int64) for k in (*keys, "week")}
@@ -101,6 +102,9 @@ def touches_table(model: Any, blocks: list[dict[str, Any]]) -> pd.DataFrame:
     social_sold = np.concatenate(
         [np.full(b["buyer"].size, b["social_selling"]) for b in blocks] or [np.zeros(0, bool)]
     )
+    quote = np.concatenate(
+        [np.full(b["buyer"].size, b["quote"]) for b in blocks] or [np.zeros(0, bool)]
+    )
     return pd.DataFrame(
         {
             "journey_id": cols["journey"],
@@ -111,6 +115,7 @@ def touches_table(model: Any, blocks: list[dict[str, Any]]) -> pd.DataFrame:
             "vendor": _labels(cols["vendor"], model.vendor_names),
             "social": social | social_sold,
             "social_selling": social_sold,
+            "quote": quote,
             "gain": gain,
         }
     )

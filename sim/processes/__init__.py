@@ -9,6 +9,7 @@
     referrals       Referrals       contacts recommend or warn (referral sources)
     reviews         Reviews         spectators read critics' reviews (topic communities)
     social_selling  SocialSelling   vendors' salespeople reach joiners through contacts
+    sales           SalesPipeline   ready buyers get quotes from the vendors they consider
     stages          StageProgress   enough research moves a buyer to the next stage
     decision        Decision        finishers choose a vendor or the status quo
     word_of_mouth   WordOfMouth     customers' satisfaction and what they tell contacts
@@ -32,6 +33,7 @@ from sim.processes.organic import OrganicDiscovery
 from sim.processes.referrals import Referrals, Reviews
 from sim.processes.research import Research
 from sim.processes.rest import EndOfRest, InMarket
+from sim.processes.sales import SalesPipeline
 from sim.processes.social_selling import SocialSelling
 from sim.processes.stages import StageProgress
 from sim.processes.word_of_mouth import WordOfMouth
@@ -52,6 +54,7 @@ def default_processes() -> list[Process]:
         Referrals(),
         Reviews(),
         SocialSelling(),
+        SalesPipeline(),
         StageProgress(),
         Decision(),
         WordOfMouth(),

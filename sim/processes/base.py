@@ -81,7 +81,8 @@ class Week:
     record_touches: bool = False
     active: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     consultations: Consultations | None = None
-    contacts: Contacts | None = None
+    contacts: Contacts | None = None  # social selling
+    quotes: Contacts | None = None  # the sales pipeline's quotes
     deciders: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     decision_u: np.ndarray | None = None  # (deciders, 2): choice, satisfaction
     purchases: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # buyers, vendors, u

@@ -54,7 +54,10 @@ class Decision(Process):
             inc = state.incumbent[buyers]
             rows = np.flatnonzero(inc >= 0)
             utility[rows, inc[rows]] += c.switching_cost
-        utility = np.where(state.considered[buyers], utility, -np.inf)
+        can_buy = state.considered[buyers]
+        if model.spec.sales.quotes_required:  # a purchase needs a quote (or self-serve)
+            can_buy = can_buy & (state.quoted[buyers] | market.self_serve[None, :])
+        utility = np.where(can_buy, utility, -np.inf)
         choice = logit_choice(utility, c.status_quo, u[:, 0])
         bought = choice >= 0
         b_rows, vs = buyers[bought], choice[bought]

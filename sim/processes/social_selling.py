@@ -52,8 +52,12 @@ class SocialSelling(Process):
         reach = social_selling_reach(model.market.social_selling)
         if not reach.any():
             return
+        # a salesperson only gets a meeting once the buyer has done enough research
+        ready = state.research_share(active, model.stage_effort) >= (
+            model.spec.sales.social_selling_min_readiness
+        )
         # p <= reach: test that first, the exact chance only for the few candidates
-        rows, vs = np.nonzero(u < reach[None, :])
+        rows, vs = np.nonzero((u < reach[None, :]) & ready[:, None])
         buyers = active[rows]
         customers = state.neighbour_customers[buyers, vs]
         p = reach[vs] * (1.0 - np.exp(-customers))

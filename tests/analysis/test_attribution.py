@@ -103,8 +103,9 @@ def test_counterfactual_pairs_differ_only_downstream_of_removed_spend(null_scena
     timing = ["journey_id", "buyer_id", "start_week", "end_week"]
     # who is in market and when does not depend on a vendor's spend
     pd.testing.assert_frame_equal(a["journeys"][timing], b["journeys"][timing])
-    ta = a["touches"][~a["touches"].social_selling].reset_index(drop=True)
-    tb = b["touches"][~b["touches"].social_selling].reset_index(drop=True)
+    # consultations only: social-selling contacts and quotes follow what buyers consider
+    ta = a["touches"][~a["touches"].social_selling & ~a["touches"].quote].reset_index(drop=True)
+    tb = b["touches"][~b["touches"].social_selling & ~b["touches"].quote].reset_index(drop=True)
     key = ["journey_id", "buyer_id", "week", "stage", "channel"]
     pd.testing.assert_frame_equal(ta[key], tb[key])  # the same sources consulted
     differ = (ta["vendor"].fillna("-") != tb["vendor"].fillna("-")) | ~np.isclose(

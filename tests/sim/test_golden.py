@@ -29,6 +29,17 @@ TABLES = ("buyers", "journeys", "touches", "vendors", "weekly")
 #: the v1 columns of each table whose definition changed since, and why
 CHANGED = {"vendors": ("roi",)}  # ROI per the seed: marketing-originated revenue (issue 9)
 V1_COLUMNS = {
+    "touches": (
+        "journey_id",
+        "buyer_id",
+        "week",
+        "stage",
+        "channel",
+        "vendor",
+        "social",
+        "social_selling",
+        "gain",
+    ),
     "vendors": (
         "vendor",
         "conversions",
@@ -39,7 +50,7 @@ V1_COLUMNS = {
         "cost_per_acquisition",
         "break_even_volume",
         "originated_share",
-    )
+    ),
 }
 
 
@@ -51,7 +62,12 @@ def pinned(name: str, df):
 
 CASES = [(name, seed) for name in ("baseline", "social_maturity") for seed in (1, 2)]
 #: Pinned on networkx's generators: the fast ones draw other (equally distributed) graphs.
-PINNED = {"network.generator": "networkx"}
+PINNED = {
+    "network.generator": "networkx",
+    # the v1 core had no sales pipeline: no quote needed, social selling at any readiness
+    "sales.quotes_required": False,
+    "sales.social_selling_min_readiness": 0.0,
+}
 
 
 def table_hashes(name: str, seed: int) -> dict[str, str]:

@@ -88,8 +88,11 @@ def test_changing_one_vendors_spend_replays_every_other_random_decision(baseline
     keys = ["journey_id", "buyer_id", "start_week", "end_week"]
     pd.testing.assert_frame_equal(a["journeys"][keys], b["journeys"][keys])
     consult = ["journey_id", "buyer_id", "week", "stage", "channel"]
-    ta = a["touches"].loc[~a["touches"]["social_selling"], consult].reset_index(drop=True)
-    tb = b["touches"].loc[~b["touches"]["social_selling"], consult].reset_index(drop=True)
+    # consultations only: the sales team's contacts and quotes follow what buyers consider
+    sales_a = a["touches"]["social_selling"] | a["touches"]["quote"]
+    sales_b = b["touches"]["social_selling"] | b["touches"]["quote"]
+    ta = a["touches"].loc[~sales_a, consult].reset_index(drop=True)
+    tb = b["touches"].loc[~sales_b, consult].reset_index(drop=True)
     pd.testing.assert_frame_equal(ta, tb)
     # ...while the outcome does change: SearchHeavy loses its paid exposures and sales
     assert (b["touches"]["vendor"] == "SearchHeavy").sum() < (
@@ -102,7 +105,7 @@ def test_streams_are_separate_per_purpose(small) -> None:
     m = BuyerJourneyModel(small, seed=3)
     draws = {name: g.random(4) for name, g in m.streams.items()}
     core = {"population", "need", "source", "exposure", "social_selling", "decision"}
-    assert set(draws) == core | {"installed_base", "organic"}  # + the processes' own
+    assert set(draws) == core | {"installed_base", "organic", "sales"}  # + the processes' own
     values = np.array(list(draws.values()))
     assert len({tuple(v) for v in values}) == len(values)
     again = BuyerJourneyModel(small, seed=3)
