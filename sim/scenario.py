@@ -449,12 +449,13 @@ class Sales(_Frozen):
     quotes_required: a purchase needs a quote from the chosen vendor's sales team (unless
     the vendor is self-serve); the seed: by the time buyers reach sales, mostly price
     quotes are needed. quote_response: weekly chance that a considered vendor's sales
-    team quotes a buyer who is ready for sales (illustrative). social_selling_min_readiness:
-    research share below which social selling cannot reach a buyer (illustrative).
+    team quotes a buyer who is ready for sales (illustrative; 1 = within the week).
+    social_selling_min_readiness: research share below which social selling cannot reach
+    a buyer (illustrative).
     """
 
     quotes_required: Annotated[bool, Field(strict=True)] = True
-    quote_response: Prob = 0.8
+    quote_response: Prob = 1.0
     social_selling_min_readiness: Prob = 0.4
 
 

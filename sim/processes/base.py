@@ -80,6 +80,7 @@ class Week:
     n_vendors: int
     record_touches: bool = False
     active: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    research_share: np.ndarray | None = None  # of `active`, after this week's research
     consultations: Consultations | None = None
     contacts: Contacts | None = None  # social selling
     quotes: Contacts | None = None  # the sales pipeline's quotes

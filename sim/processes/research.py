@@ -126,13 +126,17 @@ class Research(Process):
             stage_row * n_channels + channel, minlength=3 * n_channels
         ).reshape(3, n_channels)
         state.progress[active] += k
+        week.research_share = state.progress[active] / total
 
 
 def record_sales_contact(state: BuyerState, buyers: np.ndarray, share: np.ndarray) -> None:
-    """Remember the research share at each buyer's first sales contact of the journey."""
+    """Remember the research share at each buyer's first sales contact of the journey.
+
+    `buyers` come in ascending order (every caller's rows do), so a buyer's contacts of
+    the week are adjacent: the first of each run is its first contact."""
     first = ~state.sales_contacted[buyers]
-    b = buyers[first]
+    b, s = buyers[first], share[first]
     # a buyer may meet two reps in one week: keep the first consultation's share
-    b, idx = np.unique(b, return_index=True)
-    state.share_at_contact[b] = np.minimum(share[first][idx], 1.0)
-    state.sales_contacted[b] = True
+    head = np.flatnonzero(np.r_[True, b[1:] != b[:-1]]) if b.size else b
+    state.share_at_contact[b[head]] = np.minimum(s[head], 1.0)
+    state.sales_contacted[b[head]] = True

@@ -1,8 +1,9 @@
 """The sales pipeline: a purchase needs a quote from the vendor's sales team (unless the
 vendor is self-serve). A buyer who has done the research share at which it talks to sales
 (Forrester: 65-90%, docs/sources.md §4) asks the vendors it considers for quotes; each
-vendor's team answers with chance `sales.quote_response` a week. The first quote is the
-buyer's first sales contact unless a rep met it before (docs/model.md §13a)."""
+vendor's team answers with chance `sales.quote_response` a week (1: within the week, the
+default, with no draws at all). The first quote is the buyer's first sales contact unless
+a rep met it before (docs/model.md §13a)."""
 
 from __future__ import annotations
 
@@ -18,8 +19,9 @@ if TYPE_CHECKING:
 
 
 class SalesPipeline(Process):
-    """Draws one "sales" uniform per (in-market buyer ready for sales, vendor) each week:
-    who is ready depends on research only, so the shape never depends on a strategy."""
+    """With quote_response < 1, draws one "sales" uniform per (in-market buyer ready for
+    sales, vendor) each week: who is ready depends on research only, so the shape never
+    depends on a strategy."""
 
     name = "sales"
     streams = ("sales",)
@@ -31,12 +33,14 @@ class SalesPipeline(Process):
         if not self.on or not week.active.size:
             return
         state = model.buyers
-        share = state.research_share(week.active, model.stage_effort)
+        share = week.research_share
         ready = share >= state.sales_readiness[week.active]
         buyers, share = week.active[ready], share[ready]
-        u = self.stream(model, "sales").random((buyers.size, model.market.n))
         asked = state.considered[buyers] & ~state.quoted[buyers]
-        rows, vs = np.nonzero(asked & (u < model.spec.sales.quote_response))
+        response = model.spec.sales.quote_response
+        if response < 1.0:
+            asked &= self.stream(model, "sales").random((buyers.size, model.market.n)) < response
+        rows, vs = np.nonzero(asked)
         if not rows.size:
             return
         quoted = buyers[rows]

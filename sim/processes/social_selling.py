@@ -47,15 +47,14 @@ class SocialSelling(Process):
         if not week.active.size:
             return
         state = model.buyers
-        active = week.active[state.joiner[week.active]]
+        joiner = state.joiner[week.active]
+        active = week.active[joiner]
         u = self.stream(model, "social_selling").random((active.size, model.market.n))
         reach = social_selling_reach(model.market.social_selling)
         if not reach.any():
             return
         # a salesperson only gets a meeting once the buyer has done enough research
-        ready = state.research_share(active, model.stage_effort) >= (
-            model.spec.sales.social_selling_min_readiness
-        )
+        ready = week.research_share[joiner] >= model.spec.sales.social_selling_min_readiness
         # p <= reach: test that first, the exact chance only for the few candidates
         rows, vs = np.nonzero((u < reach[None, :]) & ready[:, None])
         buyers = active[rows]

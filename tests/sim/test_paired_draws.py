@@ -63,15 +63,16 @@ def test_no_process_of_the_default_week_draws_by_strategy(small) -> None:
         assert a == b
 
 
-def test_nor_with_organic_discovery_and_an_installed_base(small) -> None:
+def test_nor_with_organic_discovery_an_installed_base_and_slow_quotes(small) -> None:
     market = small.with_changes(
         {
             "organic.reach": {"search": 0.3, "topic_communities": 0.2},
             "vendors.SocialSelling.installed_base": 0.2,
+            "sales.quote_response": 0.7,
         }
     )
     a, b = draw_log(market, 3), draw_log(other_strategies(market), 3)
-    assert any(stream == "organic" for _, stream, _, _ in a)
+    assert {"organic", "sales"} <= {stream for _, stream, _, _ in a}
     assert a == b
 
 
