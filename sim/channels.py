@@ -88,6 +88,11 @@ CHANNELS: tuple[Channel, ...] = (
 )
 # fmt: on
 
+#: The market (real buyers) the table's half-saturation spends are stated for: a market
+#: twice as large needs twice the spend for the same presence (docs/model.md §9).
+#: Illustrative, like the half-saturation values themselves.
+REFERENCE_AUDIENCE = 5_000
+
 CHANNEL_NAMES: tuple[str, ...] = tuple(c.name for c in CHANNELS)
 CHANNEL_INDEX: dict[str, int] = {name: i for i, name in enumerate(CHANNEL_NAMES)}
 SALES_REPS: int = CHANNEL_INDEX["sales_reps"]

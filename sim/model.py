@@ -25,7 +25,7 @@ import mesa
 import numpy as np
 
 from sim.agents import Buyer, Vendor, create_buyers
-from sim.channels import channel_arrays
+from sim.channels import REFERENCE_AUDIENCE, channel_arrays
 from sim.network import ReferralGraph, build_referral_graph
 from sim.processes import CORE_STREAMS, Process, Week, default_processes
 from sim.processes.needs import file_first_needs
@@ -67,6 +67,10 @@ class BuyerJourneyModel(mesa.Model):
         self.week = 0
         self.horizon = scenario.weeks
         self.channels = channel_arrays(scenario.channel_table())
+        #: real buyers each simulated buyer stands for (counts and money scale by it)
+        self.market_scale = scenario.market_buyers / scenario.buyers.count
+        #: the market's size against the channel table's reference audience
+        self.audience = scenario.market_buyers / REFERENCE_AUDIENCE
         self.vendor_names = scenario.vendor_names()
         effort = scenario.buyers.stage_effort
         self.stage_effort = np.array([effort.early, effort.middle, effort.final])

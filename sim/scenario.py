@@ -443,6 +443,18 @@ class ChannelOverride(_Frozen):
     half_saturation: Pos | None = None
 
 
+class Market(_Frozen):
+    """The market a scenario represents (docs/model.md §9).
+
+    buyers: how many real buyers the market has; the simulated buyers (buyers.count) are a
+    sample of them. Spend buys presence for the whole market, and counts and money are
+    scaled from the sample to the market, so cost per acquisition and ROI do not move when
+    only the sample size changes. Default: the sample is the whole market.
+    """
+
+    buyers: Annotated[Whole, Field(ge=1, le=1_000_000_000)] | None = None
+
+
 class Sales(_Frozen):
     """The sales pipeline (docs/model.md §13a).
 
@@ -508,6 +520,7 @@ class Scenario(_Frozen):
     channels: dict[str, ChannelOverride] = Field(default_factory=dict)
     organic: Organic = Organic()
     sales: Sales = Sales()
+    market: Market = Market()
     source: str = "<memory>"
     base_dir: str = "."
 
@@ -614,6 +627,11 @@ class Scenario(_Frozen):
                 c = replace(c, **changes)
             out.append(c)
         return tuple(out)
+
+    @property
+    def market_buyers(self) -> int:
+        """Real buyers in the market (the sample's size unless [market] says otherwise)."""
+        return self.market.buyers if self.market.buyers is not None else self.buyers.count
 
     def vendor_names(self) -> tuple[str, ...]:
         """Vendor names in scenario order (the vendor index of every array)."""
@@ -761,7 +779,16 @@ def scenario_from_dict(
         if not isinstance(head, dict):
             raise ScenarioError(source, "scenario", "must be a table ([scenario])")
         for key, value in head.items():
-            if key in ("vendors", "buyers", "network", "choice", "channels", "organic", "sales"):
+            if key in (
+                "vendors",
+                "buyers",
+                "network",
+                "choice",
+                "channels",
+                "organic",
+                "sales",
+                "market",
+            ):
                 raise ScenarioError(source, f"scenario.{key}", f"[{key}] is a table of its own")
             flat[key] = value
     flat["source"] = source

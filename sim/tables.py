@@ -137,28 +137,35 @@ def vendors_table(model: Any) -> pd.DataFrame:
     marketing-originated revenue), revenue per marketing dollar (all revenue), CAC,
     break-even volume and the share of customers originated by marketing.
 
+    `conversions` counts the simulated buyers' purchases; everything else is for the
+    market the scenario represents (`market_conversions` = conversions x real buyers per
+    simulated buyer; revenue likewise), since the spend buys presence in that market.
+
     Break-even volume counts the vendor's fixed costs over the simulated weeks plus its
     marketing spend, against the mean deal's contribution margin.
     """
-    m = model.market
-    conv = m.conversions.astype(float)
+    m, scale = model.market, model.market_scale
+    # the sample's counts and money scaled to the market the spend is for
+    conv = m.conversions * scale
+    revenue, originated_revenue = m.revenue * scale, m.originated_revenue * scale
     spend = m.marketing_spend()
-    deal = metrics.mean_deal(m.revenue, conv)
+    deal = metrics.mean_deal(revenue, conv)
     variable = m.variable_cost * deal
     fixed = m.fixed_costs * model.week + spend
     return pd.DataFrame(
         {
             "vendor": pd.Series(model.vendor_names, dtype="string"),
             "conversions": m.conversions.astype(np.int64),
+            "market_conversions": conv,
             "win_share": metrics.win_share(conv),
-            "revenue": m.revenue,
+            "revenue": revenue,
             "marketing_spend": spend,
-            "roi": metrics.roi(m.originated_revenue, spend),
-            "originated_revenue": m.originated_revenue,
-            "revenue_per_marketing_dollar": metrics.revenue_per_marketing_dollar(m.revenue, spend),
+            "roi": metrics.roi(originated_revenue, spend),
+            "originated_revenue": originated_revenue,
+            "revenue_per_marketing_dollar": metrics.revenue_per_marketing_dollar(revenue, spend),
             "cost_per_acquisition": metrics.cost_per_acquisition(spend, conv),
             "break_even_volume": metrics.break_even_volume(fixed, deal, variable),
-            "originated_share": metrics.originated_share(m.originated, conv),
+            "originated_share": metrics.originated_share(m.originated, m.conversions),
         }
     )
 

@@ -72,7 +72,9 @@ class Decision(Process):
         referred = state.referred[b_rows, vs]
         np.add.at(market.originated, vs[originated], 1)
         np.add.at(market.originated_revenue, vs[originated], deal[bought][originated])
-        np.add.at(market.referral_payouts, vs[referred], market.referral_reward[vs[referred]])
+        # rewards are paid for the market's referred conversions (each stands for `scale`)
+        reward = market.referral_reward[vs[referred]] * model.market_scale
+        np.add.at(market.referral_payouts, vs[referred], reward)
         market.conversions += conv
         market.revenue += rev
         week.conversions, week.revenue = conv, rev

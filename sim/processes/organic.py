@@ -37,7 +37,7 @@ def visibility(model: BuyerJourneyModel) -> np.ndarray:
     customers = np.bincount(state.incumbent[state.incumbent >= 0], minlength=market.n)
     return (
         np.exp(o.quality_weight * (market.quality - 0.5))
-        * np.exp(o.review_weight * review_scores(market.reviews))
+        * np.exp(o.review_weight * review_scores(market.reviews, model.market_scale))
         * (1.0 + o.base_weight * customers / state.n)
     )
 

@@ -27,9 +27,11 @@ if TYPE_CHECKING:
 REVIEW_PRIOR = 10.0
 
 
-def review_scores(reviews: np.ndarray) -> np.ndarray:
-    """Each vendor's public review score: (positive - negative) / (all + REVIEW_PRIOR)."""
-    return (reviews[0] - reviews[1]) / (reviews.sum(0) + REVIEW_PRIOR)
+def review_scores(reviews: np.ndarray, scale: float = 1.0) -> np.ndarray:
+    """Each vendor's public review score: (positive - negative) / (all + REVIEW_PRIOR),
+    with the sample's review counts scaled to the market (`scale` real buyers each)."""
+    r = reviews * scale
+    return (r[0] - r[1]) / (r.sum(0) + REVIEW_PRIOR)
 
 
 class Referrals(Process):
@@ -80,7 +82,7 @@ class Reviews(Process):
         tc = np.flatnonzero((c.channel == TOPIC_COMMUNITIES) & state.spectator[c.buyer])
         if not tc.size:
             return
-        score = review_scores(model.market.reviews)
+        score = review_scores(model.market.reviews, model.market_scale)
         w = (
             model.channels.credibility[c.stage_row[tc], TOPIC_COMMUNITIES]
             * model.spec.choice.review_weight

@@ -30,7 +30,9 @@ def exposure_cdf(spend: np.ndarray, reach: np.ndarray, half_saturation: np.ndarr
     """Cumulative chance, per channel, that a consultation shows vendor 0..V-1.
 
     Presence in a channel saturates in total spend S: reach * (1 - exp(-S / h)); vendors
-    split it by share of voice (their spend / S). Returns (C, V) cumulative sums.
+    split it by share of voice (their spend / S). `h` is the half-saturation spend for the
+    scenario's market (the table's value x market size / REFERENCE_AUDIENCE: spend buys
+    presence per buyer reached). Returns (C, V) cumulative sums.
     """
     total = spend.sum(0)  # (C,)
     presence = reach * (1.0 - np.exp(-total / half_saturation))
@@ -83,7 +85,7 @@ class Research(Process):
         if self._exposure is None or self._version != market.plan_version:
             ch = model.channels
             self._exposure = DiscreteSampler(
-                exposure_cdf(market.spend, ch.reach, ch.half_saturation)
+                exposure_cdf(market.spend, ch.reach, ch.half_saturation * model.audience)
             )
             self._version = market.plan_version
         return self._exposure

@@ -31,9 +31,11 @@ SOCIAL_SELLING_REACH = 0.15
 REFERRED_SALES_TRUST = 2.0
 
 
-def social_selling_reach(spend: np.ndarray) -> np.ndarray:
-    """Each vendor's weekly reach at its social-selling spend (saturating)."""
-    return SOCIAL_SELLING_REACH * (1.0 - np.exp(-spend / SOCIAL_SELLING_HALF_SATURATION))
+def social_selling_reach(spend: np.ndarray, audience: float = 1.0) -> np.ndarray:
+    """Each vendor's weekly reach at its social-selling spend (saturating), for a market of
+    `audience` x REFERENCE_AUDIENCE buyers (a larger market needs more salespeople)."""
+    half = SOCIAL_SELLING_HALF_SATURATION * audience
+    return SOCIAL_SELLING_REACH * (1.0 - np.exp(-spend / half))
 
 
 class SocialSelling(Process):
@@ -50,7 +52,7 @@ class SocialSelling(Process):
         joiner = state.joiner[week.active]
         active = week.active[joiner]
         u = self.stream(model, "social_selling").random((active.size, model.market.n))
-        reach = social_selling_reach(model.market.social_selling)
+        reach = social_selling_reach(model.market.social_selling, model.audience)
         if not reach.any():
             return
         # a salesperson only gets a meeting once the buyer has done enough research

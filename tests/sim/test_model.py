@@ -287,14 +287,15 @@ def test_a_scenarios_channel_preferences_steer_source_choice(small) -> None:
 
 def test_roi_counts_only_marketing_originated_revenue(small) -> None:
     """The scorecard's ROI is (revenue of marketing-originated purchases - spend) / spend,
-    recomputed here from the journeys table; revenue per marketing dollar counts all."""
+    recomputed here from the journeys table (deal values scaled from the simulated sample
+    to the market); revenue per marketing dollar counts all."""
     model, t = run(small, seed=5)
     j, v = t["journeys"], t["vendors"].set_index("vendor")
     bought = j[j["outcome"] == "purchase"]
     by_origin = bought.groupby(["vendor", "marketing_originated"])["deal_value"].sum()
     for name in small.vendor_names():
         spend = v.loc[name, "marketing_spend"]
-        originated = by_origin.get((name, True), 0.0)
+        originated = by_origin.get((name, True), 0.0) * model.market_scale
         assert v.loc[name, "roi"] == pytest.approx((originated - spend) / spend)
         assert v.loc[name, "revenue_per_marketing_dollar"] == pytest.approx(
             v.loc[name, "revenue"] / spend

@@ -1,0 +1,69 @@
+"""Media cost tied to the audience: a scenario states the market it represents and the
+simulated buyers are a sample of it; spend buys presence for the whole market, and counts
+and money are scaled to it. So cost per acquisition and ROI do not move when only the
+sample size changes (2,000 vs 20,000 simulated buyers of the same market, 20 seeds)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sim.model import BuyerJourneyModel
+
+SEEDS = range(20)
+
+
+def mean_vendor_metrics(scenario, n: int) -> dict[str, np.ndarray]:
+    sc = scenario.with_changes({"buyers.count": n})
+    rows = [
+        BuyerJourneyModel(sc, seed=s, record_touches=False).run().tables()["vendors"] for s in SEEDS
+    ]
+    return {
+        m: np.mean([r[m].to_numpy(float) for r in rows], axis=0)
+        for m in ("cost_per_acquisition", "roi", "market_conversions", "conversions")
+    }
+
+
+@pytest.fixture(scope="module")
+def market(baseline):
+    """The baseline's market of 5,000 real buyers, over one year."""
+    return baseline.with_changes({"market.buyers": 5000, "weeks": 52})
+
+
+def test_cac_and_roi_do_not_move_with_the_sample_size(market) -> None:
+    small, large = mean_vendor_metrics(market, 2000), mean_vendor_metrics(market, 20000)
+    np.testing.assert_allclose(
+        small["cost_per_acquisition"], large["cost_per_acquisition"], rtol=0.10
+    )
+    np.testing.assert_allclose(small["roi"], large["roi"], rtol=0.10)
+    np.testing.assert_allclose(small["market_conversions"], large["market_conversions"], rtol=0.10)
+    # ...while the simulated counts are ten times apart
+    ratio = large["conversions"] / small["conversions"]
+    assert np.all((ratio > 8) & (ratio < 12))
+
+
+def test_without_a_stated_market_the_sample_is_the_market(baseline) -> None:
+    sc = baseline.with_changes({"buyers.count": 800, "weeks": 30, "market.buyers": None})
+    assert sc.market_buyers == 800
+    model = BuyerJourneyModel(sc, seed=1, record_touches=False).run()
+    v = model.tables()["vendors"]
+    assert model.market_scale == 1.0
+    assert (v["market_conversions"] == v["conversions"]).all()
+
+
+def test_a_larger_market_needs_more_spend_for_the_same_presence(baseline) -> None:
+    """Presence per consultation depends on spend per real buyer: doubling the market
+    halves the exposure a budget buys (before saturation)."""
+    from sim.channels import REFERENCE_AUDIENCE, channel_arrays
+    from sim.processes.research import exposure_cdf
+
+    ch = channel_arrays()
+    spend = np.zeros((1, 9))
+    spend[0, 1] = 2000.0
+    p = [
+        exposure_cdf(spend, ch.reach, ch.half_saturation * m / REFERENCE_AUDIENCE)[1, 0]
+        for m in (5_000, 10_000)
+    ]
+    twice_spend = spend * 2
+    q = exposure_cdf(twice_spend, ch.reach, ch.half_saturation * 2)[1, 0]
+    assert p[1] < p[0] and q == pytest.approx(p[0])
