@@ -78,11 +78,14 @@ class Reviews(Process):
         c = week.consultations
         if c is None:
             return
+        score = review_scores(model.market.reviews, model.market_scale)
+        if not score.any():
+            return  # no reviews yet (or all balanced): nothing to take in
         state = model.buyers
-        tc = np.flatnonzero((c.channel == TOPIC_COMMUNITIES) & state.spectator[c.buyer])
+        tc = np.flatnonzero(c.channel == TOPIC_COMMUNITIES)
+        tc = tc[state.spectator[c.buyer[tc]]]
         if not tc.size:
             return
-        score = review_scores(model.market.reviews, model.market_scale)
         w = (
             model.channels.credibility[c.stage_row[tc], TOPIC_COMMUNITIES]
             * model.spec.choice.review_weight
