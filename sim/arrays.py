@@ -27,6 +27,12 @@ def add_rows(target: np.ndarray, rows: np.ndarray, values: np.ndarray) -> None:
     np.add.at(target.reshape(-1), flat, values.reshape(-1))
 
 
+def rows_of(array: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """array[rows] for a 2-D array, as a new array: `np.take` along axis 0 is several
+    times faster than fancy indexing for the row gathers of the weekly step."""
+    return np.take(array, rows, axis=0)
+
+
 def csr_rows(matrix, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Column indices of the non-zeros in `rows` of a CSR matrix, and which row (position
     in `rows`) each belongs to; cheaper than slicing a new sparse matrix."""

@@ -30,15 +30,15 @@ class DiscreteSampler:
         # outcome at a bin's lower edge, and whether a CDF step lies inside the bin
         low = np.stack([np.searchsorted(row, edges[:-1], side="right") for row in self.cdfs])
         high = np.stack([np.searchsorted(row, edges[1:], side="left") for row in self.cdfs])
-        self.guide = low.astype(np.int64)  # (G, BINS)
-        self.exact = high != low
+        # one flat table: the outcome at a bin's lower edge, or -1 where a CDF step lies
+        # inside the bin (those draws are resolved exactly with a binary search)
+        self.table = np.where(high != low, -1, low).astype(np.int64).ravel()  # (G * BINS,)
         self.flat = (np.arange(g)[:, None] + self.cdfs).ravel()
 
     def draw(self, u: np.ndarray, group: np.ndarray) -> np.ndarray:
         """Outcome index (0..K) for each uniform u in [0, 1) drawn from row `group`."""
-        b = (u * BINS).astype(np.int64)
-        out = self.guide[group, b]
-        hard = np.flatnonzero(self.exact[group, b])
+        out = self.table.take(group * BINS + (u * BINS).astype(np.int64))
+        hard = np.flatnonzero(out < 0)
         if hard.size:
             g = group[hard]
             out[hard] = np.searchsorted(self.flat, g + u[hard], side="right") - g * self.k

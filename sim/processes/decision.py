@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from sim.arrays import rows_of
 from sim.channels import Stage
 from sim.processes.base import ClosedJourneys, Process, Week
 from sim.state import ORIGIN_MARKETING
@@ -46,17 +47,17 @@ class Decision(Process):
         state, market, c = model.buyers, model.market, model.spec.choice
         buyers = week.active[rows]
         utility = (
-            c.preference_weight * state.preference[buyers]
-            + state.fit[buyers]
+            c.preference_weight * rows_of(state.preference, buyers)
+            + rows_of(state.fit, buyers)
             - c.price_weight * (market.price[None, :] - 1.0)
         )
         if c.switching_cost > 0:  # a renewal keeps the incumbent unless switching pays
             inc = state.incumbent[buyers]
             rows = np.flatnonzero(inc >= 0)
             utility[rows, inc[rows]] += c.switching_cost
-        can_buy = state.considered[buyers]
+        can_buy = rows_of(state.considered, buyers)
         if model.spec.sales.quotes_required:  # a purchase needs a quote (or self-serve)
-            can_buy = can_buy & (state.quoted[buyers] | market.self_serve[None, :])
+            can_buy = can_buy & (rows_of(state.quoted, buyers) | market.self_serve[None, :])
         utility = np.where(can_buy, utility, -np.inf)
         choice = logit_choice(utility, c.status_quo, u[:, 0])
         bought = choice >= 0

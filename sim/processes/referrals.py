@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.arrays import add_rows
+from sim.arrays import add_rows, rows_of
 from sim.channels import TOPIC_COMMUNITIES
 from sim.processes.base import Process, Week
 from sim.state import ORIGIN_REFERRAL
@@ -49,7 +49,7 @@ class Referrals(Process):
         if not r_idx.size:
             return
         state = model.buyers
-        sig = state.neighbour_opinion[c.buyer[r_idx]]
+        sig = rows_of(state.neighbour_opinion, c.buyer[r_idx])
         # contacts who say nothing change nothing: only buyers with a voice among them
         live = sig.any(1)
         r_idx, sig = r_idx[live], sig[live]
@@ -91,4 +91,5 @@ class Reviews(Process):
             * model.spec.choice.review_weight
         )
         buyers = c.buyer[tc]
-        add_rows(state.preference, buyers, w[:, None] * score[None, :] * state.considered[buyers])
+        considered = rows_of(state.considered, buyers)
+        add_rows(state.preference, buyers, w[:, None] * score[None, :] * considered)

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from sim.arrays import rows_of
 from sim.processes.base import Contacts, Process, Week
 from sim.processes.research import record_sales_contact
 
@@ -36,7 +37,7 @@ class SalesPipeline(Process):
         share = week.research_share
         ready = share >= state.sales_readiness[week.active]
         buyers, share = week.active[ready], share[ready]
-        asked = state.considered[buyers] & ~state.quoted[buyers]
+        asked = rows_of(state.considered, buyers) & ~rows_of(state.quoted, buyers)
         response = model.spec.sales.quote_response
         if response < 1.0:
             asked &= self.stream(model, "sales").random((buyers.size, model.market.n)) < response

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.arrays import csr_rows
+from sim.arrays import csr_rows, rows_of
 from sim.processes.base import Process, Week
 
 if TYPE_CHECKING:
@@ -47,7 +47,7 @@ class WordOfMouth(Process):
         buyers, vendors, u = week.purchases
         state, market = model.buyers, model.market
         satisfied = u < market.quality[vendors]
-        old_opinion = state.opinion[buyers].copy()
+        old_opinion = rows_of(state.opinion, buyers)
         old_customer = state.incumbent[buyers].copy()
         state.incumbent[buyers] = vendors
         state.opinion[buyers] = 0.0
