@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim.processes.base import Process, Week
-from sim.processes.word_of_mouth import advocacy, update_neighbour_sums
+from sim.processes.word_of_mouth import become_customers
 
 if TYPE_CHECKING:
     from sim.model import BuyerJourneyModel
@@ -33,17 +33,7 @@ class InstalledBase(Process):
         vendor = np.searchsorted(np.cumsum(shares), u[:, 0], side="right")
         buyers = np.flatnonzero(vendor < market.n)
         vendors = vendor[buyers]
-        satisfied = u[buyers, 1] < market.quality[vendors]
-        old_opinion = state.opinion[buyers].copy()
-        old_customer = state.incumbent[buyers].copy()
-        state.incumbent[buyers] = vendors
-        strength = np.where(
-            satisfied, state.span[buyers] * advocacy(model)[vendors], -state.span[buyers]
-        )
-        state.opinion[buyers, vendors] = strength
-        update_neighbour_sums(state, model.adjacency, buyers, old_opinion, old_customer)
-        crit = state.critic[buyers]
-        np.add.at(market.reviews, (np.where(satisfied[crit], 0, 1), vendors[crit]), 1)
+        become_customers(model, buyers, vendors, u[buyers, 1] < market.quality[vendors])
 
     def run(self, model: BuyerJourneyModel, week: Week) -> None:
         """Nothing each week: renewals are decisions (sim/processes/decision.py)."""

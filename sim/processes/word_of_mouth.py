@@ -45,19 +45,27 @@ class WordOfMouth(Process):
         if week.purchases is None:
             return
         buyers, vendors, u = week.purchases
-        state, market = model.buyers, model.market
-        satisfied = u < market.quality[vendors]
-        old_opinion = rows_of(state.opinion, buyers)
-        old_customer = state.incumbent[buyers].copy()
-        state.incumbent[buyers] = vendors
-        state.opinion[buyers] = 0.0
-        strength = np.where(
-            satisfied, state.span[buyers] * advocacy(model)[vendors], -state.span[buyers]
-        )
-        state.opinion[buyers, vendors] = strength
-        update_neighbour_sums(state, model.adjacency, buyers, old_opinion, old_customer)
-        crit = state.critic[buyers]
-        np.add.at(market.reviews, (np.where(satisfied[crit], 0, 1), vendors[crit]), 1)
+        become_customers(model, buyers, vendors, u < model.market.quality[vendors])
+
+
+def become_customers(
+    model: BuyerJourneyModel, buyers: np.ndarray, vendors: np.ndarray, satisfied: np.ndarray
+) -> None:
+    """`buyers` are now `vendors`' customers: each forms its opinion (span x advocacy if
+    satisfied, -span if not; nothing about other vendors), its contacts' sums follow, and
+    critics post a public review."""
+    state, market = model.buyers, model.market
+    old_opinion = rows_of(state.opinion, buyers)
+    old_customer = state.incumbent[buyers].copy()
+    state.incumbent[buyers] = vendors
+    state.opinion[buyers] = 0.0
+    strength = np.where(
+        satisfied, state.span[buyers] * advocacy(model)[vendors], -state.span[buyers]
+    )
+    state.opinion[buyers, vendors] = strength
+    update_neighbour_sums(state, model.adjacency, buyers, old_opinion, old_customer)
+    crit = state.critic[buyers]
+    np.add.at(market.reviews, (np.where(satisfied[crit], 0, 1), vendors[crit]), 1)
 
 
 def update_neighbour_sums(
