@@ -217,6 +217,112 @@ class Buyers(_Frozen):
         return v
 
 
+SIZE_CLASSES: tuple[str, ...] = ("small", "mid_market", "enterprise")
+
+
+class BySize(_Frozen):
+    """One number per account size class: small, mid-market, enterprise."""
+
+    small: NonNeg
+    mid_market: NonNeg
+    enterprise: NonNeg
+
+    def as_tuple(self) -> tuple[float, ...]:
+        """Values in size order (small .. enterprise)."""
+        return tuple(getattr(self, s) for s in SIZE_CLASSES)
+
+
+class Accounts(_Frozen):
+    """Accounts (companies) and their buying groups (docs/model.md §4a).
+
+    Buyers are grouped into accounts of a size class (`size_shares`: the share of
+    ACCOUNTS in each class). An account's simulated people are its buying group: 1 +
+    Poisson(group_size - 1) people, at most `max_group` (Gartner: 6-10 for a complex
+    purchase, larger for larger accounts; docs/sources.md §10). A need arises at the
+    account with weekly chance `need_rate`; every member researches, and the group decides
+    when its slowest member has finished the final stage. `effort` scales the research a
+    journey needs (bigger accounts, bigger deals). The decision needs members holding at
+    least `consensus` of the group's weight (span of control) behind one vendor; otherwise
+    it ends in no decision. `shared_fit`: the share of the buyer-vendor fit variance that
+    is common to the account (colleagues judge fit alike). `colleague_links`: the chance
+    that two members of an account know each other on the referral graph (dense inside an
+    account; the [network] generator adds the sparse links across accounts).
+
+    A scenario without [accounts] has one-person accounts: each buyer decides alone with
+    its own need rate (the v1 market).
+    """
+
+    size_shares: BySize = BySize(small=0.60, mid_market=0.30, enterprise=0.10)
+    group_size: BySize = BySize(small=2.0, mid_market=4.5, enterprise=8.0)
+    max_group: Annotated[Whole, Field(ge=1, le=50)] = 12
+    need_rate: BySize = BySize(small=0.012, mid_market=0.016, enterprise=0.020)
+    effort: BySize = BySize(small=1.0, mid_market=1.6, enterprise=2.4)
+    consensus: Prob = 0.5
+    shared_fit: Prob = 0.5
+    colleague_links: Prob = 1.0
+
+    @field_validator("size_shares")
+    @classmethod
+    def _shares_sum_to_one(cls, v: BySize) -> BySize:
+        total = sum(v.as_tuple())
+        if not math.isclose(total, 1.0, abs_tol=1e-6):
+            raise ValueError(f"shares must sum to 1 (they sum to {total:g})")
+        return v
+
+    @field_validator("group_size", "effort")
+    @classmethod
+    def _at_least_one(cls, v: BySize) -> BySize:
+        for size, x in zip(SIZE_CLASSES, v.as_tuple(), strict=True):
+            if x < 1:
+                raise _problem(f"must be at least 1, found {x:g}", size)
+        return v
+
+    @field_validator("need_rate")
+    @classmethod
+    def _probabilities(cls, v: BySize) -> BySize:
+        for size, x in zip(SIZE_CLASSES, v.as_tuple(), strict=True):
+            if x > 1:
+                raise _problem(f"must be a probability between 0 and 1, found {x:g}", size)
+        return v
+
+
+class Memory(_Frozen):
+    """Memory: preference built from exposures fades between weeks, and buyers out of
+    market can still be exposed (brand building), docs/model.md §11a.
+
+    half_life_weeks: weeks for a preference to fall to half without new exposures
+    (None: preferences never fade, the v1 model). idle_reach: how strongly paid presence
+    reaches buyers who are not in market, relative to buyers in market (0: not at all,
+    the v1 model). What idle buyers take in carries into their next journey. Both
+    illustrative; calibrated where targets allow.
+    """
+
+    half_life_weeks: Pos | None = None
+    idle_reach: Prob = 0.0
+
+    @property
+    def on(self) -> bool:
+        """Whether memory changes anything."""
+        return self.half_life_weeks is not None or self.idle_reach > 0
+
+
+class Calibration(_Frozen):
+    """The scenario's free parameters for `run.py calibrate`: dotted field paths (as in
+    sweeps, e.g. "choice.status_quo") with the [low, high] range the fit may search."""
+
+    free: dict[str, tuple[float, float]] = Field(default_factory=dict)
+
+    @field_validator("free")
+    @classmethod
+    def _ranges(cls, free: dict[str, tuple[float, float]]) -> dict[str, tuple[float, float]]:
+        for path, (low, high) in free.items():
+            if not (math.isfinite(low) and math.isfinite(high) and low < high):
+                raise _problem(
+                    f"needs [low, high] with low < high, found [{low:g}, {high:g}]", path
+                )
+        return free
+
+
 class Choice(_Frozen):
     """The decision at the end of the final stage: multinomial logit or no decision."""
 
@@ -521,6 +627,9 @@ class Scenario(_Frozen):
     organic: Organic = Organic()
     sales: Sales = Sales()
     market: Market = Market()
+    accounts: Accounts | None = None
+    memory: Memory = Memory()
+    calibration: Calibration = Calibration()
     source: str = "<memory>"
     base_dir: str = "."
 
@@ -715,6 +824,8 @@ def _set_dotted(data: dict[str, Any], dotted: str, value: Any, source: str) -> N
                 raise ScenarioError(source, dotted, f"no vendor named {part!r}; vendors: {names}")
             node = match[0]
         elif isinstance(node, dict) and part in node:
+            if node[part] is None and i == 0 and part == "accounts":
+                node[part] = Accounts().model_dump()  # setting a field turns accounts on
             node = node[part]
         elif isinstance(node, dict) and parts[0] == "channels" and i == 1:
             node = node.setdefault(part, {})  # a new per-channel override
@@ -788,6 +899,9 @@ def scenario_from_dict(
                 "organic",
                 "sales",
                 "market",
+                "accounts",
+                "memory",
+                "calibration",
             ):
                 raise ScenarioError(source, f"scenario.{key}", f"[{key}] is a table of its own")
             flat[key] = value
