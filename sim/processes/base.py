@@ -79,6 +79,8 @@ class Week:
     number: int
     n_vendors: int
     record_touches: bool = False
+    started: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # buyers
+    # whose journey started this week (set by the needs process)
     active: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     research_share: np.ndarray | None = None  # of `active`, after this week's research
     consultations: Consultations | None = None

@@ -55,3 +55,4 @@ class NeedArrival(Process):
             return
         u = self.stream(model, "need").random(new.size)
         state.start_journey(new, week.number, u, model.spec.choice.incumbent_bonus)
+        week.started = new
