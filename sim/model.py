@@ -2,7 +2,8 @@
 
 The model wires four things together and owns none of the rules:
 
-- the state (sim/state.py): `model.buyers` (BuyerState) and `model.market` (VendorState);
+- the state (sim/state.py): `model.buyers` (BuyerState), `model.accounts` (AccountState)
+  and `model.market` (VendorState);
 - the week's processes (sim/processes/), run in order by `step()`;
 - the Mesa agents (sim/agents.py): Vendor agents own their strategy and act first each
   week; Buyer agents are the face of each buyer's row on the referral graph;
@@ -26,12 +27,12 @@ import numpy as np
 
 from sim.agents import Buyer, Vendor, create_buyers
 from sim.channels import REFERENCE_AUDIENCE, channel_arrays
-from sim.network import ReferralGraph, build_referral_graph
+from sim.network import ReferralGraph, build_referral_graph, with_colleagues
 from sim.processes import CORE_STREAMS, Process, Week, default_processes
 from sim.processes.needs import file_first_needs
 from sim.recorders import Recorder, default_recorders
 from sim.scenario import Scenario, ScenarioError
-from sim.state import BuyerState, VendorState
+from sim.state import VendorState, draw_population
 
 _MISSING = object()
 
@@ -76,11 +77,8 @@ class BuyerJourneyModel(mesa.Model):
         self.stage_effort = np.array([effort.early, effort.middle, effort.final])
         self.market = VendorState.from_scenario(scenario)
         self.vendors = [Vendor(self, i, v) for i, v in enumerate(scenario.vendors)]
-        self.buyers = BuyerState.draw(
-            scenario.buyers,
-            len(self.vendors),
-            scenario.choice.fit_spread,
-            self.streams["population"],
+        self.buyers, self.accounts = draw_population(
+            scenario, len(self.vendors), self.streams["population"]
         )
         self._setup_graph()
         file_first_needs(self)
@@ -100,6 +98,8 @@ class BuyerJourneyModel(mesa.Model):
         ref: ReferralGraph = build_referral_graph(
             sc.network, sc.buyers.count, graph_seed, None if path is None else str(path)
         )
+        if not self.accounts.singletons:
+            ref = with_colleagues(ref, self.accounts.start, sc.accounts.colleague_links, graph_seed)
         n_nodes = ref.n
         if n_nodes != self.buyers.n:
             raise ScenarioError(

@@ -152,3 +152,31 @@ def build_referral_graph(spec: Network, n: int, seed: int, path: str | None) -> 
         assert path is not None
         return to_referral_graph(read_graph_file(Path(path), spec.format))
     return from_edges(n, generate_edges(spec, n, seed))
+
+
+def colleague_edges(start: np.ndarray, p: float, rng: np.random.Generator) -> np.ndarray:
+    """Links inside accounts: each pair of members of an account (rows start[a] to
+    start[a + 1] - 1) know each other with chance p. Accounts of one size are handled
+    together, so the work is one vectorised pass per group size. Draws one uniform per
+    pair of colleagues when p < 1."""
+    sizes = np.diff(start)
+    parts = []
+    for s in np.unique(sizes[sizes > 1]):
+        i, j = np.triu_indices(int(s), 1)
+        first = start[:-1][sizes == s]
+        parts.append(np.stack([(first[:, None] + i).ravel(), (first[:, None] + j).ravel()], 1))
+    if not parts:
+        return np.zeros((0, 2), dtype=np.int64)
+    pairs = np.concatenate(parts).astype(np.int64)
+    if p < 1.0:
+        pairs = pairs[rng.random(pairs.shape[0]) < p]
+    return pairs
+
+
+def with_colleagues(graph: ReferralGraph, start: np.ndarray, p: float, seed: int) -> ReferralGraph:
+    """The referral graph plus the links between colleagues of each account: dense
+    inside accounts, the scenario's generated (or file) graph across them."""
+    rng = np.random.default_rng([seed, 1])
+    both = np.concatenate([graph.edges, colleague_edges(start, p, rng)])
+    edges = canonical_edges(both[:, 0], both[:, 1], graph.n)
+    return from_edges(graph.n, edges, graph.names)

@@ -1,27 +1,29 @@
 """The model's state as explicit data: one documented place for every per-buyer and
-per-vendor array.
+per-account and per-vendor array.
 
 `BuyerState` holds one row per buyer (and one column per vendor where a buyer holds
-something about each vendor); `VendorState` holds one entry per vendor (and one column
-per channel for spend). The weekly processes (sim/processes/) read and write these
-arrays; nothing else creates per-buyer arrays. Accounts (companies whose buying groups
-research together) will get an `AccountState` of the same kind next to these two.
+something about each vendor); `AccountState` one entry per account (a company whose
+buying group researches and decides together); `VendorState` one entry per vendor (and
+one column per channel for spend). The weekly processes (sim/processes/) read and write
+these arrays; nothing else creates per-buyer arrays.
 
-Index conventions: buyer b is row b and node b of the referral graph; vendor v is the
-v-th vendor of the scenario; channel c is the c-th channel of `sim.channels.CHANNELS`;
-stages are `sim.channels.Stage` codes (int8).
+Index conventions: buyer b is row b and node b of the referral graph; the members of
+account a are the contiguous rows `start[a]:start[a + 1]`, most senior first (the
+group's lead); vendor v is the v-th vendor of the scenario; channel c is the c-th
+channel of `sim.channels.CHANNELS`; stages are `sim.channels.Stage` codes (int8).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 from scipy.special import ndtri
 
 from sim.calendar import Calendar
 from sim.channels import Stage
-from sim.scenario import SENIORITIES, Buyers, Scenario
+from sim.scenario import SENIORITIES, SIZE_CLASSES, Accounts, Buyers, Scenario
 
 #: How a vendor first entered a buyer's journey (for "marketing originated" customers).
 ORIGIN_NONE, ORIGIN_MARKETING, ORIGIN_REFERRAL, ORIGIN_SOCIAL_SELLING, ORIGIN_INCUMBENT = range(5)
@@ -31,6 +33,11 @@ ORIGIN_ORGANIC = 5
 #: Spread of a journey's research effort around the stage efforts (log-normal sigma).
 #: Illustrative (docs/model.md, constants).
 COMPLEXITY_SPREAD = 0.3
+#: Spread of each group member's research effort around the group's (log-normal sigma):
+#: members who need more research hold the group back. Illustrative (docs/model.md).
+MEMBER_SPREAD = 0.3
+#: Size-class code of the one-person accounts of a scenario without [accounts].
+SINGLE = -1
 
 
 @dataclass
@@ -42,10 +49,10 @@ class BuyerState:
     | field | dtype, shape | meaning |
     |---|---|---|
     | seniority | int8 (n,) | index into SENIORITIES (individual .. c_level) |
+    | account | int64 (n,) | the buyer's account (its buying group) |
     | uses_social | bool (n,) | uses social media to make purchase decisions (IDC) |
     | spectator, joiner, critic | bool (n,) | Forrester social roles (overlapping) |
     | budget | float (n,) | deal budget; a purchase is worth budget x vendor price |
-    | need_rate | float (n,) | weekly hazard of a new buying need |
     | span | float (n,) | span of control: weight of the buyer's word |
     | sales_readiness | float (n,) | research share after which sales reps are consulted |
     | fit | float (n, V) | idiosyncratic fit of each vendor (logit utility term) |
@@ -56,8 +63,8 @@ class BuyerState:
     |---|---|---|
     | stage | int8 (n,) | Stage code: idle, early, middle, final, bought, no decision |
     | progress | float (n,) | consultations done in this journey |
-    | effort_scale | float (n,) | this journey's complexity (log-normal, mean ~1) |
-    | journey | int64 (n,) | id of the open journey, -1 if none |
+    | effort_scale | float (n,) | research this journey needs from the buyer (x stage efforts) |
+    | journey | int64 (n,) | id of the open journey (the group's), -1 if none |
     | journey_start | int64 (n,) | week the open journey started |
     | preference | float (n, V) | preference built up for each vendor |
     | considered | bool (n, V) | vendor is in the consideration set |
@@ -72,22 +79,19 @@ class BuyerState:
 
     | field | dtype, shape | meaning |
     |---|---|---|
-    | rest_until | int64 (n,) | week the rest after the last decision ends |
-    | next_need | int64 (n,) | week an idle buyer's next need arrives |
     | incumbent | int64 (n,) | vendor last bought from, -1 if none |
     | opinion | float (n, V) | what the buyer tells contacts (+ recommends, - warns) |
     | neighbour_opinion | float (n, V) | sum of the buyer's contacts' opinions |
     | neighbour_customers | float (n, V) | how many contacts are the vendor's customers |
-    | rest_ends, needs | Calendar | buyers filed by the week their rest ends / need arrives |
     """
 
     seniority: np.ndarray
+    account: np.ndarray
     uses_social: np.ndarray
     spectator: np.ndarray
     joiner: np.ndarray
     critic: np.ndarray
     budget: np.ndarray
-    need_rate: np.ndarray
     span: np.ndarray
     sales_readiness: np.ndarray
     fit: np.ndarray
@@ -104,14 +108,10 @@ class BuyerState:
     quoted: np.ndarray
     sales_contacted: np.ndarray
     share_at_contact: np.ndarray
-    rest_until: np.ndarray
-    next_need: np.ndarray
     incumbent: np.ndarray
     opinion: np.ndarray
     neighbour_opinion: np.ndarray
     neighbour_customers: np.ndarray
-    rest_ends: Calendar = field(default_factory=Calendar)
-    needs: Calendar = field(default_factory=Calendar)
     next_journey: int = 0  # id the next journey gets
 
     @property
@@ -141,12 +141,12 @@ class BuyerState:
         fit = (fit_spread * rng.standard_normal((n, v))).astype(float)
         return cls(
             seniority=seniority,
+            account=np.arange(n, dtype=np.int64),
             uses_social=uses_social,
             spectator=spectator,
             joiner=joiner,
             critic=critic,
             budget=budget,
-            need_rate=np.array(spec.need_rate.as_tuple())[seniority],
             span=np.array(spec.span.as_tuple())[seniority],
             sales_readiness=sales_readiness,
             fit=fit,
@@ -163,8 +163,6 @@ class BuyerState:
             quoted=np.zeros((n, v), dtype=bool),
             sales_contacted=np.zeros(n, dtype=bool),
             share_at_contact=np.full(n, np.nan),
-            rest_until=np.zeros(n, dtype=np.int64),
-            next_need=np.zeros(n, dtype=np.int64),
             incumbent=np.full(n, -1, dtype=np.int64),
             opinion=np.zeros((n, v)),
             neighbour_opinion=np.zeros((n, v)),
@@ -172,18 +170,29 @@ class BuyerState:
         )
 
     def start_journey(
-        self, buyers: np.ndarray, week: int, u: np.ndarray, incumbent_bonus: float
+        self,
+        buyers: np.ndarray,
+        week: int,
+        u: np.ndarray,
+        incumbent_bonus: float,
+        group: np.ndarray | None = None,
+        effort: np.ndarray | float = 1.0,
     ) -> None:
         """A new journey for `buyers`: early stage, nothing researched or considered yet,
         except the incumbent vendor (if any), who starts with the buyer's opinion of it.
 
-        `u` (one uniform per buyer) sets the journey's complexity: a log-normal scale
-        with sigma COMPLEXITY_SPREAD on the stage efforts."""
+        `group` numbers the new journeys 0..G-1 for each buyer (members of one buying
+        group share a journey; default: one journey per buyer). `u` (one uniform per
+        buyer) sets the research each buyer needs: a log-normal scale with sigma
+        COMPLEXITY_SPREAD (times `effort`, per buyer) on the stage efforts."""
+        if group is None:
+            group = np.arange(buyers.size)
         self.stage[buyers] = Stage.EARLY
         self.progress[buyers] = 0.0
-        self.effort_scale[buyers] = np.exp(COMPLEXITY_SPREAD * ndtri(np.clip(u, 1e-12, 1 - 1e-12)))
-        self.journey[buyers] = self.next_journey + np.arange(buyers.size)
-        self.next_journey += buyers.size
+        z = ndtri(np.clip(u, 1e-12, 1 - 1e-12))
+        self.effort_scale[buyers] = effort * np.exp(COMPLEXITY_SPREAD * z)
+        self.journey[buyers] = self.next_journey + group
+        self.next_journey += int(group[-1]) + 1 if group.size else 0
         self.journey_start[buyers] = week
         self.preference[buyers] = 0.0
         self.considered[buyers] = False
@@ -223,6 +232,119 @@ class BuyerState:
         """How many buyers are in each Stage now (int64, one entry per Stage code)."""
         # six counting passes over int8 beat one bincount (which widens to intp first)
         return np.array([np.count_nonzero(self.stage == s) for s in Stage])
+
+
+@dataclass
+class AccountState:
+    """Every account (company) and its buying group's timeline (A accounts).
+
+    | field | dtype, shape | meaning |
+    |---|---|---|
+    | start | int64 (A + 1,) | members of account a are buyer rows start[a]:start[a + 1] |
+    | size_class | int8 (A,) | index into SIZE_CLASSES; SINGLE (-1) for one-person accounts |
+    | need_rate | float (A,) | weekly chance of a new buying need at the account |
+    | effort | float (A,) | research a journey needs, relative to the stage efforts |
+    | rest_until | int64 (A,) | week the rest after the group's last decision ends |
+    | next_need | int64 (A,) | week an idle account's next need arrives |
+    | rest_ends, needs | Calendar | accounts filed by the week their rest ends / need arrives |
+
+    `singletons`: every account is one buyer (a scenario without [accounts]); account a
+    is buyer a and the model is the one-buyer-decides market of v1.
+    """
+
+    start: np.ndarray
+    size_class: np.ndarray
+    need_rate: np.ndarray
+    effort: np.ndarray
+    rest_until: np.ndarray
+    next_need: np.ndarray
+    singletons: bool
+    rest_ends: Calendar = field(default_factory=Calendar)
+    needs: Calendar = field(default_factory=Calendar)
+
+    @property
+    def n(self) -> int:
+        """Number of accounts."""
+        return int(self.size_class.size)
+
+    @cached_property
+    def size(self) -> np.ndarray:
+        """Buying-group size of each account (its members)."""
+        return np.diff(self.start)
+
+    def members(self, accounts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The buyer rows of `accounts` (account by account, lead first) and, for each,
+        the position of its account in `accounts`."""
+        sizes = self.start[accounts + 1] - self.start[accounts]
+        group = np.repeat(np.arange(accounts.size), sizes)
+        offset = np.arange(group.size) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+        return self.start[accounts][group] + offset, group
+
+    @classmethod
+    def one_per_buyer(cls, buyers: Buyers, seniority: np.ndarray) -> AccountState:
+        """One-person accounts (no [accounts] section): each buyer's need rate follows its
+        seniority, as in v1."""
+        n = seniority.size
+        return cls(
+            start=np.arange(n + 1, dtype=np.int64),
+            size_class=np.full(n, SINGLE, dtype=np.int8),
+            need_rate=np.array(buyers.need_rate.as_tuple())[seniority],
+            effort=np.ones(n),
+            rest_until=np.zeros(n, dtype=np.int64),
+            next_need=np.zeros(n, dtype=np.int64),
+            singletons=True,
+        )
+
+    @classmethod
+    def draw(cls, spec: Accounts, n: int, rng: np.random.Generator) -> AccountState:
+        """Cut n buyers into accounts: each account's size class (by `size_shares`) and
+        group size (1 + Poisson(group_size - 1), at most max_group; the last account
+        takes what is left). Draws n size classes and n sizes (a fixed shape)."""
+        shares = np.array(spec.size_shares.as_tuple())
+        size_class = rng.choice(len(SIZE_CLASSES), size=n, p=shares / shares.sum())
+        mean = np.array(spec.group_size.as_tuple())[size_class]
+        size = np.minimum(1 + rng.poisson(mean - 1.0), spec.max_group)
+        ends = np.cumsum(size)
+        a = int(np.searchsorted(ends, n)) + 1  # accounts needed to hold n buyers
+        start = np.concatenate([[0], np.minimum(ends[:a], n)]).astype(np.int64)
+        size_class = size_class[:a].astype(np.int8)
+        return cls(
+            start=start,
+            size_class=size_class,
+            need_rate=np.array(spec.need_rate.as_tuple())[size_class],
+            effort=np.array(spec.effort.as_tuple())[size_class],
+            rest_until=np.zeros(a, dtype=np.int64),
+            next_need=np.zeros(a, dtype=np.int64),
+            singletons=False,
+        )
+
+
+def draw_population(
+    scenario: Scenario, n_vendors: int, rng: np.random.Generator
+) -> tuple[BuyerState, AccountState]:
+    """The buyers and their accounts, from the "population" stream.
+
+    Without [accounts] every buyer is a one-person account and the draws are those of
+    v1. With accounts, the buyers are cut into accounts, ordered most senior first
+    within each account (the lead), and part `shared_fit` of the fit variance is common
+    to an account (colleagues judge a vendor's fit alike)."""
+    buyers = BuyerState.draw(scenario.buyers, n_vendors, scenario.choice.fit_spread, rng)
+    spec = scenario.accounts
+    if spec is None:
+        return buyers, AccountState.one_per_buyer(scenario.buyers, buyers.seniority)
+    accounts = AccountState.draw(spec, buyers.n, rng)
+    account = np.repeat(np.arange(accounts.n), accounts.size)
+    common = rng.standard_normal((accounts.n, n_vendors))
+    order = np.lexsort((-buyers.seniority, account))  # within an account, most senior first
+    for name, value in vars(buyers).items():
+        if isinstance(value, np.ndarray) and value.shape[:1] == (buyers.n,):
+            setattr(buyers, name, value[order])
+    buyers.account = account
+    w = spec.shared_fit
+    buyers.fit = (
+        np.sqrt(1 - w) * buyers.fit + np.sqrt(w) * scenario.choice.fit_spread * common[account]
+    )
+    return buyers, accounts
 
 
 @dataclass

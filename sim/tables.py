@@ -14,7 +14,8 @@ import pandas as pd
 
 import sim.metrics as metrics
 from sim.channels import CHANNEL_NAMES, CHANNELS, Stage
-from sim.scenario import SENIORITIES
+from sim.processes.decision import REASONS
+from sim.scenario import SENIORITIES, SIZE_CLASSES
 
 STAGE_LABELS = tuple(s.label for s in Stage)
 RESEARCH_LABELS = ("early", "middle", "final")
@@ -44,32 +45,47 @@ def buyers_table(model: Any) -> pd.DataFrame:
 
 
 def journeys_table(model: Any) -> pd.DataFrame:
-    """One row per journey: closed ones with their outcome, open ones as `open`."""
-    log, b = model.recorder("journeys"), model.buyers
+    """One row per buying-group journey (named by the group's lead): closed ones with
+    their outcome and, for no decision, its reason; open ones as `open`."""
+    log, b, acc = model.recorder("journeys"), model.buyers, model.accounts
     r = {k: log.column(k) for k in ("journey_id", "buyer_id", "start_week", "end_week")}
     r |= {k: log.column(k) for k in ("outcome", "vendor", "deal_value", "share_at_contact")}
-    r |= {k: log.column(k) for k in ("originated", "referred")}
-    open_b = np.flatnonzero(b.journey >= 0)
+    r |= {k: log.column(k) for k in ("originated", "referred", "account_id", "reason")}
+    open_rows = np.flatnonzero(b.journey >= 0)
+    # one open journey per group: its first (lead) row; members hold the lowest contact share
+    _, first = np.unique(b.journey[open_rows], return_index=True)
+    open_b = open_rows[np.sort(first)]
     n_open = open_b.size
+    open_share = np.full(n_open, np.nan)
+    if n_open:
+        seg = np.searchsorted(open_rows, open_b)
+        open_share = np.fmin.reduceat(b.share_at_contact[open_rows], seg)
     journey_id = np.concatenate([r["journey_id"], b.journey[open_b]]).astype(np.int64)
     order = np.argsort(journey_id, kind="stable")
     end_week = np.concatenate([r["end_week"], np.full(n_open, -1)]).astype(np.int64)
     vendor = np.concatenate([r["vendor"], np.full(n_open, -1)]).astype(np.int64)
     outcome = np.concatenate([r["outcome"], np.full(n_open, 2)]).astype(np.int64)
     deal = np.concatenate([r["deal_value"], np.full(n_open, np.nan)])
+    account = np.concatenate([r["account_id"], b.account[open_b]]).astype(np.int64)
+    size_class = acc.size_class[account].astype(np.int64)
+    reason = np.concatenate([r["reason"], np.zeros(n_open)]).astype(np.int64)
     df = pd.DataFrame(
         {
             "journey_id": journey_id,
             "buyer_id": np.concatenate([r["buyer_id"], open_b]).astype(np.int64),
+            "account_id": account,
+            "size_class": np.asarray(("single", *SIZE_CLASSES), dtype=object)[size_class + 1],
+            "group_size": acc.size[account].astype(np.int64),
             "start_week": np.concatenate([r["start_week"], b.journey_start[open_b]]).astype(
                 np.int64
             ),
             "end_week": pd.array(np.where(end_week < 0, None, end_week), dtype="Int64"),
             "outcome": _labels(outcome, OUTCOMES),
+            "no_decision_reason": np.asarray(REASONS, dtype=object)[reason],
             "vendor": _labels(vendor, model.vendor_names),
             "deal_value": pd.array(np.where(vendor < 0, np.nan, deal), dtype="Float64"),
             "research_share_at_first_sales_contact": pd.array(
-                np.concatenate([r["share_at_contact"], b.share_at_contact[open_b]]),
+                np.concatenate([r["share_at_contact"], open_share]),
                 dtype="Float64",
             ),
             "marketing_originated": np.concatenate(
@@ -176,7 +192,11 @@ def funnel(model: Any) -> dict[str, int]:
     outcomes = model.recorder("journeys").column("outcome")
     closed = int(outcomes.size)
     b = model.buyers
-    open_stage = b.stage[b.journey >= 0]
+    open_rows = np.flatnonzero(b.journey >= 0)
+    j = b.journey[open_rows]
+    heads = np.flatnonzero(np.r_[True, j[1:] != j[:-1]]) if j.size else j
+    # a group's journey is as far as its furthest member
+    open_stage = np.maximum.reduceat(b.stage[open_rows], heads) if j.size else b.stage[:0]
     return {
         "journeys": closed + int(open_stage.size),
         "reached_early": closed + int(open_stage.size),

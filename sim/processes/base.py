@@ -66,6 +66,10 @@ class ClosedJourneys:
     share_at_contact: np.ndarray
     originated: np.ndarray
     referred: np.ndarray
+    account_id: np.ndarray
+    group_size: np.ndarray
+    size_class: np.ndarray  # index into SIZE_CLASSES, -1 one-person account
+    reason: np.ndarray  # why no purchase: sim.processes.decision.REASONS codes
 
 
 @dataclass

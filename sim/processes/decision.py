@@ -1,7 +1,11 @@
-"""Decision: at the end of the final stage the buyer chooses among the vendors it
-considers (multinomial logit on preference, fit and price) or makes no decision (the
-status quo). A purchase is a Conversion worth the buyer's budget times the vendor's
-price (docs/model.md, decision)."""
+"""Decision: when its last member has finished the final stage, a buying group decides.
+Each member picks among the vendors it can buy (considered and quoted; multinomial logit
+on preference, fit and price) or the status quo; the group buys the vendor with the most
+support (weighted by span of control) if members holding at least `accounts.consensus`
+of the group's weight back it, and otherwise ends in no decision: the status quo won, or
+the group could not agree (CEB, "The Consensus Sale": docs/sources.md §10). A purchase
+is one Conversion worth the lead's budget times the vendor's price (docs/model.md,
+decision). A one-person group decides exactly as that buyer's choice."""
 
 from __future__ import annotations
 
@@ -12,11 +16,15 @@ import numpy as np
 from sim.arrays import rows_of
 from sim.channels import Stage
 from sim.processes.base import ClosedJourneys, Process, Week
-from sim.state import ORIGIN_MARKETING
+from sim.state import ORIGIN_MARKETING, ORIGIN_NONE
 
 if TYPE_CHECKING:
     from sim.model import BuyerJourneyModel
-    from sim.state import BuyerState
+    from sim.state import AccountState, BuyerState
+
+#: Why a journey ended without a purchase (the journeys table's no_decision_reason).
+REASONS = ("", "status_quo", "no_consensus")
+BOUGHT, STATUS_QUO, NO_CONSENSUS = range(3)
 
 
 def logit_choice(utility: np.ndarray, status_quo: float, u: np.ndarray) -> np.ndarray:
@@ -29,48 +37,83 @@ def logit_choice(utility: np.ndarray, status_quo: float, u: np.ndarray) -> np.nd
     return pick - 1
 
 
+def consensus(
+    choice: np.ndarray,
+    weight: np.ndarray,
+    group: np.ndarray,
+    n_groups: int,
+    n_vendors: int,
+    threshold: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The groups' decisions from their members' choices (-1: status quo).
+
+    Each group tallies its members' weights per option; the option with the most weight
+    wins if it is a vendor backed by at least `threshold` of the group's weight (ties go
+    to the status quo, then to the lower vendor index). Returns each group's vendor (-1:
+    none) and the reason code (BOUGHT, STATUS_QUO: the status quo had the most support,
+    NO_CONSENSUS: a vendor led without enough backing)."""
+    options = n_vendors + 1
+    votes = np.bincount(
+        group * options + choice + 1, weights=weight, minlength=n_groups * options
+    ).reshape(n_groups, options)
+    top = votes.argmax(1)
+    support = votes[np.arange(n_groups), top] / votes.sum(1)
+    agreed = (top > 0) & (support >= threshold - 1e-12)
+    verdict = np.where(agreed, top - 1, -1)
+    reason = np.where(agreed, BOUGHT, np.where(top == 0, STATUS_QUO, NO_CONSENSUS))
+    return verdict, reason
+
+
+def group_index(account: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For members listed group by group: each member's group number (0..G-1) and the
+    position of each group's first member (its lead)."""
+    head = np.flatnonzero(np.r_[True, account[1:] != account[:-1]])
+    group = np.zeros(account.size, dtype=np.int64)
+    group[head[1:]] = 1
+    return np.cumsum(group), head
+
+
 class Decision(Process):
-    """The deciders choose; vendors book conversions, revenue, originated customers and
-    referral rewards; buyers rest `engage_weeks`; journeys close. Draws a (deciders, 2)
-    block of "decision" uniforms: column 0 the choice, column 1 the satisfaction that
-    the word-of-mouth process reads. Who decides depends on research only, never on a
-    vendor: a fixed shape."""
+    """The deciding groups choose; vendors book conversions, revenue, originated
+    customers and referral rewards; groups rest `engage_weeks`; journeys close. Draws a
+    (deciding members, 2) block of "decision" uniforms: column 0 the member's choice,
+    column 1 its satisfaction that the word-of-mouth process reads. Who decides depends
+    on research only, never on a vendor: a fixed shape."""
 
     name = "decision"
     streams = ("decision",)
+
+    def bind(self, model: BuyerJourneyModel) -> None:
+        spec = model.spec.accounts
+        self.threshold = 0.0 if spec is None else spec.consensus
 
     def run(self, model: BuyerJourneyModel, week: Week) -> None:
         rows = week.deciders
         if not rows.size:
             return
         u = self.stream(model, "decision").random((rows.size, 2))
-        state, market, c = model.buyers, model.market, model.spec.choice
+        state, market, accounts = model.buyers, model.market, model.accounts
         buyers = week.active[rows]
-        utility = (
-            c.preference_weight * rows_of(state.preference, buyers)
-            + rows_of(state.fit, buyers)
-            - c.price_weight * (market.price[None, :] - 1.0)
+        choice = member_choices(model, buyers, u[:, 0])
+        group, lead_pos = group_index(state.account[buyers])
+        n_groups = lead_pos.size
+        verdict, reason = consensus(
+            choice, state.span[buyers], group, n_groups, market.n, self.threshold
         )
-        if c.switching_cost > 0:  # a renewal keeps the incumbent unless switching pays
-            inc = state.incumbent[buyers]
-            rows = np.flatnonzero(inc >= 0)
-            utility[rows, inc[rows]] += c.switching_cost
-        can_buy = rows_of(state.considered, buyers)
-        if model.spec.sales.quotes_required:  # a purchase needs a quote (or self-serve)
-            can_buy = can_buy & (rows_of(state.quoted, buyers) | market.self_serve[None, :])
-        utility = np.where(can_buy, utility, -np.inf)
-        choice = logit_choice(utility, c.status_quo, u[:, 0])
-        bought = choice >= 0
-        b_rows, vs = buyers[bought], choice[bought]
-        deal = np.zeros(buyers.size)
-        deal[bought] = state.budget[b_rows] * market.price[vs]
-        week.purchases = (b_rows, vs, u[bought, 1])
+        leads = buyers[lead_pos]
+        bought = verdict >= 0
+        vs = verdict[bought]
+        deal = np.zeros(n_groups)
+        deal[bought] = state.budget[leads[bought]] * market.price[vs]
+        member_vendor = verdict[group]
+        in_deal = member_vendor >= 0
+        week.purchases = (buyers[in_deal], member_vendor[in_deal], u[in_deal, 1])
+        originated, referred = deal_origin(state, buyers, group, member_vendor, n_groups)
+        originated, referred = originated[bought], referred[bought]
         conv = np.zeros(market.n, dtype=np.int64)
         rev = np.zeros(market.n)
         np.add.at(conv, vs, 1)
         np.add.at(rev, vs, deal[bought])
-        originated = state.origin[b_rows, vs] == ORIGIN_MARKETING
-        referred = state.referred[b_rows, vs]
         np.add.at(market.originated, vs[originated], 1)
         np.add.at(market.originated_revenue, vs[originated], deal[bought][originated])
         # rewards are paid for the market's referred conversions (each stands for `scale`)
@@ -79,40 +122,95 @@ class Decision(Process):
         market.conversions += conv
         market.revenue += rev
         week.conversions, week.revenue = conv, rev
-        state.stage[buyers] = np.where(bought, Stage.BOUGHT, Stage.NO_DECISION).astype(np.int8)
-        state.rest_until[buyers] = week.number + model.spec.buyers.engage_weeks
-        state.rest_ends.add(state.rest_until[buyers], buyers)
-        week.closed = close_journeys(state, buyers, bought, vs, deal, originated, referred, week)
+        state.stage[buyers] = np.where(in_deal, Stage.BOUGHT, Stage.NO_DECISION).astype(np.int8)
+        account = state.account[leads]
+        accounts.rest_until[account] = week.number + model.spec.buyers.engage_weeks
+        accounts.rest_ends.add(accounts.rest_until[account], account)
+        week.closed = close_journeys(
+            state, accounts, buyers, group, lead_pos, verdict, reason, deal, week
+        )
+        week.closed.originated[bought] = originated
+        week.closed.referred[bought] = referred
+
+
+def member_choices(model: BuyerJourneyModel, buyers: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """Each deciding member's own pick (vendor index, -1 the status quo): multinomial logit
+    on preference, fit and price among the vendors it can buy (considered, and quoted
+    unless self-serve when quotes are required), the incumbent helped by the switching
+    cost."""
+    state, market, c = model.buyers, model.market, model.spec.choice
+    utility = (
+        c.preference_weight * rows_of(state.preference, buyers)
+        + rows_of(state.fit, buyers)
+        - c.price_weight * (market.price[None, :] - 1.0)
+    )
+    if c.switching_cost > 0:  # a renewal keeps the incumbent unless switching pays
+        inc = state.incumbent[buyers]
+        has = np.flatnonzero(inc >= 0)
+        utility[has, inc[has]] += c.switching_cost
+    can_buy = rows_of(state.considered, buyers)
+    if model.spec.sales.quotes_required:  # a purchase needs a quote (or self-serve)
+        can_buy = can_buy & (rows_of(state.quoted, buyers) | market.self_serve[None, :])
+    utility = np.where(can_buy, utility, -np.inf)
+    return logit_choice(utility, c.status_quo, u)
+
+
+def deal_origin(
+    state: BuyerState,
+    buyers: np.ndarray,
+    group: np.ndarray,
+    member_vendor: np.ndarray,
+    n_groups: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """For each group's chosen vendor: marketing-originated (how the vendor first entered
+    the journey of the first member, lead first, who had it in mind) and referred (some
+    member's contact recommended it). False for groups that did not buy."""
+    buys = np.flatnonzero(member_vendor >= 0)
+    origin = np.full(buyers.size, ORIGIN_NONE, dtype=np.int8)
+    origin[buys] = state.origin[buyers[buys], member_vendor[buys]]
+    known = np.flatnonzero(origin != ORIGIN_NONE)
+    g = group[known]
+    first = known[np.flatnonzero(np.r_[True, g[1:] != g[:-1]])] if known.size else known
+    originated = np.zeros(n_groups, dtype=bool)
+    originated[group[first]] = origin[first] == ORIGIN_MARKETING
+    referred = np.zeros(n_groups, dtype=bool)
+    ref = buys[state.referred[buyers[buys], member_vendor[buys]]]
+    referred[group[ref]] = True
+    return originated, referred
 
 
 def close_journeys(
     state: BuyerState,
+    accounts: AccountState,
     buyers: np.ndarray,
-    bought: np.ndarray,
-    vs: np.ndarray,
+    group: np.ndarray,
+    lead_pos: np.ndarray,
+    verdict: np.ndarray,
+    reason: np.ndarray,
     deal: np.ndarray,
-    originated: np.ndarray,
-    referred: np.ndarray,
     week: Week,
 ) -> ClosedJourneys:
-    """The record of the journeys that end now; the buyers no longer have one open."""
-    vendor = np.full(buyers.size, -1, dtype=np.int64)
-    vendor[bought] = vs
-    orig = np.zeros(buyers.size, dtype=bool)
-    orig[bought] = originated
-    ref = np.zeros(buyers.size, dtype=bool)
-    ref[bought] = referred
+    """The record of the group journeys that end now (one per group, named by its lead);
+    the members no longer have a journey open. The research share at the first sales
+    contact is the lowest any member had when it met sales."""
+    leads = buyers[lead_pos]
+    account = state.account[leads]
+    n_groups = lead_pos.size
     closed = ClosedJourneys(
-        journey_id=state.journey[buyers].copy(),
-        buyer_id=buyers.copy(),
-        start_week=state.journey_start[buyers].copy(),
-        end_week=np.full(buyers.size, week.number),
-        outcome=np.where(bought, 1, 0).astype(np.int8),
-        vendor=vendor,
+        journey_id=state.journey[leads].copy(),
+        buyer_id=leads.copy(),
+        start_week=state.journey_start[leads].copy(),
+        end_week=np.full(n_groups, week.number),
+        outcome=np.where(verdict >= 0, 1, 0).astype(np.int8),
+        vendor=verdict.astype(np.int64),
         deal_value=deal,
-        share_at_contact=state.share_at_contact[buyers].copy(),
-        originated=orig,
-        referred=ref,
+        share_at_contact=np.fmin.reduceat(state.share_at_contact[buyers], lead_pos),
+        originated=np.zeros(n_groups, dtype=bool),
+        referred=np.zeros(n_groups, dtype=bool),
+        account_id=account,
+        group_size=accounts.size[account],
+        size_class=accounts.size_class[account].copy(),
+        reason=reason.astype(np.int8),
     )
     state.journey[buyers] = -1
     return closed

@@ -1,6 +1,6 @@
 """End of rest: after a purchase (engage: rate, review, recommend) or a no-decision, a
-buyer rests `buyers.engage_weeks` and is then idle again, open to a new need (repeat
-purchases; docs/model.md, rest)."""
+buying group rests `buyers.engage_weeks` and is then idle again, open to a new need
+(repeat purchases; docs/model.md, rest)."""
 
 from __future__ import annotations
 
@@ -15,20 +15,21 @@ if TYPE_CHECKING:
 
 
 class EndOfRest(Process):
-    """Buyers whose rest ends this week become idle; their next need's week is drawn
-    (one "need" uniform per buyer) and filed in the needs calendar."""
+    """Accounts whose rest ends this week become idle (all their members); their next
+    need's week is drawn (one "need" uniform per account) and filed in the calendar."""
 
     name = "rest"
     streams = ("need",)
 
     def run(self, model: BuyerJourneyModel, week: Week) -> None:
-        state = model.buyers
-        done = state.rest_ends.due(week.number)
-        state.stage[done] = Stage.IDLE
-        state.next_need[done] = draw_need_weeks(
-            state, done, week.number, self.stream(model, "need")
+        accounts = model.accounts
+        done = accounts.rest_ends.due(week.number)
+        members = done if accounts.singletons else accounts.members(done)[0]
+        model.buyers.stage[members] = Stage.IDLE
+        accounts.next_need[done] = draw_need_weeks(
+            accounts, done, week.number, self.stream(model, "need")
         )
-        state.needs.add(state.next_need[done], done)
+        accounts.needs.add(accounts.next_need[done], done)
 
 
 class InMarket(Process):

@@ -1,6 +1,8 @@
-"""Stage progress: enough research moves a buyer to the next stage; those who finish the
-final stage decide this week (docs/model.md, stages). A stage is finished when the
-journey's progress covers the cumulative stage efforts, scaled by its complexity."""
+"""Stage progress: enough research moves a buyer to the next stage; a buying group
+decides in the week its last member finishes the final stage (docs/model.md, stages).
+A stage is finished when the buyer's progress covers the cumulative stage efforts,
+scaled by the research its journey needs. Members who finish first wait in the final
+stage (and keep consulting sources) until the slowest is done: group coordination."""
 
 from __future__ import annotations
 
@@ -17,7 +19,8 @@ if TYPE_CHECKING:
 
 class StageProgress(Process):
     """Sets each in-market buyer's stage from its progress; `week.deciders` are the rows
-    (into `week.active`) that finished the final stage. No draws."""
+    (into `week.active`) of the members of groups whose every member finished the final
+    stage (ascending, so each group's rows are adjacent, lead first). No draws."""
 
     name = "stages"
 
@@ -25,8 +28,14 @@ class StageProgress(Process):
         active = week.active
         if not active.size:
             return
-        state = model.buyers
+        state, accounts = model.buyers, model.accounts
         done = state.progress[active] / state.effort_scale[active]
         reached = np.searchsorted(np.cumsum(model.stage_effort), done, side="right")
         state.stage[active] = np.minimum(reached + 1, Stage.FINAL).astype(np.int8)
-        week.deciders = np.flatnonzero(reached >= 3)
+        finished = reached >= 3
+        if accounts.singletons:
+            week.deciders = np.flatnonzero(finished)
+            return
+        account = state.account[active]
+        n_done = np.bincount(account[finished], minlength=accounts.n)
+        week.deciders = np.flatnonzero(n_done[account] == accounts.size[account])

@@ -29,6 +29,19 @@ TABLES = ("buyers", "journeys", "touches", "vendors", "weekly")
 #: the v1 columns of each table whose definition changed since, and why
 CHANGED = {"vendors": ("roi",)}  # ROI per the seed: marketing-originated revenue (issue 9)
 V1_COLUMNS = {
+    # issue 9 added account_id, size_class, group_size and no_decision_reason
+    "journeys": (
+        "journey_id",
+        "buyer_id",
+        "start_week",
+        "end_week",
+        "outcome",
+        "vendor",
+        "deal_value",
+        "research_share_at_first_sales_contact",
+        "marketing_originated",
+        "referred",
+    ),
     "touches": (
         "journey_id",
         "buyer_id",
