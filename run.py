@@ -1,4 +1,5 @@
-"""The command line: summary | simulate | validate | sweep | report | attribution | viz.
+"""The command line: summary | simulate | validate | sweep | report | attribution | calibrate |
+viz.
 
     python run.py                                   # the baseline over 10 replications
     python run.py summary scenarios/X.toml --reps 30
@@ -33,6 +34,10 @@ PLUGINS: dict[str, tuple[str, str]] = {
     "sweep": ("analysis.sweep", "run a scenario sweep in parallel (processes or Dask)"),
     "report": ("analysis.report", "write the HTML batch report of a sweep"),
     "attribution": ("analysis.attribution", "measured attribution vs counterfactual lift"),
+    "calibrate": (
+        "analysis.calibrate",
+        "fit a scenario's free parameters to published targets (simulated method of moments)",
+    ),
     "viz": ("analysis.serve", "start the Solara live visualization"),
 }
 
