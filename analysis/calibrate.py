@@ -63,7 +63,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from functools import partial
+from functools import cached_property, partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -211,13 +211,22 @@ class Setup:
     validation: int
     max_evals: int
 
-    @property
+    @cached_property
     def design_hash(self) -> str:
-        """Hash of what a run's moments depend on: the scenario's content and the targets
-        (a changed targets file gives new run ids, not stale moments)."""
+        """Hash of what a run's moments depend on: the scenario's content (without its
+        [calibration] ranges) and what each target measures (name, measure and its keys;
+        not goals, tolerances or sources). A target measured differently gives new run
+        ids, never stale moments; a changed tolerance or range reuses every stored point."""
+        from dataclasses import asdict
+
         from analysis.design import scenario_hash
 
-        text = scenario_hash(self.scenario) + repr(self.targets.targets)
+        model = scenario_hash(self.scenario.with_changes({"calibration.free": {}}))
+        skip = {"what", "source", "tolerance", "low", "high"}
+        measured = [
+            {k: v for k, v in asdict(t).items() if k not in skip} for t in self.targets.targets
+        ]
+        text = model + json.dumps(measured, sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
     def fit_seeds(self) -> list[int]:

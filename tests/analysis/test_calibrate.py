@@ -417,6 +417,11 @@ def test_a_second_call_with_the_same_folder_runs_nothing_new(fit) -> None:
     assert again.ran == 0 and again.already == r.ran
     assert again.fitted == r.fitted
     assert [e.objective for e in again.history] == [e.objective for e in r.history]
+    # a tolerance scales this objective evenly: the same search, from the stored runs
+    looser = load_targets(write(fit["out"].parent, GOOD.replace("0.05", "0.1"), "loose.toml"))
+    setup = Setup(r.setup.scenario, looser, r.setup.free, 3, 4, 12)
+    assert setup.design_hash == r.setup.design_hash
+    assert calibrate(setup, fit["out"], workers=1, progress=False).ran == 0
 
 
 def test_the_command_writes_the_calibrated_scenario_and_the_report(fit, capsys) -> None:
