@@ -645,6 +645,32 @@ def _scheduler(workers: int, dask: str | None) -> Iterator[str | None]:
         yield cluster.scheduler_address
 
 
+@contextmanager
+def _fork_friendly(workers: int, dask: str | None, targets: Targets) -> Iterator[None]:
+    """Every point opens its own process pool (run_experiment's). Make each one cheap:
+    import the workers' modules (the model, Mesa) here once, so forked workers inherit
+    them instead of importing them per pool, and keep tqdm from starting its monitor
+    thread (even a disabled bar starts it), which would make later pools fall back from
+    fork to forkserver."""
+    if dask is not None or workers <= 1:
+        yield
+        return
+    import importlib
+
+    from tqdm import tqdm
+
+    from analysis.engine import worker_modules
+
+    for name in worker_modules(calibration_plan(targets)):
+        importlib.import_module(name)
+    before = tqdm.monitor_interval
+    tqdm.monitor_interval = 0
+    try:
+        yield
+    finally:
+        tqdm.monitor_interval = before
+
+
 def _bar(total: int, enabled: bool):
     """A tqdm bar over the runs of the calibration (without tqdm's monitor thread, so
     each point's process pool can still start by fork)."""
@@ -681,7 +707,11 @@ def calibrate(
     out = Path(out)
     started = time.perf_counter()
     total = setup.max_evals * setup.replications + setup.validation
-    with _scheduler(workers, dask) as address, _bar(total, progress) as bar:
+    with (
+        _fork_friendly(workers, dask, setup.targets),
+        _scheduler(workers, dask) as address,
+        _bar(total, progress) as bar,
+    ):
         ev = Evaluator(setup, out, workers, address, bar, retry_failed)
         start = {p.path: p.value(p.unit(p.start)) for p in setup.free}
         ev.evaluate(start)
