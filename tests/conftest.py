@@ -29,6 +29,13 @@ def baseline() -> Scenario:
 
 
 @pytest.fixture(scope="session")
+def v1_format() -> Scenario:
+    """The baseline as it was written before accounts existed (tests/data): users' files
+    in that format keep loading, with one-person buying groups."""
+    return load_scenario(ROOT / "tests" / "data" / "baseline_v1_format.toml")
+
+
+@pytest.fixture(scope="session")
 def small(baseline: Scenario) -> Scenario:
     """The baseline's market shrunk to 800 buyers over 40 weeks, for fast rule tests."""
     return baseline.with_changes({"buyers.count": 800, "weeks": 40})

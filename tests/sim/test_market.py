@@ -1,7 +1,11 @@
 """Media cost tied to the audience: a scenario states the market it represents and the
 simulated buyers are a sample of it; spend buys presence for the whole market, and counts
 and money are scaled to it. So cost per acquisition and ROI do not move when only the
-sample size changes (2,000 vs 20,000 simulated buyers of the same market, 20 seeds)."""
+sample size changes (2,000 vs 20,000 simulated buyers of the same market, 20 seeds).
+
+CAC and ROI are compared as the replications' pooled ratios (mean spend over mean
+conversions): a per-run ratio is biased upwards when a small sample wins few deals
+(E[1/X] > 1/E[X]), which is a property of small samples, not of the market."""
 
 from __future__ import annotations
 
@@ -18,10 +22,15 @@ def mean_vendor_metrics(scenario, n: int) -> dict[str, np.ndarray]:
     rows = [
         BuyerJourneyModel(sc, seed=s, record_touches=False).run().tables()["vendors"] for s in SEEDS
     ]
-    return {
+    out = {
         m: np.mean([r[m].to_numpy(float) for r in rows], axis=0)
-        for m in ("cost_per_acquisition", "roi", "market_conversions", "conversions")
+        for m in ("marketing_spend", "originated_revenue", "market_conversions", "conversions")
     }
+    out["cost_per_acquisition"] = out["marketing_spend"] / out["market_conversions"]
+    out["roi"] = (out["originated_revenue"] - out["marketing_spend"]) / out["marketing_spend"]
+    revenue = np.array([r["originated_revenue"].to_numpy(float) for r in rows])
+    out["roi_se"] = revenue.std(0, ddof=1) / np.sqrt(len(rows)) / out["marketing_spend"]
+    return out
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +44,10 @@ def test_cac_and_roi_do_not_move_with_the_sample_size(market) -> None:
     np.testing.assert_allclose(
         small["cost_per_acquisition"], large["cost_per_acquisition"], rtol=0.10
     )
-    np.testing.assert_allclose(small["roi"], large["roi"], rtol=0.10)
+    # ROI rests on deal values, heavy-tailed (the lead's budget, log-normal by seniority):
+    # at 2,000 buyers its standard error is ~8%, so it is held to 3 standard errors
+    gap = np.abs(small["roi"] - large["roi"])
+    assert np.all(gap < 3 * np.hypot(small["roi_se"], large["roi_se"]))
     np.testing.assert_allclose(small["market_conversions"], large["market_conversions"], rtol=0.10)
     # ...while the simulated counts are ten times apart
     ratio = large["conversions"] / small["conversions"]

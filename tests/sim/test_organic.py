@@ -19,8 +19,17 @@ ORGANIC = {"search": 0.25, "industry_media": 0.10, "topic_communities": 0.15}
 
 @pytest.fixture(scope="module")
 def quiet_gem(small):
-    """A fifth vendor: no budget at all, quality 0.95, price 0.8."""
-    data = small.model_dump()
+    """A fifth vendor: no budget at all, quality 0.95, price 0.8; organic discovery off
+    (the tests below turn it on) and no installed base; 2,000 buyers over two years
+    (buying groups take months to decide)."""
+    data = small.with_changes(
+        {
+            "buyers.count": 2000,
+            "weeks": 104,
+            "organic.reach": {},
+            **{f"vendors.{v.name}.installed_base": 0.0 for v in small.vendors},
+        }
+    ).model_dump()
     data["vendors"] = [*data["vendors"], {"name": "Gem", "quality": 0.95, "price": 0.8}]
     from sim.scenario import scenario_from_dict
 
@@ -71,13 +80,20 @@ def test_referral_channels_and_sales_reps_cannot_be_organic(small) -> None:
 
 
 def test_the_installed_base_is_there_at_week_zero(small) -> None:
-    shares = {"AnalystLed": 0.2, "SearchHeavy": 0.1}
+    """A share of the ACCOUNTS (all their members) are customers at week 0."""
+    shares = {"AnalystLed": 0.2, "SearchHeavy": 0.1, "SocialSelling": 0.0, "CommunityFirst": 0.0}
     sc = small.with_changes({f"vendors.{v}.installed_base": s for v, s in shares.items()})
-    n = sc.buyers.count
     for seed in SEEDS[:3]:
         model = BuyerJourneyModel(sc, seed=seed)
-        customers = np.bincount(model.buyers.incumbent[model.buyers.incumbent >= 0], minlength=4)
+        inc, acc = model.buyers.incumbent, model.accounts
+        n = acc.n
+        lead = inc[acc.start[:-1]]
+        members, group = acc.members(np.arange(n))
+        assert (inc[members] == lead[group]).all()  # the whole account is the customer
+        customers = np.bincount(lead[lead >= 0], minlength=4)
         for v, s in shares.items():
+            if not s:
+                continue
             got = customers[model.vendor_names.index(v)]
             assert abs(got - s * n) < 4 * np.sqrt(n * s * (1 - s))
         assert customers[2] == customers[3] == 0
