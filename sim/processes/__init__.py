@@ -2,10 +2,13 @@
 
     installed_base  InstalledBase   (set-up) week-0 customers of each vendor's installed base
     rest            EndOfRest       after the rest that follows a decision, a buyer is idle
+    memory_decay    MemoryDecay     preference fades between weeks (adstock)
     needs           NeedArrival     a need arrives and starts a journey (early stage)
+    memory_recall   MemoryRecall    a new journey starts with the buyer's brand memory
     in_market       InMarket        who researches this week
     research        Research        consultations, paid exposures, progress, sales contact
     organic         OrganicDiscovery  vendors found without paid media (when the scenario says)
+    memory_channels MemoryChannels  exposures of channels with their own half-life, pooled
     referrals       Referrals       contacts recommend or warn (referral sources)
     reviews         Reviews         spectators read critics' reviews (topic communities)
     social_selling  SocialSelling   vendors' salespeople reach joiners through contacts
@@ -13,6 +16,9 @@
     stages          StageProgress   enough research moves a buyer to the next stage
     decision        Decision        finishers choose a vendor or the status quo
     word_of_mouth   WordOfMouth     customers' satisfaction and what they tell contacts
+    memory_brand    BrandBuilding   buyers not in market take in paid presence (brand memory)
+
+The memory processes (docs/model.md §11a) do nothing unless the scenario's [memory] is on.
 
 Each process reads and writes the state (sim/state.py) and hands what later rules need
 on in the `Week`; it declares the random streams it draws from. Adding a rule is adding
@@ -25,9 +31,12 @@ process's draws must never depend on a vendor's strategy.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from sim.processes.base import Process, Week
 from sim.processes.decision import Decision
 from sim.processes.installed_base import InstalledBase
+from sim.processes.memory import memory_processes
 from sim.processes.needs import NeedArrival
 from sim.processes.organic import OrganicDiscovery
 from sim.processes.referrals import Referrals, Reviews
@@ -42,15 +51,22 @@ from sim.processes.word_of_mouth import WordOfMouth
 CORE_STREAMS = ("population", "need", "source", "exposure", "social_selling", "decision")
 
 
-def default_processes() -> list[Process]:
-    """A fresh list of the default week's processes, in order."""
+def default_processes(memory_half_lives: Mapping[str, float | None] | None = None) -> list[Process]:
+    """A fresh list of the default week's processes, in order.
+
+    `memory_half_lives` (channel name -> weeks) gives channels their own memory
+    half-life; the others use the scenario's memory.half_life_weeks (§11a)."""
+    recall, decay, channels, brand = memory_processes(memory_half_lives)
     return [
         InstalledBase(),
         EndOfRest(),
+        decay,
         NeedArrival(),
+        recall,
         InMarket(),
         Research(),
         OrganicDiscovery(),
+        channels,
         Referrals(),
         Reviews(),
         SocialSelling(),
@@ -58,6 +74,7 @@ def default_processes() -> list[Process]:
         StageProgress(),
         Decision(),
         WordOfMouth(),
+        brand,  # last: its "memory" stream (when on) is spawned after every other
     ]
 
 

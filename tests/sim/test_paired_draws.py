@@ -76,6 +76,16 @@ def test_nor_with_organic_discovery_an_installed_base_and_slow_quotes(small) -> 
     assert a == b
 
 
+def test_nor_with_memory_on(small) -> None:
+    """Decay (one half-life and per-channel ones) and brand building (docs/model.md §11a)."""
+    market = small.with_changes({"memory.half_life_weeks": 6.0, "memory.idle_reach": 0.2})
+    procs = lambda: default_processes({"search": 2.0, "third_party_experts": 20.0})  # noqa: E731
+    a = draw_log(market, 4, procs())
+    b = draw_log(other_strategies(market), 4, procs())
+    assert "memory" in {stream for _, stream, _, _ in a}
+    assert a == b
+
+
 def test_the_check_catches_a_process_that_draws_by_spend(small) -> None:
     class DrawsPerPayingVendor(Process):
         """Breaks the rule: one draw per vendor that spends on search."""
