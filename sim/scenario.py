@@ -291,7 +291,9 @@ class Memory(_Frozen):
     market can still be exposed (brand building), docs/model.md §11a.
 
     half_life_weeks: weeks for a preference to fall to half without new exposures
-    (None: preferences never fade, the v1 model). idle_reach: how strongly paid presence
+    (None: preferences never fade, the v1 model). channel_half_lives: channels whose
+    exposures fade at their own pace (weeks; exact, but it costs about a third more run
+    time at 100k buyers, docs/model.md §11a). idle_reach: how strongly paid presence
     reaches buyers who are not in market, relative to buyers in market (0: not at all,
     the v1 model). What idle buyers take in carries into their next journey. Both
     illustrative; calibrated where targets allow.
@@ -299,11 +301,20 @@ class Memory(_Frozen):
 
     half_life_weeks: Pos | None = None
     idle_reach: Prob = 0.0
+    channel_half_lives: dict[str, Pos] = Field(default_factory=dict)
+
+    @field_validator("channel_half_lives")
+    @classmethod
+    def _known_channels(cls, v: dict[str, float]) -> dict[str, float]:
+        _check_channel_names(v)
+        return v
 
     @property
     def on(self) -> bool:
         """Whether memory changes anything."""
-        return self.half_life_weeks is not None or self.idle_reach > 0
+        return (
+            self.half_life_weeks is not None or self.idle_reach > 0 or bool(self.channel_half_lives)
+        )
 
 
 class Calibration(_Frozen):

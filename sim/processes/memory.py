@@ -128,7 +128,8 @@ class MemoryState:
         (channel name -> weeks, None: never fades; unnamed channels: the scenario's)."""
         spec = model.spec.memory
         default = np.inf if spec.half_life_weeks is None else float(spec.half_life_weeks)
-        half_lives = dict(half_lives or {})
+        # the scenario's per-channel half-lives, then the processes' own on top
+        half_lives = {**spec.channel_half_lives, **dict(half_lives or {})}
         unknown = sorted(set(half_lives) - set(CHANNEL_NAMES))
         if unknown:
             raise ValueError(
@@ -174,10 +175,11 @@ class _MemoryProcess(Process):
 
     def bind(self, model: BuyerJourneyModel) -> None:
         mem = getattr(model, "memory_state", None)
+        wanted = {**model.spec.memory.channel_half_lives, **self.half_lives}
         if mem is None:
             mem = MemoryState.build(model, self.half_lives)
             model.memory_state = mem
-        elif mem.half_lives != self.half_lives:
+        elif mem.half_lives != wanted:
             raise ValueError(
                 f"memory process {self.name!r} asks for half-lives {self.half_lives}, but "
                 f"the model's memory already uses {mem.half_lives}"

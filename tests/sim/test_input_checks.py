@@ -12,6 +12,8 @@ import pytest
 
 from sim.model import BuyerJourneyModel
 
+from ..conftest import ROOT
+
 SEEDS = (11, 22, 33)
 
 
@@ -46,3 +48,18 @@ def test_input_check_social_roles_follow_forrester_technographics(buyers) -> Non
     assert b["spectator"].mean() == pytest.approx(0.98, abs=0.02)
     assert b["joiner"].mean() == pytest.approx(0.79, abs=0.02)
     assert b["critic"].mean() == pytest.approx(0.75, abs=0.02)
+
+
+def test_input_check_the_baseline_carries_its_calibration_fit(baseline) -> None:
+    """Input check, not calibration: the shipped baseline's free parameters are the values
+    `run.py calibrate` fitted (docs/calibration/baseline/fit.json, whose fit.md shows every
+    target inside its tolerance). A changed default must come from a new fit."""
+    import json
+
+    fit = json.loads((ROOT / "docs" / "calibration" / "baseline" / "fit.json").read_text())
+    assert set(fit["fitted"]) == set(baseline.calibration.free)
+    for path, value in fit["fitted"].items():
+        node = baseline
+        for part in path.split("."):
+            node = getattr(node, part)
+        assert node == pytest.approx(value, rel=1e-9), path

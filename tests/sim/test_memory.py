@@ -29,9 +29,14 @@ SEEDS = (1, 2, 3)
 
 @pytest.fixture(scope="module")
 def tiny():
-    """1,000 buyers over 30 weeks: fast runs for the rules below."""
+    """1,000 buyers over 30 weeks, memory off (each test turns on what it checks)."""
     return load_scenario(SCENARIOS / "baseline.toml").with_changes(
-        {"buyers.count": 1000, "weeks": 30}
+        {
+            "buyers.count": 1000,
+            "weeks": 30,
+            "memory.half_life_weeks": None,
+            "memory.idle_reach": 0.0,
+        }
     )
 
 
@@ -275,3 +280,19 @@ def test_brand_built_by_an_early_flight_fades_with_time_since_it_stopped(tiny) -
         assert held[5] > 0
         ratio = held[15] / held[7]  # two half-lives: a quarter, less what was recalled
         assert 0.14 < ratio < 0.3, (seed, ratio)
+
+
+def test_a_scenario_gives_channels_their_own_half_lives(small) -> None:
+    """`[memory] channel_half_lives` reaches the memory processes; unknown channels are
+    refused with the field named."""
+    from sim.scenario import ScenarioError
+
+    sc = small.with_changes(
+        {"memory.half_life_weeks": 10.0, "memory.channel_half_lives": {"search": 3.0}}
+    )
+    model = BuyerJourneyModel(sc, seed=1)
+    mem = model.memory_state
+    assert mem.half_life[mem.channel_class[CHANNEL_INDEX["search"]]] == 3.0
+    assert mem.half_life[mem.channel_class[CHANNEL_INDEX["industry_media"]]] == 10.0
+    with pytest.raises(ScenarioError, match="memory.channel_half_lives"):
+        small.with_changes({"memory.channel_half_lives": {"radio": 3.0}})

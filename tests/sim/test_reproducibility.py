@@ -105,7 +105,8 @@ def test_streams_are_separate_per_purpose(small) -> None:
     m = BuyerJourneyModel(small, seed=3)
     draws = {name: g.random(4) for name, g in m.streams.items()}
     core = {"population", "need", "source", "exposure", "social_selling", "decision"}
-    assert set(draws) == core | {"installed_base", "organic", "sales"}  # + the processes' own
+    # + the processes' own (memory: the baseline builds brands)
+    assert set(draws) == core | {"installed_base", "organic", "sales", "memory"}
     values = np.array(list(draws.values()))
     assert len({tuple(v) for v in values}) == len(values)
     again = BuyerJourneyModel(small, seed=3)
