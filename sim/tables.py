@@ -29,11 +29,12 @@ def _labels(codes: np.ndarray, labels: tuple[str, ...]) -> pd.Series:
 
 
 def buyers_table(model: Any) -> pd.DataFrame:
-    """One row per buyer: seniority, social use and roles, budget."""
+    """One row per buyer: account, seniority, social use and roles, budget."""
     b = model.buyers
     return pd.DataFrame(
         {
             "buyer_id": np.arange(b.n, dtype=np.int64),
+            "account_id": b.account,
             "seniority": _labels(b.seniority.astype(np.int64), SENIORITIES),
             "uses_social": b.uses_social,
             "joiner": b.joiner,

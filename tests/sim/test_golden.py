@@ -30,6 +30,7 @@ TABLES = ("buyers", "journeys", "touches", "vendors", "weekly")
 #: the v1 columns of each table whose definition changed since, and why
 CHANGED = {"vendors": ("roi",)}  # ROI per the seed: marketing-originated revenue (issue 9)
 V1_COLUMNS = {
+    "buyers": ("buyer_id", "seniority", "uses_social", "joiner", "critic", "spectator", "budget"),
     # issue 9 added account_id, size_class, group_size and no_decision_reason
     "journeys": (
         "journey_id",
