@@ -15,7 +15,7 @@ import numpy as np
 
 from sim.channels import Stage
 from sim.policies import Plan, Policy, StaticPolicy, policy_for
-from sim.scenario import SENIORITIES
+from sim.scenario import SENIORITIES, SIZE_CLASSES
 
 if TYPE_CHECKING:
     from mesa.discrete_space import Cell
@@ -132,12 +132,62 @@ class Buyer(mesa.Agent):
         v = int(self.model.buyers.incumbent[self.row])
         return None if v < 0 else self.model.vendor_names[v]
 
+    @property
+    def account(self) -> int:
+        """The buyer's account (company): its buying group decides together."""
+        return int(self.model.buyers.account[self.row])
+
+    @property
+    def group(self) -> list[Buyer]:
+        """The members of the buyer's buying group (its account), lead first; a buyer
+        of a one-person account is its own group."""
+        start = self.model.accounts.start
+        a = self.account
+        return [self.model.buyer(int(r)) for r in range(start[a], start[a + 1])]
+
+    @property
+    def size_class(self) -> str | None:
+        """The account's size class (small, mid_market, enterprise); None for a
+        one-person account (a scenario without accounts)."""
+        c = int(self.model.accounts.size_class[self.account])
+        return None if c < 0 else SIZE_CLASSES[c]
+
+    @property
+    def research_share(self) -> float | None:
+        """Share of its journey's research the buyer has done (None: no open journey)."""
+        b, r = self.model.buyers, self.row
+        if b.journey[r] < 0:
+            return None
+        total = float(self.model.stage_effort.sum() * b.effort_scale[r])
+        return min(float(b.progress[r]) / total, 1.0)
+
+    def account_summary(self) -> dict[str, Any]:
+        """The buyer's account as a user would read it: size class, group size, the
+        group's stage (its furthest member's) and each member's stage and research."""
+        members = self.group
+        stages = [m.stage for m in members]
+        return {
+            "account": self.account,
+            "size_class": self.size_class,
+            "group_size": len(members),
+            "group_stage": max(stages).label,
+            "members": [
+                {
+                    "buyer": m.row,
+                    "seniority": m.seniority,
+                    "stage": s.label,
+                    "research_share": m.research_share,
+                    "lead": i == 0,
+                }
+                for i, (m, s) in enumerate(zip(members, stages, strict=True))
+            ],
+        }
+
     def journey(self) -> dict[str, Any]:
         """The buyer's current journey as a user would read it: stage, research done,
-        vendors considered with preferences, and the touches so far (when the model
-        records touches)."""
+        vendors considered with preferences, the touches so far (when the model records
+        touches) and its account (`account_summary`: the buying group it decides with)."""
         b, r = self.model.buyers, self.row
-        total = float(self.model.stage_effort.sum() * b.effort_scale[r])
         touches = None
         log = self.model.recorder("touches", default=None)
         if log is not None and b.journey[r] >= 0 and log.sink is None:
@@ -148,11 +198,12 @@ class Buyer(mesa.Agent):
             "seniority": self.seniority,
             "stage": self.stage.label,
             "journey_id": int(b.journey[r]) if b.journey[r] >= 0 else None,
-            "research_share": min(float(b.progress[r]) / total, 1.0) if b.journey[r] >= 0 else None,
+            "research_share": self.research_share,
             "considered": self.considered,
             "preference": {v: round(p, 3) for v, p in self.preference.items() if p},
             "customer_of": self.vendor,
             "touches": touches,
+            "account": self.account_summary(),
         }
 
 

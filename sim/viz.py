@@ -10,11 +10,21 @@ What is on the page:
   vendor's weekly budget and channel mix, applied at once to the running model through
   the vendor's own agent (`Vendor.set_plan`: the core books the spend week by week);
 - the main area: the referral graph (buyers coloured by stage, purchases marked by
-  vendor); next to it the journey card of the buyer clicked on the graph (or typed in
-  as "Buyer #"): seniority, stage, research done, vendors considered with preferences,
-  whose customer, the last touches; the stage funnel over weeks, conversions and win
-  share per vendor over weeks, this week's source use by stage next to the IDC ranking,
-  and the vendor table.
+  vendor; with accounts, "Colour by" also shows each buyer's group stage, its furthest
+  colleague's, or its account's size class, and the layout keeps an account's members
+  together, their links drawn darker); next to it the journey card of the buyer clicked
+  on the graph (or typed in as "Buyer #"): seniority, stage, research done, vendors
+  considered with preferences, whose customer, the last touches; under it the account
+  card: size class, group size, the group's stage, each member's stage and research,
+  and how the group's last journey ended, with the reason and the votes when it ended
+  in no decision (a scenario without accounts says "one-person buying group"); the
+  stage funnel over weeks, conversions and win share per vendor over weeks, the buying
+  groups chart (no decisions by reason over weeks, purchase rate by group size), this
+  week's source use by stage next to the IDC ranking, and the vendor table.
+
+Votes: the core's Decision does not hand on its members' choices, so the view runs it
+as `VotingDecision` (the same rule and draws, checked to give the same verdicts), which
+keeps each account's last votes in `GroupVotes` (one row per account).
 
 State: everything a session keeps (its model, strategy overrides, graph layouts, the
 picked buyer) is made in `Page` for that session; nothing is cached at module level.
@@ -34,7 +44,7 @@ import io
 import os
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -56,7 +66,17 @@ from mesa.visualization.utils import update_counter
 
 from sim.channels import CHANNEL_NAMES, CHANNELS, IDC_TOP_THREE, RESEARCH_STAGES, Stage
 from sim.model import BuyerJourneyModel
-from sim.scenario import Scenario, ScenarioError, load_scenario
+from sim.processes.base import ClosedJourneys, Week
+from sim.processes.decision import (
+    NO_CONSENSUS,
+    REASONS,
+    STATUS_QUO,
+    Decision,
+    consensus,
+    group_index,
+    member_choices,
+)
+from sim.scenario import SIZE_CLASSES, Scenario, ScenarioError, load_scenario
 from sim.tables import vendors_table
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -93,6 +113,25 @@ DPI = 80
 PICK_RADIUS = 0.04
 #: Touches shown on a clicked buyer's card (the latest ones).
 CARD_TOUCHES = 6
+#: Layout: links between colleagues (one account) attract this many times as strongly
+#: as other links, so a buying group sits together on the graph.
+COLLEAGUE_PULL = 8.0
+#: What the graph's dots are coloured by (the group options only with accounts).
+COLOUR_BY = ("buyer stage", "group stage", "size class")
+#: Account size classes on the graph ("size class" colouring); one-person accounts grey.
+SIZE_COLOURS = {
+    "small": "#c7e9c0",
+    "mid_market": "#41ab5d",
+    "enterprise": "#00441b",
+}
+SINGLE_COLOUR = "#bdbdbd"
+#: No-decision reasons in the groups chart: REASONS code, label, colour.
+REASON_LINES = (
+    (STATUS_QUO, "status quo had most support", "#636363"),
+    (NO_CONSENSUS, "no vendor had the consensus", "#d62728"),
+)
+#: The groups chart draws shares of closed journeys once this many have closed.
+MIN_CLOSED = 10
 
 
 def vendor_colour(i: int) -> str:
@@ -251,12 +290,185 @@ class VizModel(BuyerJourneyModel):
             s = self.strategies.by_vendor.get(name)
             if s is not None:
                 self.vendors[i].set_plan(s.spend())
+        self.votes = use_voting_decision(self)
         ref = self.referral_graph
+        account = None if self.accounts.singletons else self.buyers.account
         if layouts is None:
-            self.layout = graph_layout(self.n_buyers, ref.edges)
+            self.layout = graph_layout(self.n_buyers, ref.edges, account)
         else:
-            self.layout = layouts.get(self.n_buyers, ref.edges)
+            self.layout = layouts.get(self.n_buyers, ref.edges, account)
         self.charts: dict[str, Chart] = {}
+
+
+# ------------------------------------------------------ buying groups and their decisions
+def group_stage(stage: np.ndarray, start: np.ndarray) -> np.ndarray:
+    """Each buyer's group stage: the furthest stage any member of its account has reached
+    (members are the rows start[a]:start[a + 1]; stage codes run idle .. no decision,
+    and a group buys or ends in no decision together)."""
+    if start.size == stage.size + 1:  # one-person accounts: the buyer's own stage
+        return stage
+    furthest = np.maximum.reduceat(stage, start[:-1])
+    return np.repeat(furthest, np.diff(start))
+
+
+def vote_shares(
+    choice: np.ndarray, weight: np.ndarray, group: np.ndarray, n_groups: int, n_vendors: int
+) -> np.ndarray:
+    """(groups, 1 + vendors): the share of each group's weight behind the status quo
+    (column 0) and behind each vendor, from its members' choices (-1: status quo), as
+    `sim.processes.decision.consensus` tallies them."""
+    options = n_vendors + 1
+    votes = np.bincount(
+        group * options + choice + 1, weights=weight, minlength=n_groups * options
+    ).reshape(n_groups, options)
+    total = votes.sum(1, keepdims=True)
+    return np.divide(votes, total, out=np.zeros_like(votes), where=total > 0)
+
+
+class GroupVotes:
+    """Viz-side state: the votes of each account's last decision (`vote_shares` rows,
+    the week they were cast). Filled by `VotingDecision`; one row per account, so memory
+    stays (accounts x vendors) however long the run."""
+
+    def __init__(self, n_accounts: int, n_vendors: int) -> None:
+        self.week = np.full(n_accounts, -1, dtype=np.int64)
+        self.shares = np.zeros((n_accounts, n_vendors + 1))
+
+    def put(self, week: int, accounts: np.ndarray, shares: np.ndarray) -> None:
+        self.shares[accounts] = shares
+        self.week[accounts] = week
+
+    def of(self, account: int, week: int) -> np.ndarray | None:
+        """The vote shares of `account`'s decision in `week` (None: not recorded)."""
+        if not 0 <= account < self.week.size or self.week[account] != week:
+            return None
+        return self.shares[account].copy()
+
+
+class _KeptStream:
+    """A random stream that keeps the arrays its `random` hands out (the rest passes
+    through untouched): the draws are the stream's own, in the same order."""
+
+    def __init__(self, rng: np.random.Generator, kept: list[np.ndarray]) -> None:
+        self._rng = rng
+        self._kept = kept
+
+    def random(self, *args: Any, **kwargs: Any) -> Any:
+        out = self._rng.random(*args, **kwargs)
+        self._kept.append(out)
+        return out
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._rng, name)
+
+
+class VotingDecision(Decision):
+    """The core's Decision (the same rule, the same draws) that also keeps each deciding
+    group's votes in `votes`: the rule does not hand its members' choices on, so this
+    reads back the uniforms it drew and recomputes them (one logit over the week's
+    deciders: cheap). The votes are kept only when the recomputed verdicts are the
+    rule's own, so the card never shows votes that did not decide."""
+
+    def __init__(self, votes: GroupVotes) -> None:
+        self.votes = votes
+        self._kept: list[np.ndarray] = []
+
+    def stream(self, model: BuyerJourneyModel, name: str) -> Any:
+        rng = super().stream(model, name)
+        return _KeptStream(rng, self._kept) if name == "decision" else rng
+
+    def run(self, model: BuyerJourneyModel, week: Week) -> None:
+        self._kept = []
+        super().run(model, week)
+        buyers = week.active[week.deciders] if week.deciders.size else week.deciders
+        if len(self._kept) != 1 or week.closed is None or not buyers.size:
+            return
+        u = self._kept[0]
+        if u.shape != (buyers.size, 2):
+            return
+        state, n_vendors = model.buyers, model.market.n
+        choice = member_choices(model, buyers, u[:, 0])
+        group, lead_pos = group_index(state.account[buyers])
+        weight = state.span[buyers]
+        verdict, _ = consensus(choice, weight, group, lead_pos.size, n_vendors, self.threshold)
+        if not np.array_equal(verdict, week.closed.vendor):
+            return  # the rule changed under us: keep no votes rather than wrong ones
+        shares = vote_shares(choice, weight, group, lead_pos.size, n_vendors)
+        self.votes.put(week.number, state.account[buyers[lead_pos]], shares)
+
+
+def use_voting_decision(model: BuyerJourneyModel) -> GroupVotes:
+    """Swap the model's Decision for a `VotingDecision` (same rule and draws) and return
+    the votes it will keep. A model without the core's Decision keeps no votes."""
+    votes = GroupVotes(model.accounts.n, model.market.n)
+    for i, process in enumerate(model.processes):
+        if type(process) is Decision:
+            voting = VotingDecision(votes)
+            voting.bind(model)
+            model.processes[i] = voting
+    return votes
+
+
+def _closed_column(closed: Sequence[ClosedJourneys], key: str) -> np.ndarray:
+    parts = [getattr(c, key) for c in closed]
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+
+
+def reasons_by_week(closed: Sequence[ClosedJourneys], weeks: int) -> np.ndarray:
+    """(weeks, 2): journeys that ended in no decision each week, by reason: the status
+    quo had the most support (column 0), no vendor had enough backing (column 1)."""
+    week = _closed_column(closed, "end_week").astype(np.int64)
+    reason = _closed_column(closed, "reason")
+    out = np.zeros((max(weeks, 0), len(REASON_LINES)), dtype=np.int64)
+    keep = (week >= 0) & (week < weeks)
+    for k, (code, _, _) in enumerate(REASON_LINES):
+        out[:, k] = np.bincount(week[keep & (reason == code)], minlength=weeks)[:weeks]
+    return out
+
+
+def purchase_rate_by_size(
+    closed: Sequence[ClosedJourneys], max_size: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Group journeys closed so far and the share that ended in a purchase, by group
+    size 0..max_size (index = size; NaN where none closed)."""
+    size = _closed_column(closed, "group_size").astype(np.int64)
+    bought = _closed_column(closed, "outcome") == 1
+    size = np.minimum(size, max_size)
+    n = np.bincount(size, minlength=max_size + 1)
+    b = np.bincount(size[bought], minlength=max_size + 1)
+    rate = np.divide(b, n, out=np.full(n.size, np.nan), where=n > 0)
+    return n, rate
+
+
+def last_decision(model: VizModel, account: int) -> dict[str, Any] | None:
+    """How `account`'s last group journey ended, from the journeys recorder: the week,
+    the vendor bought from (None: no decision), the no-decision reason (REASONS), the
+    group's size, the votes (option -> weight share; None if not kept) and the consensus
+    the scenario asks for. None if none of its journeys has closed yet."""
+    log = model.recorder("journeys", default=None)
+    if log is None:
+        return None
+    for c in reversed(list(log.closed)):  # a snapshot: the play loop may append meanwhile
+        hit = np.flatnonzero(c.account_id == account)
+        if not hit.size:
+            continue
+        k = int(hit[-1])
+        week, vendor = int(c.end_week[k]), int(c.vendor[k])
+        votes = getattr(model, "votes", None)
+        shares = votes.of(account, week) if votes is not None else None
+        options = ("status quo", *model.vendor_names)
+        spec = model.spec.accounts
+        return {
+            "week": week,
+            "vendor": None if vendor < 0 else model.vendor_names[vendor],
+            "reason": REASONS[int(c.reason[k])],
+            "group_size": int(c.group_size[k]),
+            "votes": None
+            if shares is None
+            else {o: float(x) for o, x in zip(options, shares, strict=True) if x > 0},
+            "consensus": None if spec is None else float(spec.consensus),
+        }
+    return None
 
 
 # ---------------------------------------------------------------------- graph layout
@@ -276,13 +488,17 @@ class GraphLayout:
         return row if d2[row] <= radius * radius else None
 
 
-def graph_key(n: int, edges: np.ndarray) -> tuple[int, int, str]:
-    """A content key of a graph: node count, edge count and a hash of the edge array.
+def graph_key(n: int, edges: np.ndarray, account: np.ndarray | None = None) -> tuple[int, int, str]:
+    """A content key of a graph: node count, edge count and a hash of the edge array
+    (and of each node's account, when accounts shape the layout).
 
     Two models with the same set-up draw equal graphs (as new objects), so Reset finds
     the layout by what the graph is, not by which object holds it."""
     e = np.ascontiguousarray(edges, dtype=np.int64)
-    return n, len(e), hashlib.blake2b(e.tobytes(), digest_size=16).hexdigest()
+    h = hashlib.blake2b(e.tobytes(), digest_size=16)
+    if account is not None:
+        h.update(np.ascontiguousarray(account, dtype=np.int64).tobytes())
+    return n, len(e), h.hexdigest()
 
 
 class LayoutCache:
@@ -303,13 +519,14 @@ class LayoutCache:
     def __len__(self) -> int:
         return len(self._layouts)
 
-    def get(self, n: int, edges: np.ndarray) -> GraphLayout:
-        """The layout of the graph with `n` nodes and `edges`, computed on first use."""
-        key = graph_key(n, edges)
+    def get(self, n: int, edges: np.ndarray, account: np.ndarray | None = None) -> GraphLayout:
+        """The layout of the graph with `n` nodes and `edges` (and each node's
+        `account`, None without accounts), computed on first use."""
+        key = graph_key(n, edges, account)
         with self._lock:
             layout = self._layouts.get(key)
             if layout is None:
-                layout = graph_layout(n, edges)
+                layout = graph_layout(n, edges, account)
                 self.computed += 1
                 self._layouts[key] = layout
                 while len(self._layouts) > self.size:
@@ -318,10 +535,20 @@ class LayoutCache:
             return layout
 
 
-def force_layout(n: int, edges: np.ndarray, iterations: int = 60, seed: int = 0) -> np.ndarray:
+def force_layout(
+    n: int,
+    edges: np.ndarray,
+    iterations: int = 60,
+    seed: int = 0,
+    account: np.ndarray | None = None,
+) -> np.ndarray:
     """A fast Fruchterman-Reingold layout of `n` nodes and (E, 2) `edges`: exact attraction
     along edges, repulsion from a random sample of nodes each iteration (O(n) per
-    iteration instead of O(n^2))."""
+    iteration instead of O(n^2)).
+
+    `account` (each node's account; None: no accounts) pulls a buying group together:
+    links between colleagues attract COLLEAGUE_PULL times as strongly, and colleagues
+    also repel each other exactly (so a group is a tight cluster, not one dot)."""
     rng = np.random.default_rng(seed)
     pos = (rng.random((n, 2)) - 0.5).astype(np.float32)  # float32: half the memory traffic
     if n < 2:
@@ -329,6 +556,10 @@ def force_layout(n: int, edges: np.ndarray, iterations: int = 60, seed: int = 0)
     edges = np.asarray(edges, dtype=np.int64).reshape(-1, 2)
     i, j = edges[:, 0], edges[:, 1]
     k = 1.0 / np.sqrt(n)
+    if account is not None:
+        same = account[i] == account[j]
+        pull = np.where(same, COLLEAGUE_PULL, 1.0).astype(np.float32)
+        push = np.where(same, k * k, 0.0).astype(np.float32)
     # repulsion from a sample: 40 others up to 2,000 buyers, fewer (down to 15) beyond,
     # which keeps a 10,000-buyer layout near 0.7 s with the same look
     sample = min(n - 1, max(15, min(40, 80_000 // n)))
@@ -337,8 +568,12 @@ def force_layout(n: int, edges: np.ndarray, iterations: int = 60, seed: int = 0)
         disp = np.zeros_like(pos)
         if edges.size:
             d = pos[i] - pos[j]
-            dist = np.sqrt((d**2).sum(1)) + 1e-9
-            f = (dist / k)[:, None] * d
+            if account is None:
+                dist = np.sqrt((d**2).sum(1)) + 1e-9
+                f = (dist / k)[:, None] * d
+            else:
+                d2 = (d**2).sum(1) + 1e-9
+                f = (pull * np.sqrt(d2) / k - push / d2)[:, None] * d
             for axis in (0, 1):  # bincount: a scatter-add far faster than np.add.at
                 disp[:, axis] += np.bincount(j, f[:, axis], n) - np.bincount(i, f[:, axis], n)
         others = rng.integers(0, n, (n, sample))
@@ -352,7 +587,9 @@ def force_layout(n: int, edges: np.ndarray, iterations: int = 60, seed: int = 0)
     return (0.03 + 0.94 * (pos - lo) / np.where(hi > lo, hi - lo, 1.0)).astype(float)
 
 
-def _edge_background(n: int, edges: np.ndarray, pos: np.ndarray) -> np.ndarray:
+def _edge_background(
+    n: int, edges: np.ndarray, pos: np.ndarray, account: np.ndarray | None = None
+) -> np.ndarray:
     fig = Figure(figsize=(GRAPH_PX / DPI, GRAPH_PX / DPI), dpi=DPI)
     canvas = FigureCanvasAgg(fig)
     ax = fig.add_axes((0, 0, 1, 1))
@@ -363,17 +600,29 @@ def _edge_background(n: int, edges: np.ndarray, pos: np.ndarray) -> np.ndarray:
     width = 0.4 if n <= 3000 else 0.2
     alpha = 0.35 if n <= 3000 else 0.15
     if edges.size:
+        inside = (
+            account[edges[:, 0]] == account[edges[:, 1]]
+            if account is not None
+            else np.zeros(len(edges), dtype=bool)
+        )
         segs = np.stack([pos[edges[:, 0]], pos[edges[:, 1]]], axis=1)
-        ax.add_collection(LineCollection(segs, colors="#9a9a9a", linewidths=width, alpha=alpha))
+        ax.add_collection(
+            LineCollection(segs[~inside], colors="#9a9a9a", linewidths=width, alpha=alpha)
+        )
+        if inside.any():  # colleagues: darker, so an account reads as one group
+            ax.add_collection(
+                LineCollection(segs[inside], colors="#525252", linewidths=0.6, alpha=0.6)
+            )
     canvas.draw()
     return np.asarray(canvas.buffer_rgba()).copy()
 
 
-def graph_layout(n: int, edges: np.ndarray) -> GraphLayout:
-    """The layout of a graph of `n` nodes and (E, 2) `edges` (always computed: a
-    session's `LayoutCache` keeps layouts for Reset)."""
-    pos = force_layout(n, edges, iterations=60 if n <= 5000 else 40)
-    return GraphLayout(pos=pos, background=_edge_background(n, edges, pos))
+def graph_layout(n: int, edges: np.ndarray, account: np.ndarray | None = None) -> GraphLayout:
+    """The layout of a graph of `n` nodes and (E, 2) `edges`, each node's `account`
+    pulling buying groups together (None: no accounts); always computed: a session's
+    `LayoutCache` keeps layouts for Reset."""
+    pos = force_layout(n, edges, iterations=60 if n <= 5000 else 40, account=account)
+    return GraphLayout(pos=pos, background=_edge_background(n, edges, pos, account))
 
 
 # --------------------------------------------------------------------------- figures
@@ -409,6 +658,7 @@ class Chart:
         self.lock = threading.Lock()
         self.animated: list = []
         self.highlight: int | None = None  # a buyer to mark (the graph uses it)
+        self.colour_by = COLOUR_BY[0]  # what the graph's dots show
         self.fig = self.build(model)
         for artist in self.animated:
             artist.set_animated(True)
@@ -420,11 +670,15 @@ class Chart:
     def update(self, model: VizModel) -> bool:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def png(self, model: VizModel, highlight: int | None = None) -> bytes:
+    def png(
+        self, model: VizModel, highlight: int | None = None, colour_by: str = COLOUR_BY[0]
+    ) -> bytes:
         """The chart for the model's current state as PNG bytes; `highlight` marks a
-        buyer (on the graph)."""
+        buyer and its buying group, `colour_by` (one of COLOUR_BY) colours the dots (on
+        the graph)."""
         with self.lock:
             self.highlight = highlight
+            self.colour_by = colour_by
             canvas = self.fig.canvas
             if self.update(model) or self.background is None:
                 canvas.draw()
@@ -440,9 +694,11 @@ class Chart:
 
 
 class GraphChart(Chart):
-    """The referral graph: buyers coloured by stage; a buyer in the post-purchase stage
-    is a larger diamond in the colour of the vendor bought from, and any earlier customer
-    keeps a ring in its vendor's colour (it recommends or warns against that vendor)."""
+    """The referral graph: buyers coloured by stage (or by their group's stage, or their
+    account's size class: `colour_by`); a buyer in the post-purchase stage is a larger
+    diamond in the colour of the vendor bought from, and any earlier customer keeps a
+    ring in its vendor's colour (it recommends or warns against that vendor). The
+    picked buyer has a black ring, the other members of its buying group a thin one."""
 
     def build(self, model: VizModel) -> Figure:
         lay = model.layout
@@ -472,25 +728,57 @@ class GraphChart(Chart):
             linewidths=0.3,
             edgecolors="black",
         )
-        handles = [
+        accounts = model.accounts
+        self.singletons = accounts.singletons
+        self.start = accounts.start
+        self.account = model.buyers.account
+        size_lut = to_rgba_array([SIZE_COLOURS[c] for c in SIZE_CLASSES] + [SINGLE_COLOUR])
+        self.size_rgba = size_lut[accounts.size_class[self.account]]  # -1: one-person
+        stages = [
             Line2D([], [], ls="", marker="o", color=STAGE_COLOURS[s], label=_stage_label(s))
             for s in Stage
             if s != Stage.BOUGHT
-        ] + [
+        ]
+        sizes = [
+            Line2D([], [], ls="", marker="o", color=SIZE_COLOURS[c], label=_label(c))
+            for c in SIZE_CLASSES
+        ]
+        vendors = [
             Line2D(
                 [], [], ls="", marker="D", color=vendor_colour(i), mec="black", mew=0.3, label=name
             )
             for i, name in enumerate(model.vendor_names)
         ]
-        fig.legend(
-            handles=handles,
-            loc="center right",
-            fontsize=8,
-            frameon=False,
-            handletextpad=0.2,
-            title="stage\n(diamond: just bought\nfrom vendor; ring:\nits customer)",
-            title_fontsize=8,
-            alignment="left",
+        note = "(diamond: just bought\nfrom vendor; ring:\nits customer)"
+        titles = {
+            COLOUR_BY[0]: ("stage\n" + note, stages),
+            COLOUR_BY[1]: ("group stage (its\nfurthest member)\n" + note, stages),
+            COLOUR_BY[2]: ("account size\n" + note, sizes),
+        }
+        self.legends = {
+            mode: fig.legend(
+                handles=handles + vendors,
+                loc="center right",
+                fontsize=8,
+                frameon=False,
+                handletextpad=0.2,
+                title=title,
+                title_fontsize=8,
+                alignment="left",
+            )
+            for mode, (title, handles) in titles.items()
+        }
+        self.mode = COLOUR_BY[0]
+        for mode, legend in self.legends.items():
+            legend.set_visible(mode == self.mode)
+        # the other members of the picked buyer's buying group: a thin black ring
+        self.group = ax.scatter(
+            empty[:, 0],
+            empty[:, 1],
+            s=max(30.0, 3 * self.size),
+            facecolors="none",
+            edgecolors="black",
+            linewidths=0.8,
         )
         # the buyer whose journey card is open: a black ring (set by `highlight`)
         self.picked = ax.scatter(
@@ -501,17 +789,30 @@ class GraphChart(Chart):
             edgecolors="black",
             linewidths=1.5,
         )
-        self.animated = [self.plain, self.bought, self.picked]
+        self.animated = [self.plain, self.bought, self.group, self.picked]
         return fig
 
     def update(self, model: VizModel) -> bool:
         pos = model.layout.pos
         stage = model.buyers.stage
         incumbent = model.buyers.incumbent
+        mode = (
+            COLOUR_BY[0] if self.singletons or self.colour_by not in COLOUR_BY else self.colour_by
+        )
+        changed = mode != self.mode
+        if changed:  # another legend: the static part is drawn again
+            self.mode = mode
+            for m, legend in self.legends.items():
+                legend.set_visible(m == mode)
         bought = stage == Stage.BOUGHT
         plain = np.flatnonzero(~bought)
         self.plain.set_offsets(pos[plain])
-        self.plain.set_facecolor(self.stage_lut[stage[plain]])
+        if mode == COLOUR_BY[1]:
+            self.plain.set_facecolor(self.stage_lut[group_stage(stage, self.start)[plain]])
+        elif mode == COLOUR_BY[2]:
+            self.plain.set_facecolor(self.size_rgba[plain])
+        else:
+            self.plain.set_facecolor(self.stage_lut[stage[plain]])
         customer = incumbent[plain]
         self.plain.set_edgecolor(self.ring_lut[customer])
         self.plain.set_linewidth(np.where(customer >= 0, self.ring_width, 0.0))
@@ -519,10 +820,15 @@ class GraphChart(Chart):
         self.bought.set_offsets(pos[rows] if rows.size else np.zeros((0, 2)))
         self.bought.set_facecolor(self.vendor_lut[incumbent[rows]] if rows.size else [])
         picked = self.highlight
-        self.picked.set_offsets(
-            pos[[picked]] if picked is not None and picked < len(pos) else np.zeros((0, 2))
-        )
-        return False
+        if picked is not None and picked < len(pos):
+            self.picked.set_offsets(pos[[picked]])
+            a = int(self.account[picked])
+            members = np.arange(self.start[a], self.start[a + 1])
+            self.group.set_offsets(pos[members[members != picked]])
+        else:
+            self.picked.set_offsets(np.zeros((0, 2)))
+            self.group.set_offsets(np.zeros((0, 2)))
+        return changed
 
 
 class FunnelChart(Chart):
@@ -666,6 +972,92 @@ class SourceUseChart(Chart):
         return False
 
 
+class GroupsChart(Chart):
+    """Buying groups, from the journeys recorder: the share of group journeys closed so
+    far that ended in no decision, by reason, week by week (and the counts), and the
+    share that ended in a purchase, by group size. Both axes are fixed (shares), so a
+    frame only redraws the lines, bars and counts."""
+
+    def build(self, model: VizModel) -> Figure:
+        fig = Figure(figsize=(6, 3.0), dpi=DPI)
+        FigureCanvasAgg(fig)
+        ax1, ax2 = fig.subplots(1, 2, gridspec_kw={"width_ratios": (1.25, 1)})
+        fig.subplots_adjust(left=0.09, right=0.98, top=0.8, bottom=0.16, wspace=0.28)
+        self.lines = [
+            ax1.plot([], [], color=colour, label=label)[0] for _, label, colour in REASON_LINES
+        ]
+        ax1.set_title(
+            "No decision, by reason: share of group\njourneys closed (at line ends: how many)",
+            fontsize=9,
+        )
+        ax1.set_xlim(0, max(model.horizon, 1))
+        ax1.set_xlabel("week", fontsize=8)
+        ax1.legend(fontsize=7, loc="upper right", frameon=False)
+        self.ends = [  # each reason's count so far, at its line's end
+            ax1.text(0, 0, "", color=colour, fontsize=7, va="center", clip_on=False)
+            for _, _, colour in REASON_LINES
+        ]
+        self.max_size = int(model.accounts.size.max()) if model.accounts.n else 1
+        sizes = np.arange(1, self.max_size + 1)
+        self.bars = list(ax2.bar(sizes, np.zeros(sizes.size), color=STAGE_COLOURS[Stage.BOUGHT]))
+        self.counts = (
+            [ax2.text(x, 0.0, "", ha="center", va="bottom", fontsize=6) for x in sizes]
+            if sizes.size <= 16
+            else []
+        )
+        percent = ([0, 0.25, 0.5, 0.75, 1.0], ["0", "25%", "50%", "75%", "100%"])
+        ax1.set_ylim(0, 1.0)
+        ax2.set_ylim(0, 1.1)
+        ax2.set_xlim(0.4, self.max_size + 0.6)
+        ax2.set_xticks(sizes if sizes.size <= 16 else sizes[::2])
+        ax2.set_xlabel("group size (above a bar: journeys)", fontsize=8)
+        ax2.set_title("Purchase rate\nby group size", fontsize=9)
+        for ax in (ax1, ax2):
+            ax.set_yticks(*percent)
+            ax.tick_params(labelsize=7)
+        if model.accounts.singletons:
+            fig.suptitle("One-person buying groups (no accounts in this scenario)", fontsize=9)
+        else:
+            fig.suptitle(
+                f"Buying groups: {model.accounts.n:,} accounts; a vendor needs "
+                f"{model.spec.accounts.consensus:.0%} of a group's weight",
+                fontsize=9,
+            )
+        self.animated = [*self.lines, *self.ends, *self.bars, *self.counts]
+        return fig
+
+    def update(self, model: VizModel) -> bool:
+        weeks = model.week  # first: a week the play loop adds meanwhile is left out
+        closed = list(model.recorder("journeys").closed)  # one snapshot: see FunnelChart
+        reasons = np.cumsum(reasons_by_week(closed, weeks), axis=0)
+        end = _closed_column(closed, "end_week").astype(np.int64)
+        total = np.cumsum(np.bincount(end[end < weeks], minlength=weeks)[:weeks])
+        # shares from the MIN_CLOSED-th closed journey on (the first few say little)
+        share = np.divide(
+            reasons,
+            total[:, None],
+            out=np.full(reasons.shape, np.nan),
+            where=total[:, None] >= MIN_CLOSED,
+        )
+        x = np.arange(1, weeks + 1)
+        so_far = reasons[-1] if weeks else np.zeros(len(REASON_LINES), dtype=np.int64)
+        for k, line in enumerate(self.lines):
+            line.set_data(x, share[:, k])
+            end = self.ends[k]
+            if weeks and np.isfinite(share[-1, k]):
+                end.set_position((weeks + 1.5, share[-1, k]))
+                end.set_text(f"{so_far[k]:,}")
+            else:
+                end.set_text("")
+        n, rate = purchase_rate_by_size(closed, self.max_size)
+        for size, bar in enumerate(self.bars, start=1):
+            bar.set_height(0.0 if np.isnan(rate[size]) else rate[size])
+        for size, text in enumerate(self.counts, start=1):
+            text.set_text(f"{n[size]:,}" if n[size] else "")
+            text.set_y(0.0 if np.isnan(rate[size]) else rate[size])
+        return False
+
+
 def _short(label: str) -> str:
     return label.split(" (")[0]
 
@@ -675,16 +1067,19 @@ CHARTS: dict[str, type[Chart]] = {
     "funnel": FunnelChart,
     "vendors": VendorsChart,
     "sources": SourceUseChart,
+    "groups": GroupsChart,
 }
 
 
-def chart_png(model: VizModel, name: str, highlight: int | None = None) -> bytes:
+def chart_png(
+    model: VizModel, name: str, highlight: int | None = None, colour_by: str = COLOUR_BY[0]
+) -> bytes:
     """The PNG of chart `name` for the model's current week (`highlight`: a buyer to
-    mark on the graph)."""
+    mark on the graph, with its buying group; `colour_by`: what the graph's dots show)."""
     chart = model.charts.get(name)
     if chart is None:
         chart = model.charts.setdefault(name, CHARTS[name](model))
-    return chart.png(model, highlight)
+    return chart.png(model, highlight, colour_by)
 
 
 def idc_ranking_markdown(model: BuyerJourneyModel) -> str:
@@ -787,6 +1182,60 @@ def journey_markdown(journey: dict[str, Any], last: int = CARD_TOUCHES) -> str:
     return "\n\n".join(parts)
 
 
+def _votes_text(votes: dict[str, float] | None, digits: int = 0) -> str:
+    if not votes:
+        return "the votes were not kept"
+    ranked = sorted(votes.items(), key=lambda kv: -kv[1])
+    return "votes were " + ", ".join(f"{option} {share:.{digits}%}" for option, share in ranked)
+
+
+def decision_text(decision: dict[str, Any] | None) -> str:
+    """One line on how a group's last journey ended (`last_decision`), and why when it
+    ended in no decision."""
+    if decision is None:
+        return "No group decision yet."
+    head = f"Last decision (week {decision['week'] + 1}): "
+    votes = _votes_text(decision["votes"])
+    if decision["vendor"] is not None:
+        return head + f"bought from **{decision['vendor']}** ({votes})."
+    if decision["reason"] == "no_consensus":
+        share = decision["consensus"] or 0.0
+        lead = max(
+            (x for o, x in (decision["votes"] or {}).items() if o != "status quo"), default=0
+        )
+        if round(100 * lead) >= round(100 * share):  # 66.7% of 67%: show it as short
+            votes = _votes_text(decision["votes"], digits=1)
+        why = f"no vendor had the backing of {share:.0%} of the group's weight: {votes}"
+    else:
+        why = f"the status quo had the most support ({votes})"
+    return head + f"**no decision**: {why}."
+
+
+def account_markdown(account: dict[str, Any], decision: dict[str, Any] | None) -> str:
+    """The account card: a buyer's account (`Buyer.account_summary()`: size class, group
+    size, the group's stage, each member's stage and research done) and how its last
+    group journey ended (`last_decision`), with the reason for a no decision."""
+    br = "  \n"
+    if account["size_class"] is None and account["group_size"] == 1:
+        head = [
+            "**One-person buying group**: this buyer decides alone (the scenario has no accounts)"
+        ]
+    else:
+        size = _label(account["size_class"] or "one-person")
+        head = [
+            f"**Account #{account['account']}**: {size}, buying group of "
+            f"{account['group_size']}, group stage **{_label(account['group_stage'])}**"
+        ]
+        for m in account["members"]:
+            share = m["research_share"]
+            done = "" if share is None else f", {share:.0%} researched"
+            lead = " (lead)" if m["lead"] else ""
+            head.append(
+                f"buyer #{m['buyer']}{lead}, {_label(m['seniority'])}: {_label(m['stage'])}{done}"
+            )
+    return br.join(head) + "\n\n" + decision_text(decision)
+
+
 #: The graph image in a Vue template that reports where it was clicked, as fractions of
 #: the image's box (the browser may show it scaled); `clicked` calls `vue_clicked`.
 CLICK_TEMPLATE = """
@@ -838,10 +1287,12 @@ class ClickableImage(v.VuetifyTemplate):
 
 # ------------------------------------------------------------------------ components
 def _png_widget(png: bytes) -> Any:
+    # the layout as an element: reacton keeps one Layout widget per image across frames
+    # (a Layout object made here would be a new widget, and a new comm, every frame)
     return ipywidgets.Image.element(
         value=png,
         format="png",
-        layout=ipywidgets.Layout(max_width="100%", height="auto", object_fit="contain"),
+        layout=ipywidgets.Layout.element(max_width="100%", height="auto", object_fit="contain"),
     )
 
 
@@ -854,12 +1305,18 @@ def PngImage(model: VizModel, name: str):
 
 
 @solara.component
-def GraphView(model: VizModel, picked: solara.Reactive[int | None]):
-    """The referral graph; a click on a buyer opens its journey card (`BuyerView`)."""
+def GraphView(
+    model: VizModel, picked: solara.Reactive[int | None], colour_by: solara.Reactive[str]
+):
+    """The referral graph; a click on a buyer opens its journey card (`BuyerView`). With
+    accounts, the dots can show the buyer's stage, its group's or its account's size."""
     update_counter.get()
     row = picked.value if picked.value is not None and picked.value < model.n_buyers else None
+    groups = not model.accounts.singletons
+    mode = colour_by.value if groups and colour_by.value in COLOUR_BY else COLOUR_BY[0]
     png = solara.use_memo(
-        lambda: chart_png(model, "graph", row), dependencies=[model, model.week, row]
+        lambda: chart_png(model, "graph", row, mode),
+        dependencies=[model, model.week, row, mode],
     )
 
     def on_click(fx: float, fy: float) -> None:
@@ -867,11 +1324,22 @@ def GraphView(model: VizModel, picked: solara.Reactive[int | None]):
         if hit is not None:
             picked.set(hit)
 
+    who = (
+        f"{model.n_buyers:,} buyers in {model.accounts.n:,} accounts"
+        if groups
+        else f"{model.n_buyers:,} buyers, one-person buying groups"
+    )
     with solara.Column(gap="0px") as main:
         solara.Markdown(
-            f"**Referral graph** – week {model.week}, {model.n_buyers:,} buyers "
-            "(click a buyer to follow its journey)"
+            f"**Referral graph** – week {model.week}, {who} "
+            "(click a buyer to follow its journey and its group)"
         )
+        if groups:  # account-only control
+            with solara.Row(gap="8px", style={"align-items": "center", "font-size": "12px"}):
+                solara.Text("Colour by:")
+                solara.ToggleButtonsSingle(
+                    value=mode, values=list(COLOUR_BY), on_value=colour_by.set, dense=True
+                )
         ClickableImage.element(image=_png_widget(png), callback=on_click)
     return main
 
@@ -901,8 +1369,12 @@ def BuyerView(model: VizModel, picked: solara.Reactive[int | None]):
         if row is None:
             solara.Markdown("Click a buyer on the referral graph to see its journey here.")
         else:
+            journey = model.buyer(row).journey()
             with solara.Card(margin=0, elevation=1, classes=["bjs-buyer-card", "pa-2"]):
-                solara.Markdown(journey_markdown(model.buyer(row).journey()))
+                solara.Markdown(journey_markdown(journey))
+            account = journey["account"]
+            with solara.Card(margin=0, elevation=1, classes=["bjs-account-card", "pa-2"]):
+                solara.Markdown(account_markdown(account, last_decision(model, account["account"])))
     return main
 
 
@@ -914,6 +1386,11 @@ def FunnelView(model: VizModel):
 @solara.component
 def VendorsView(model: VizModel):
     return PngImage(model, "vendors")
+
+
+@solara.component
+def GroupsView(model: VizModel):
+    return PngImage(model, "groups")
 
 
 @solara.component
@@ -1025,14 +1502,17 @@ def model_params(
     }
 
 
-def session_views(picked: solara.Reactive[int | None]) -> list[Callable]:
+def session_views(
+    picked: solara.Reactive[int | None], colour_by: solara.Reactive[str]
+) -> list[Callable]:
     """The main area's views of one session; the graph and the journey card share the
-    session's picked buyer. (SolaraViz calls each view with the model only, and wraps a
-    plain function in a new component class on every render, so these are components.)"""
+    session's picked buyer (and the graph its colouring). (SolaraViz calls each view with
+    the model only, and wraps a plain function in a new component class on every render,
+    so these are components.)"""
 
     @solara.component
     def ReferralGraphView(model: VizModel):
-        return GraphView(model, picked)
+        return GraphView(model, picked, colour_by)
 
     @solara.component
     def BuyerJourneyView(model: VizModel):
@@ -1043,6 +1523,7 @@ def session_views(picked: solara.Reactive[int | None]) -> list[Callable]:
         BuyerJourneyView,
         FunnelView,
         VendorsView,
+        GroupsView,
         SourceUseView,
         VendorTableView,
     ]
@@ -1065,7 +1546,8 @@ def Page():
     initial, params, strategies = solara.use_memo(first_model, [])
     model = solara.use_reactive(initial)
     picked = solara.use_reactive(None)
-    views = solara.use_memo(lambda: session_views(picked), [])
+    colour_by = solara.use_reactive(COLOUR_BY[0])
+    views = solara.use_memo(lambda: session_views(picked, colour_by), [])
     SolaraViz(
         model,
         components=list(views),

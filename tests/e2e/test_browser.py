@@ -2,7 +2,8 @@
 
 Opens the page served by `solara run sim/viz.py --production`, presses Step, checks that
 the week counter and the charts changed, moves a vendor's budget slider, resets, and
-saves a screenshot. Set BJS_SCREENSHOT=path to keep the screenshot somewhere.
+saves a screenshot; clicks a buyer on the graph and reads its journey card and its
+account card (the buying group and how its last journey ended). Set BJS_SCREENSHOT=path to keep the screenshot somewhere.
 """
 
 from __future__ import annotations
@@ -34,8 +35,8 @@ def test_step_slider_reset_screenshot(viz_page, tmp_path):
     page = viz_page
     wait_week_0 = page.get_by_text("Time: 0.0", exact=True)
     wait_week_0.wait_for(timeout=LOAD_TIMEOUT)
-    page.locator("main img").nth(3).wait_for(timeout=10_000)
-    assert page.locator("main img").count() == 4
+    page.locator("main img").nth(4).wait_for(timeout=10_000)
+    assert page.locator("main img").count() == 5  # graph, funnel, vendors, groups, sources
     # the main area is not blank (a known ipyvuetify 3 failure): images have a size
     box = page.locator("main img").first.bounding_box()
     assert box is not None and box["width"] > 200 and box["height"] > 150
@@ -131,6 +132,29 @@ def test_click_a_buyer_shows_its_journey(viz_page):
         arg=before,
         timeout=10_000,
     )
+
+    # the buyer's account: its buying group, and how the group's last journey ended
+    account = page.locator(".bjs-account-card")
+    a = int(twin.buyers.account[row])
+    if twin.accounts.singletons:
+        account.get_by_text("One-person buying group").wait_for(timeout=10_000)
+    else:
+        account.get_by_text(f"Account #{a}").wait_for(timeout=10_000)
+        said = " ".join(account.inner_text().split())
+        size = int(twin.accounts.size[a])
+        assert f"buying group of {size}, group stage" in said, said
+        for member in range(twin.accounts.start[a], twin.accounts.start[a + 1]):
+            assert f"buyer #{member}" in said, said
+        ended = viz.decision_text(viz.last_decision(twin, a)).replace("**", "")
+        assert ended in said, said
+        # colour by the group's stage: the graph is redrawn
+        before = img.evaluate("e => e.src")
+        page.get_by_role("button", name="group stage", exact=True).click()
+        page.wait_for_function(
+            "before => document.querySelector('.bjs-graph img').src !== before",
+            arg=before,
+            timeout=10_000,
+        )
 
     # the fallback: type a buyer's number
     other = int(candidates[1])

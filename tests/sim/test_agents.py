@@ -3,9 +3,12 @@ each Buyer shows its journey."""
 
 from __future__ import annotations
 
+import numpy as np
+
 from sim.agents import Buyer, Vendor
 from sim.channels import Stage
 from sim.model import BuyerJourneyModel
+from sim.scenario import SIZE_CLASSES
 
 
 def test_one_buyer_agent_per_buyer_registered_with_mesa(small) -> None:
@@ -52,3 +55,43 @@ def test_an_idle_buyer_has_no_open_journey(small) -> None:
     idle = int((model.buyers.stage == Stage.IDLE).nonzero()[0][0])
     j = model.buyer(idle).journey()
     assert j["stage"] == "idle" and j["journey_id"] is None and j["touches"] is None
+
+
+def test_a_buyer_shows_its_account_and_buying_group(small) -> None:
+    scenario = small.with_changes({"accounts.consensus": 0.67})
+    model = BuyerJourneyModel(scenario, seed=1)
+    for _ in range(12):
+        model.step()
+    acc = model.accounts
+    a = int(np.flatnonzero(acc.size >= 3)[0])
+    row = int(acc.start[a]) + 1  # not the lead
+    b = model.buyer(row)
+    assert b.account == a
+    assert [m.row for m in b.group] == list(range(acc.start[a], acc.start[a + 1]))
+    assert b.size_class == SIZE_CLASSES[int(acc.size_class[a])]
+    info = b.journey()["account"]
+    assert info["account"] == a and info["group_size"] == int(acc.size[a])
+    assert info["size_class"] == b.size_class
+    members = info["members"]
+    assert [m["buyer"] for m in members] == [m.row for m in b.group]
+    assert [m["lead"] for m in members] == [True] + [False] * (len(members) - 1)
+    stages = model.buyers.stage[acc.start[a] : acc.start[a + 1]]
+    assert info["group_stage"] == Stage(int(stages.max())).label
+    for m in members:
+        assert m["stage"] == model.buyer(m["buyer"]).stage.label
+        assert m["research_share"] == model.buyer(m["buyer"]).research_share
+    # a member in a journey reports its research share, like its own journey does
+    open_rows = np.flatnonzero(model.buyers.journey >= 0)
+    j = model.buyer(int(open_rows[0])).journey()
+    mine = [m for m in j["account"]["members"] if m["buyer"] == int(open_rows[0])]
+    assert mine[0]["research_share"] == j["research_share"] > 0
+
+
+def test_a_buyer_without_accounts_is_a_one_person_group(small) -> None:
+    model = BuyerJourneyModel(small.with_changes({"accounts": None}), seed=1)
+    b = model.buyer(5)
+    assert b.account == 5 and [m.row for m in b.group] == [5]
+    assert b.size_class is None
+    info = b.journey()["account"]
+    assert info["group_size"] == 1 and info["size_class"] is None
+    assert info["members"][0]["buyer"] == 5 and info["members"][0]["lead"]

@@ -13,10 +13,12 @@ import ipywidgets
 import numpy as np
 import pytest
 import solara
+from matplotlib.colors import to_rgba_array
 
 from sim import viz
 from sim.channels import CHANNEL_NAMES, Stage
 from sim.policies import StaticPolicy
+from sim.processes.base import ClosedJourneys
 from sim.processes.research import exposure_cdf
 
 BUYERS = 300
@@ -85,7 +87,7 @@ def track_models(monkeypatch):
 def test_page_renders_all_views():
     rc = render()
     assert time_text(rc) == "Time: 0.0"
-    assert len(images(rc)) == 4  # graph, funnel, vendors over weeks, source use
+    assert len(images(rc)) == 5  # graph, funnel, vendors over weeks, groups, source use
     assert all(img[:8] == b"\x89PNG\r\n\x1a\n" for img in images(rc))
     m = model_of(rc)
     assert m.n_buyers == BUYERS
@@ -314,7 +316,12 @@ def buyer_pixel(m: viz.VizModel, row: int) -> tuple[float, float]:
 def journey_card(rc) -> str:
     """The plain text of the open journey card: its title and its Markdown as rendered
     HTML with the tags taken out ("" if no card is open)."""
-    cards = [w for w in rc.find(v.Card).widgets if "bjs-buyer-card" in (w.class_ or "")]
+    return card_text(rc, "bjs-buyer-card")
+
+
+def card_text(rc, css: str) -> str:
+    """The plain text of the card with class `css` ("" if there is none)."""
+    cards = [w for w in rc.find(v.Card).widgets if css in (w.class_ or "")]
     if not cards:
         return ""
     out: list[str] = []
@@ -459,3 +466,272 @@ def test_serve_arguments_and_command_line(tmp_path):
     args = parser.parse_args([str(tmp_path / "missing.toml")])
     with pytest.raises(ScenarioError):
         serve.command(args)  # checked before any server starts
+
+
+# ------------------------------------------------------------------ accounts and groups
+def scenario_file(tmp_path, accounts: bool) -> str:
+    """The baseline with accounts on (consensus 67%) or off (one-person accounts), as a
+    file the view can load."""
+    text = viz.DEFAULT_SCENARIO.read_text()
+    text = re.sub(r"(?ms)^\[(accounts|calibration)\]\n.*?(?=^\[)", "", text)
+    if accounts:
+        text += "\n[accounts]\nconsensus = 0.67\n"
+    path = tmp_path / ("accounts.toml" if accounts else "one_person.toml")
+    path.write_text(text)
+    return str(path)
+
+
+def closed(week, reason, size, outcome=None, account=None) -> ClosedJourneys:
+    """Closed journeys with the given end weeks, reasons and group sizes."""
+    week, reason, size = (np.asarray(x, dtype=np.int64) for x in (week, reason, size))
+    n = week.size
+    outcome = (reason == 0).astype(np.int8) if outcome is None else np.asarray(outcome)
+    z = np.zeros(n, dtype=np.int64)
+    return ClosedJourneys(
+        journey_id=z,
+        buyer_id=z,
+        start_week=z,
+        end_week=week,
+        outcome=outcome,
+        vendor=np.where(outcome == 1, 0, -1),
+        deal_value=np.zeros(n),
+        share_at_contact=np.zeros(n),
+        originated=np.zeros(n, dtype=bool),
+        referred=np.zeros(n, dtype=bool),
+        account_id=np.arange(n) if account is None else np.asarray(account),
+        group_size=size,
+        size_class=z,
+        reason=reason.astype(np.int8),
+    )
+
+
+def test_group_stage_is_the_furthest_members_stage():
+    start = np.array([0, 3, 4, 6])
+    stage = np.array([1, 3, 2, 0, 5, 5], dtype=np.int8)
+    np.testing.assert_array_equal(viz.group_stage(stage, start), [3, 3, 3, 0, 5, 5])
+    # one-person accounts: the buyer's own stage
+    single = np.arange(len(stage) + 1)
+    np.testing.assert_array_equal(viz.group_stage(stage, single), stage)
+
+
+def test_no_decision_reasons_by_week_and_purchase_rate_by_group_size():
+    blocks = [
+        closed([0, 0, 0], [0, 1, 2], [1, 2, 3]),
+        closed([2, 2, 2, 2], [2, 2, 1, 0], [3, 3, 1, 3]),
+    ]
+    by_week = viz.reasons_by_week(blocks, 4)
+    np.testing.assert_array_equal(by_week, [[1, 1], [0, 0], [1, 2], [0, 0]])
+    assert viz.reasons_by_week(blocks, 1).tolist() == [[1, 1]]  # later weeks left out
+    assert viz.reasons_by_week([], 3).tolist() == [[0, 0]] * 3
+    n, rate = viz.purchase_rate_by_size(blocks, 4)
+    assert n.tolist() == [0, 2, 1, 4, 0]
+    assert rate[1] == 0.5 and rate[2] == 0.0 and rate[3] == 0.25
+    assert np.isnan(rate[0]) and np.isnan(rate[4])
+
+
+def test_vote_shares_are_each_groups_weight_behind_each_option():
+    choice = np.array([-1, 0, 0, 1, -1])
+    weight = np.array([1.0, 2.0, 1.0, 1.0, 3.0])
+    group = np.array([0, 0, 0, 1, 1])
+    shares = viz.vote_shares(choice, weight, group, 2, 2)
+    np.testing.assert_allclose(shares, [[0.25, 0.75, 0.0], [0.75, 0.0, 0.25]])
+
+
+def test_the_view_decides_as_the_core_and_keeps_each_groups_votes(tmp_path):
+    """The view's Decision is the core's (same draws, same outcomes) and keeps the votes
+    of every group that decided; the votes explain each verdict."""
+    from sim.model import BuyerJourneyModel
+    from sim.scenario import load_scenario
+
+    path = scenario_file(tmp_path, accounts=True)
+    m = viz.VizModel(path, BUYERS)
+    core = BuyerJourneyModel(load_scenario(path).with_changes({"buyers.count": BUYERS}))
+    for _ in range(30):
+        m.step()
+        core.step()
+    np.testing.assert_array_equal(m.market.conversions, core.market.conversions)
+    np.testing.assert_array_equal(m.buyers.stage, core.buyers.stage)
+    log = m.recorder("journeys")
+    assert log.column("account_id").size
+    threshold = m.spec.accounts.consensus
+    for c in log.closed:
+        for k, a in enumerate(c.account_id.tolist()):
+            shares = m.votes.of(a, int(c.end_week[k]))
+            if shares is None:  # a later decision of the account replaced them
+                assert m.votes.week[a] > c.end_week[k]
+                continue
+            assert shares.sum() == pytest.approx(1.0)
+            top = int(np.argmax(shares))
+            if c.reason[k] == 1:  # status quo
+                assert top == 0
+            elif c.reason[k] == 2:  # no consensus: a vendor led without enough backing
+                assert top > 0 and shares[top] < threshold
+            else:
+                assert top == c.vendor[k] + 1 and shares[top] >= threshold - 1e-12
+
+
+def test_account_card_says_why_a_group_ended_without_a_consensus(tmp_path):
+    m = viz.VizModel(scenario_file(tmp_path, accounts=True), BUYERS)
+    log = m.recorder("journeys")
+    found = None
+    while m.running and found is None:
+        m.step()
+        for c in log.closed[-1:]:
+            for a in c.account_id[(c.reason == 2) & (c.group_size >= 2)].tolist():
+                found = a
+    assert found is not None, "no group ended without a consensus"
+    a = found
+    decision = viz.last_decision(m, a)
+    assert decision["reason"] == "no_consensus" and decision["vendor"] is None
+    assert decision["week"] == m.week - 1
+    row = int(m.accounts.start[a])
+    account = m.buyer(row + 1).journey()["account"]
+    text = viz.account_markdown(account, decision)
+    size = viz.SIZE_CLASSES[int(m.accounts.size_class[a])].replace("_", " ")
+    assert f"**Account #{a}**: {size}, buying group of {m.accounts.size[a]}" in text
+    assert "group stage **no decision**" in text
+    lead = m.buyer(row).seniority.replace("_", " ")
+    assert f"buyer #{row} (lead), {lead}: no decision" in text
+    assert f"buyer #{row + 1}, " in text
+    assert f"Last decision (week {m.week}): **no decision**: " in text
+    assert "no vendor had the backing of 67% of the group's weight: votes were " in text
+    # the votes, largest first, name a vendor ahead and sum to the whole group
+    votes = re.search(r"votes were (.*)\.$", text).group(1)
+    parts = [p.rsplit(" ", 1) for p in votes.split(", ")]
+    shares = [float(p[1].rstrip("%")) for p in parts]
+    assert shares == sorted(shares, reverse=True) and 97 <= sum(shares) <= 103
+    assert parts[0][0] in m.vendor_names and shares[0] < 67  # 66.7 shown as such
+
+
+def test_decision_text_for_a_purchase_a_status_quo_and_none_yet():
+    base = {"week": 4, "group_size": 3, "consensus": 0.5}
+    bought = dict(base, vendor="A", reason="", votes={"A": 0.6, "status quo": 0.4})
+    assert viz.decision_text(bought) == (
+        "Last decision (week 5): bought from **A** (votes were A 60%, status quo 40%)."
+    )
+    quo = dict(base, vendor=None, reason="status_quo", votes={"status quo": 0.7, "B": 0.3})
+    assert viz.decision_text(quo) == (
+        "Last decision (week 5): **no decision**: the status quo had the most support "
+        "(votes were status quo 70%, B 30%)."
+    )
+    assert "votes were not kept" in viz.decision_text(dict(quo, votes=None))
+    short = dict(base, vendor=None, reason="no_consensus", consensus=0.67)
+    short["votes"] = {"A": 2 / 3, "status quo": 1 / 3}
+    assert viz.decision_text(short).endswith(
+        "no vendor had the backing of 67% of the group's weight: "
+        "votes were A 66.7%, status quo 33.3%."
+    )
+    assert viz.decision_text(None) == "No group decision yet."
+
+
+def test_graph_colours_by_group_stage_and_size_class_and_rings_the_group(tmp_path):
+    m = viz.VizModel(scenario_file(tmp_path, accounts=True), BUYERS)
+    for _ in range(10):
+        m.step()
+    acc = m.accounts
+    a = int(np.flatnonzero(acc.size >= 3)[0])
+    row = int(acc.start[a])
+    stage_png = viz.chart_png(m, "graph", row)
+    chart = m.charts["graph"]
+    plain = m.buyers.stage != Stage.BOUGHT
+    members = np.arange(acc.start[a], acc.start[a + 1])
+    np.testing.assert_allclose(chart.group.get_offsets(), m.layout.pos[members[1:]])
+    np.testing.assert_allclose(chart.picked.get_offsets(), m.layout.pos[[row]])
+    group_png = viz.chart_png(m, "graph", row, "group stage")
+    assert group_png != stage_png and chart.mode == "group stage"
+    assert chart.legends["group stage"].get_visible()
+    assert not chart.legends["buyer stage"].get_visible()
+    want = to_rgba_array(chart.stage_lut[viz.group_stage(m.buyers.stage, acc.start)[plain]])
+    np.testing.assert_allclose(chart.plain.get_facecolor(), want)
+    viz.chart_png(m, "graph", row, "size class")
+    sizes = acc.size_class[m.buyers.account[plain]]
+    want = to_rgba_array(
+        [(list(viz.SIZE_COLOURS.values()) + [viz.SINGLE_COLOUR])[s] for s in sizes]
+    )
+    np.testing.assert_allclose(chart.plain.get_facecolor(), want)
+    # the layout keeps a buying group together: members sit closer than random pairs
+    pos = m.layout.pos
+    inside = [
+        np.linalg.norm(pos[i] - pos[j])
+        for i, j in m.referral_graph.edges
+        if m.buyers.account[i] == m.buyers.account[j]
+    ]
+    rng = np.random.default_rng(0)
+    pairs = rng.integers(0, BUYERS, (2000, 2))
+    anywhere = np.linalg.norm(pos[pairs[:, 0]] - pos[pairs[:, 1]], axis=1)
+    assert np.median(inside) < 0.25 * np.median(anywhere)
+
+
+def test_page_with_accounts_shows_the_account_card_and_colour_toggle(tmp_path, monkeypatch):
+    monkeypatch.setenv(viz.SCENARIO_ENV, scenario_file(tmp_path, accounts=True))
+    rc = render()
+    m = model_of(rc)
+    assert not m.accounts.singletons
+    assert any("in" in t and "accounts" in t for t in markdown_texts(rc))
+    for _ in range(6):
+        click(rc, "Step")
+    a = int(np.flatnonzero(m.accounts.size >= 2)[0])
+    row = int(m.accounts.start[a])
+    graph = rc.find(viz.ClickableImage).widget
+    graph.vue_clicked(dict(zip(("x", "y"), buyer_pixel(m, row), strict=True)))
+    card = account_card(rc)
+    assert f"Account #{a}" in card
+    assert f"buying group of {m.accounts.size[a]}" in card
+    assert f"buyer #{row} (lead)" in card and f"buyer #{row + 1}, " in card
+    # colour by group stage: the graph is redrawn with the group legend
+    before = graph.image.value
+    toggle = rc.find(v.BtnToggle).widget
+    toggle.v_model = viz.COLOUR_BY.index("group stage")
+    assert m.charts["graph"].mode == "group stage"
+    assert rc.find(viz.ClickableImage).widget.image.value != before
+    click(rc, "Step")
+    assert m.charts["graph"].mode == "group stage"
+
+
+def test_page_without_accounts_says_one_person_groups(tmp_path, monkeypatch):
+    monkeypatch.setenv(viz.SCENARIO_ENV, scenario_file(tmp_path, accounts=False))
+    rc = render()
+    m = model_of(rc)
+    assert m.accounts.singletons
+    assert any("one-person buying groups" in t for t in markdown_texts(rc))
+    rc.find(v.BtnToggle).assert_empty()  # no account-only control
+    click(rc, "Step")
+    field = rc.find(v.TextField, label=f"Buyer # (0-{BUYERS - 1}; or click the graph)").widget
+    field.v_model = "42"
+    field.fire_event("keyup.enter", {})
+    assert "One-person buying group" in account_card(rc)
+    assert m.charts["groups"].fig._suptitle.get_text().startswith("One-person buying groups")
+    # a colouring picked with accounts falls back to the buyer's stage
+    viz.chart_png(m, "graph", 42, "group stage")
+    assert m.charts["graph"].mode == "buyer stage"
+
+
+def markdown_texts(rc) -> list[str]:
+    """The plain text of every Markdown on the page (the main area sits in SolaraViz's
+    grid widget: walk every widget-valued trait down from the top)."""
+    out: list[str] = []
+    seen: set[int] = set()
+
+    def walk(w) -> None:
+        if isinstance(w, list | tuple):
+            for x in w:
+                walk(x)
+            return
+        if not isinstance(w, ipywidgets.Widget) or id(w) in seen:
+            return
+        seen.add(id(w))
+        template = getattr(w, "template", None)
+        if isinstance(template, str):
+            out.append(html.unescape(re.sub(r"<[^>]+>", "", template.split("<script")[0])))
+        for name in w.keys:
+            if name not in ("template", "layout", "style"):
+                walk(getattr(w, name, None))
+
+    for top in rc.find(ipywidgets.Widget).widgets:
+        walk(top)
+    return out
+
+
+def account_card(rc) -> str:
+    """The plain text of the open account card ("" if none)."""
+    return card_text(rc, "bjs-account-card")
