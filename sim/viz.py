@@ -22,9 +22,8 @@ What is on the page:
   groups chart (no decisions by reason over weeks, purchase rate by group size), this
   week's source use by stage next to the IDC ranking, and the vendor table.
 
-Votes: the core's Decision does not hand on its members' choices, so the view runs it
-as `VotingDecision` (the same rule and draws, checked to give the same verdicts), which
-keeps each account's last votes in `GroupVotes` (one row per account).
+Votes: the core's Decision hands on its members' picks (`Week.ballots`); a
+`VoteRecorder` keeps each account's last vote shares in `GroupVotes` (one row per account).
 
 State: everything a session keeps (its model, strategy overrides, graph layouts, the
 picked buyer) is made in `Page` for that session; nothing is cached at module level.
@@ -71,11 +70,9 @@ from sim.processes.decision import (
     NO_CONSENSUS,
     REASONS,
     STATUS_QUO,
-    Decision,
-    consensus,
     group_index,
-    member_choices,
 )
+from sim.recorders import Recorder
 from sim.scenario import SIZE_CLASSES, Scenario, ScenarioError, load_scenario
 from sim.tables import vendors_table
 
@@ -327,7 +324,7 @@ def vote_shares(
 
 class GroupVotes:
     """Viz-side state: the votes of each account's last decision (`vote_shares` rows,
-    the week they were cast). Filled by `VotingDecision`; one row per account, so memory
+    the week they were cast). Filled by `VoteRecorder`; one row per account, so memory
     stays (accounts x vendors) however long the run."""
 
     def __init__(self, n_accounts: int, n_vendors: int) -> None:
@@ -345,67 +342,29 @@ class GroupVotes:
         return self.shares[account].copy()
 
 
-class _KeptStream:
-    """A random stream that keeps the arrays its `random` hands out (the rest passes
-    through untouched): the draws are the stream's own, in the same order."""
+class VoteRecorder(Recorder):
+    """Keeps each deciding group's vote shares in `votes`, from the ballots the core's
+    Decision hands on in the week (`Week.ballots`): no table, no draws."""
 
-    def __init__(self, rng: np.random.Generator, kept: list[np.ndarray]) -> None:
-        self._rng = rng
-        self._kept = kept
-
-    def random(self, *args: Any, **kwargs: Any) -> Any:
-        out = self._rng.random(*args, **kwargs)
-        self._kept.append(out)
-        return out
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._rng, name)
-
-
-class VotingDecision(Decision):
-    """The core's Decision (the same rule, the same draws) that also keeps each deciding
-    group's votes in `votes`: the rule does not hand its members' choices on, so this
-    reads back the uniforms it drew and recomputes them (one logit over the week's
-    deciders: cheap). The votes are kept only when the recomputed verdicts are the
-    rule's own, so the card never shows votes that did not decide."""
+    name = "votes"
 
     def __init__(self, votes: GroupVotes) -> None:
         self.votes = votes
-        self._kept: list[np.ndarray] = []
 
-    def stream(self, model: BuyerJourneyModel, name: str) -> Any:
-        rng = super().stream(model, name)
-        return _KeptStream(rng, self._kept) if name == "decision" else rng
-
-    def run(self, model: BuyerJourneyModel, week: Week) -> None:
-        self._kept = []
-        super().run(model, week)
-        buyers = week.active[week.deciders] if week.deciders.size else week.deciders
-        if len(self._kept) != 1 or week.closed is None or not buyers.size:
-            return
-        u = self._kept[0]
-        if u.shape != (buyers.size, 2):
+    def record(self, model: BuyerJourneyModel, week: Week) -> None:
+        ballots = week.ballots
+        if ballots is None or not ballots.buyers.size:
             return
         state, n_vendors = model.buyers, model.market.n
-        choice = member_choices(model, buyers, u[:, 0])
-        group, lead_pos = group_index(state.account[buyers])
-        weight = state.span[buyers]
-        verdict, _ = consensus(choice, weight, group, lead_pos.size, n_vendors, self.threshold)
-        if not np.array_equal(verdict, week.closed.vendor):
-            return  # the rule changed under us: keep no votes rather than wrong ones
-        shares = vote_shares(choice, weight, group, lead_pos.size, n_vendors)
-        self.votes.put(week.number, state.account[buyers[lead_pos]], shares)
+        group, lead_pos = group_index(state.account[ballots.buyers])
+        shares = vote_shares(ballots.choice, ballots.weight, group, lead_pos.size, n_vendors)
+        self.votes.put(week.number, state.account[ballots.buyers[lead_pos]], shares)
 
 
 def use_voting_decision(model: BuyerJourneyModel) -> GroupVotes:
-    """Swap the model's Decision for a `VotingDecision` (same rule and draws) and return
-    the votes it will keep. A model without the core's Decision keeps no votes."""
+    """Register a `VoteRecorder` on the model and return the votes it will keep."""
     votes = GroupVotes(model.accounts.n, model.market.n)
-    for i, process in enumerate(model.processes):
-        if type(process) is Decision:
-            voting = VotingDecision(votes)
-            voting.bind(model)
-            model.processes[i] = voting
+    model.add_recorder(VoteRecorder(votes))
     return votes
 
 

@@ -73,6 +73,16 @@ class ClosedJourneys:
 
 
 @dataclass
+class Ballots:
+    """This week's deciding members' own picks, group by group (lead first): `choice` is
+    a vendor index or -1 for the status quo, `weight` the member's vote (span)."""
+
+    buyers: np.ndarray
+    choice: np.ndarray
+    weight: np.ndarray
+
+
+@dataclass
 class Week:
     """What the processes of one week hand on to each other and to the recorders.
 
@@ -92,6 +102,7 @@ class Week:
     quotes: Contacts | None = None  # the sales pipeline's quotes
     deciders: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     decision_u: np.ndarray | None = None  # (deciders, 2): choice, satisfaction
+    ballots: Ballots | None = None  # the deciding members' picks (the consensus's input)
     purchases: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # buyers, vendors, u
     closed: ClosedJourneys | None = None
     conversions: np.ndarray | None = None

@@ -15,7 +15,7 @@ import numpy as np
 
 from sim.arrays import rows_of
 from sim.channels import Stage
-from sim.processes.base import ClosedJourneys, Process, Week
+from sim.processes.base import Ballots, ClosedJourneys, Process, Week
 from sim.state import ORIGIN_MARKETING, ORIGIN_NONE
 
 if TYPE_CHECKING:
@@ -97,9 +97,9 @@ class Decision(Process):
         choice = member_choices(model, buyers, u[:, 0])
         group, lead_pos = group_index(state.account[buyers])
         n_groups = lead_pos.size
-        verdict, reason = consensus(
-            choice, state.span[buyers], group, n_groups, market.n, self.threshold
-        )
+        weight = state.span[buyers]
+        week.ballots = Ballots(buyers, choice, weight)
+        verdict, reason = consensus(choice, weight, group, n_groups, market.n, self.threshold)
         leads = buyers[lead_pos]
         bought = verdict >= 0
         vs = verdict[bought]
