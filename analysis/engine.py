@@ -12,10 +12,18 @@ Layout under the experiment folder DIR:
     DIR/table=runs/part-<chunk id>.parquet      one row per run, written last
 
 Each file is written under a temporary name, then renamed; the `runs` part is renamed
-last, so its presence means the chunk is complete. Workers send back counts only. On a
-rerun, what a killed chunk left is removed and only the runs whose ids are missing run.
-A run that raises is a `runs` row with status "error" and its message (and no rows in
-the other tables); the experiment goes on.
+last, so its presence means the chunk is complete, and it records (Parquet metadata) the
+chunk's run ids and the row count of each other table's part. Workers send back counts
+only, and commit a chunk only while the driver that gave it to them still holds the
+folder. A run that raises is a `runs` row with status "error" and its message (and no rows
+in the other tables); the experiment goes on.
+
+One writer at a time: `run_experiment` holds the folder's lock (analysis.folders). On a
+rerun, what a killed chunk left is removed, every chunk counted as done is checked
+(readable parts, the recorded row counts, no run id stored twice) and a damaged or
+duplicate chunk is moved to DIR/quarantine/ (one line names it) so its runs run again;
+then only the runs whose ids are missing run. Readers (`load_table`, analysis.results)
+count a run id stored twice once, and say so.
 
 pandas, numpy and the model are imported when an experiment runs, Dask only inside its
 executor (analysis.executors).
@@ -31,6 +39,7 @@ import os
 import sys
 import time
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -194,6 +203,7 @@ class ChunkTask:
     runs: tuple[RunSpec, ...]
     params: tuple[tuple[str, bool], ...]
     plan: RunPlan
+    owner: str = ""  # the driver's lock token: commit only while it holds the folder
 
 
 @dataclass(frozen=True)
@@ -206,10 +216,12 @@ class Receipt:
 
 
 def run_chunk(task: ChunkTask) -> Receipt:
-    """Run every run of a chunk and write its part files (the `runs` part last)."""
-    import pandas as pd
+    """Run every run of a chunk and write its part files (the `runs` part last).
 
-    from analysis.store import write_parquet
+    Every part is written under a temporary name first; they are renamed into place only
+    if the driver still holds the folder (a worker whose driver died commits nothing).
+    """
+    import pandas as pd
 
     frames: dict[str, list[pd.DataFrame]] = {t.name: [] for t in task.plan.tables}
     run_rows = []
@@ -219,14 +231,65 @@ def run_chunk(task: ChunkTask) -> Receipt:
         for name, df in tables.items():
             frames[name].append(df)
     base = Path(task.out_dir)
-    for name, parts in frames.items():
-        if parts:
-            df = pd.concat(parts, ignore_index=True)
-            write_parquet(df, base / f"table={name}" / f"part-{task.chunk_id}.parquet")
-    runs = runs_frame(run_rows, task.params, task.plan.columns)
-    write_parquet(runs, base / "table=runs" / f"part-{task.chunk_id}.parquet")
+    part = f"part-{task.chunk_id}.parquet"
+    staged: list[tuple[Path, Path]] = []
+    try:
+        counts: dict[str, int] = {}
+        for name, parts in frames.items():
+            if parts:
+                df = pd.concat(parts, ignore_index=True)
+                staged.append(_stage(df, base / f"table={name}" / part))
+                counts[name] = len(df)
+        runs = runs_frame(run_rows, task.params, task.plan.columns)
+        meta = {"runs": [s.run_id for s in task.runs], "rows": counts}
+        staged.append(_stage(runs, base / "table=runs" / part, meta))
+        if not _may_commit(task):
+            raise DriverGone(f"{base}: the driver of chunk {task.chunk_id} is gone; not saved")
+        for tmp, final in staged:  # the runs part last: its presence marks the chunk done
+            os.replace(tmp, final)
+    except BaseException:
+        for tmp, _ in staged:
+            tmp.unlink(missing_ok=True)
+        raise
     failed = int((runs["status"] != "ok").sum())
     return Receipt(task.chunk_id, len(runs) - failed, failed)
+
+
+class DriverGone(RuntimeError):
+    """A worker's driver died (or lost the folder): the chunk is not committed."""
+
+
+#: the key of a runs part's Parquet metadata: {"runs": [run ids], "rows": {table: rows}}
+CHUNK_META = b"bjs.chunk"
+
+
+def _stage(df: pd.DataFrame, path: Path, meta: dict | None = None) -> tuple[Path, Path]:
+    """Write `df` to a temporary name next to `path`; return (temporary, final)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    table = pa.Table.from_pandas(df, preserve_index=False)
+    if meta is not None:
+        table = table.replace_schema_metadata(
+            {**(table.schema.metadata or {}), CHUNK_META: json.dumps(meta).encode()}
+        )
+    try:
+        pq.write_table(table, tmp, compression="zstd")
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return tmp, path
+
+
+def _may_commit(task: ChunkTask) -> bool:
+    """Whether the driver that sent `task` still runs (pool workers) and still holds the
+    folder (any worker, read from the lock file)."""
+    from analysis.executors import driver_alive
+    from analysis.folders import still_owner
+
+    return driver_alive() and still_owner(task.out_dir, task.owner)
 
 
 # ----------------------------------------------------------------------------- resume
@@ -246,6 +309,170 @@ def completed_runs(out_dir: Path) -> dict[str, str]:
             zip(t.column("run_id").to_pylist(), t.column("status").to_pylist(), strict=True)
         )
     return done
+
+
+@dataclass(frozen=True)
+class Damage:
+    """A chunk that cannot be counted as done: its part name, the file at fault, why."""
+
+    part: str
+    file: Path
+    why: str
+
+
+#: files already found sound in this process: (path, size, mtime_ns) (calibration asks
+#: again after every point; a file that changes is read again)
+_SOUND: set[tuple[str, int, int]] = set()
+_RUNS_SEEN: dict[tuple[str, int, int], tuple[list[str], dict | None]] = {}
+
+
+def _signature(f: Path) -> tuple[str, int, int]:
+    st = f.stat()
+    return (str(f), st.st_size, st.st_mtime_ns)
+
+
+def _read_part(f: Path):
+    """A whole Parquet part (every column decoded), or the reason it cannot be read."""
+    import pyarrow.parquet as pq
+
+    try:
+        return pq.read_table(f), ""
+    except Exception as exc:  # noqa: BLE001 - any failure to read is damage
+        text = " ".join(str(exc).split())
+        return None, f"unreadable ({type(exc).__name__}: {text[:120]})"
+
+
+def inspect_parts(out_dir: str | Path) -> tuple[list[Damage], list[Damage]]:
+    """Check every chunk counted as done (a `runs` part exists).
+
+    Returns (damaged, duplicates). Damaged: a part that does not read as Parquet, a
+    `runs` part whose rows are not the chunk's runs, or another table's part that is
+    missing or has another row count than the `runs` part recorded. Duplicates: a chunk
+    whose run ids an earlier chunk (by part name) already holds.
+    """
+    out = Path(out_dir)
+    damaged: list[Damage] = []
+    duplicates: list[Damage] = []
+    owner: dict[str, str] = {}
+    others = [d for d in sorted(out.glob("table=*")) if d.name != "table=runs"]
+    for f in part_files(out, "runs"):
+        try:
+            sig = _signature(f)
+        except OSError:
+            continue  # removed meanwhile
+        if sig in _RUNS_SEEN:
+            ids, meta = _RUNS_SEEN[sig]
+        else:
+            table, why = _read_part(f)
+            if table is None:
+                damaged.append(Damage(f.name, f, why))
+                continue
+            try:
+                ids = [str(x) for x in table.column("run_id").to_pylist()]
+                raw = (table.schema.metadata or {}).get(CHUNK_META)
+                meta = json.loads(raw) if raw else None
+            except (KeyError, ValueError) as exc:
+                damaged.append(Damage(f.name, f, f"not a runs part ({exc})"))
+                continue
+            _RUNS_SEEN[sig] = (ids, meta)
+        if meta is not None and (len(ids) > len(meta["runs"]) or not set(ids) <= set(meta["runs"])):
+            damaged.append(Damage(f.name, f, "its rows are not the runs of its chunk"))
+            continue
+        bad = _check_siblings(out, f.name, meta, others)
+        if bad is not None:
+            damaged.append(bad)
+            continue
+        earlier = {owner[i] for i in ids if i in owner}
+        if earlier:
+            duplicates.append(
+                Damage(f.name, f, f"its runs are already in {', '.join(sorted(earlier))}")
+            )
+            continue
+        owner.update(dict.fromkeys(ids, f.name))
+    return damaged, duplicates
+
+
+def _check_siblings(out: Path, part: str, meta: dict | None, others: list[Path]) -> Damage | None:
+    """The other tables' parts of one chunk: present with the recorded row counts (when
+    the runs part recorded them) and readable."""
+    expected: dict[str, int] = dict(meta["rows"]) if meta is not None else {}
+    for tdir in others:
+        name = tdir.name.removeprefix("table=")
+        f = tdir / part
+        if not f.exists():
+            if name in expected:
+                return Damage(part, f, "missing (the chunk's runs part lists it)")
+            continue
+        try:
+            sig = _signature(f)
+        except OSError:
+            return Damage(part, f, "missing")
+        if sig in _SOUND:
+            continue
+        table, why = _read_part(f)
+        if table is None:
+            return Damage(part, f, why)
+        if name in expected and len(table) != expected[name]:
+            return Damage(part, f, f"has {len(table)} rows, the chunk wrote {expected[name]}")
+        _SOUND.add(sig)
+    return None
+
+
+def quarantine(out_dir: str | Path, chunks: list[Damage]) -> Path:
+    """Move every file of these chunks (all tables) to DIR/quarantine/<table>/, renamed so
+    no reader globbing *.parquet picks them up. Returns the quarantine folder."""
+    out = Path(out_dir)
+    qdir = out / "quarantine"
+    stamp = time.strftime("%Y%m%dT%H%M%S")
+    for d in chunks:
+        # the runs part first: an interruption then leaves parts that resume removes
+        tdirs = [
+            out / "table=runs",
+            *(t for t in sorted(out.glob("table=*")) if t.name != "table=runs"),
+        ]
+        for tdir in tdirs:
+            f = tdir / d.part
+            if f.exists():
+                dest = qdir / tdir.name.removeprefix("table=") / f"{d.part}.{stamp}.quarantined"
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(f, dest)
+    return qdir
+
+
+def repair(out_dir: str | Path) -> int:
+    """Quarantine damaged and duplicate chunks (one line on stderr names them); their
+    runs then count as missing. Returns the number of chunks moved."""
+    damaged, duplicates = inspect_parts(out_dir)
+    chunks = damaged + duplicates
+    if not chunks:
+        return 0
+    qdir = quarantine(out_dir, chunks)
+    shown = "; ".join(f"{_rel(d.file, out_dir)}: {d.why}" for d in chunks[:3])
+    more = f"; and {len(chunks) - 3} more" if len(chunks) > 3 else ""
+    what = []
+    if damaged:
+        what.append(f"{len(damaged)} damaged")
+    if duplicates:
+        what.append(f"{len(duplicates)} duplicate")
+    print(
+        f"note: {_short(out_dir)}: moved {' and '.join(what)} chunk(s) to {_short(qdir)}/ "
+        f"({shown}{more}); their runs run again",
+        file=sys.stderr,
+    )
+    return len(chunks)
+
+
+def _rel(f: Path, base: str | Path) -> str:
+    try:
+        return str(Path(f).relative_to(base))
+    except ValueError:
+        return str(f)
+
+
+def _short(path: str | Path) -> str:
+    from analysis.folders import short
+
+    return short(path)
 
 
 def remove_incomplete(out_dir: Path) -> int:
@@ -284,8 +511,11 @@ def drop_failed_runs(out_dir: Path) -> int:
             _remove_chunk(out_dir, f.name)
         else:
             tmp = f.with_name(f".{f.name}.{os.getpid()}.tmp")
-            pq.write_table(kept, tmp, compression="zstd")
-            os.replace(tmp, f)
+            try:
+                pq.write_table(kept, tmp, compression="zstd")
+                os.replace(tmp, f)
+            finally:
+                tmp.unlink(missing_ok=True)
     return removed
 
 
@@ -311,11 +541,12 @@ class Outcome:
     startup_s: float = 0.0
     interrupted: bool = False
     broken: str = ""
+    stored: int | None = None  # counted on disk after a stop (chunks still in flight count)
 
     @property
     def saved(self) -> int:
         """Runs of the experiment now on disk."""
-        return self.already + self.ran
+        return self.stored if self.stored is not None else self.already + self.ran
 
     @property
     def complete(self) -> bool:
@@ -340,17 +571,43 @@ def run_experiment(
     Ctrl-C (or a broken pool) stops at once: chunks finished so far stay on disk and the
     Outcome says so; running the same experiment again runs the rest.
     """
-    from analysis.executors import default_workers, open_executor
+    from analysis.executors import default_workers
+    from analysis.folders import FolderError, check_out_dir, folder_lock, oserror_message
 
     workers = workers or default_workers()
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    remove_incomplete(out)
-    if info is not None:
-        write_json(out / info_file, info)
-    if retry_failed:
-        drop_failed_runs(out)
-    done = completed_runs(out)
+    out = check_out_dir(out_dir)
+    with ExitStack() as stack:
+        try:
+            owner = stack.enter_context(folder_lock(out))
+            remove_incomplete(out)
+            repair(out)
+            if info is not None:
+                write_json(out / info_file, info)
+            if retry_failed:
+                drop_failed_runs(out)
+            done = completed_runs(out)
+        except OSError as exc:
+            what = f" {_rel(Path(exc.filename), out)}" if exc.filename else ""
+            raise FolderError(
+                out,
+                f"cannot write{what} ({oserror_message(exc)}); nothing ran: fix that and "
+                "run the command again",
+            ) from None
+        return _run_missing(exp, out, done, owner, workers, dask, progress, chunk_size)
+
+
+def _run_missing(
+    exp: Experiment,
+    out: Path,
+    done: dict[str, str],
+    owner: str,
+    workers: int,
+    dask: str | None,
+    progress: bool,
+    chunk_size: int | None,
+) -> Outcome:
+    from analysis.executors import open_executor
+
     _note_stale(out, set(done) - {s.run_id for s in exp.runs})
     todo = [s for s in exp.runs if s.run_id not in done]
     outcome = Outcome(out, len(exp.runs), len(exp.runs) - len(todo))
@@ -358,7 +615,9 @@ def run_experiment(
         return outcome
     size = chunk_size or max(1, min(MAX_CHUNK, math.ceil(len(todo) / (workers * 4))))
     tasks = (
-        ChunkTask(str(out), _chunk_id(chunk), exp.scenario, tuple(chunk), exp.params, exp.plan)
+        ChunkTask(
+            str(out), _chunk_id(chunk), exp.scenario, tuple(chunk), exp.params, exp.plan, owner
+        )
         for chunk in _chunks(todo, size)
     )
     started = time.perf_counter()
@@ -374,6 +633,13 @@ def run_experiment(
         if bar is not None:
             bar.close()
         outcome.elapsed_s = time.perf_counter() - started
+    if outcome.interrupted or outcome.broken:
+        # chunks in flight may have been committed after the last receipt: count the disk
+        try:
+            ids = {s.run_id for s in exp.runs}
+            outcome.stored = len(ids.intersection(completed_runs(out)))
+        except Exception:  # noqa: BLE001 - the count is a courtesy; the receipts stand
+            outcome.stored = None
     return outcome
 
 
@@ -465,8 +731,11 @@ def _chunk_id(chunk: list[RunSpec]) -> str:
 def write_json(path: Path, data: dict[str, Any]) -> None:
     """Write plain data as JSON atomically (temporary name, then rename)."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(data, indent=2, default=str) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    try:
+        tmp.write_text(json.dumps(data, indent=2, default=str) + "\n", encoding="utf-8")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)  # a full disk leaves no stray temporary file
 
 
 def load_table(out_dir: str | Path, table: str, run_ids: set[str] | None = None) -> pd.DataFrame:
@@ -477,7 +746,19 @@ def load_table(out_dir: str | Path, table: str, run_ids: set[str] | None = None)
     files = part_files(Path(out_dir), table)
     if not files:
         return pd.DataFrame()
-    df = pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
+    frames = [pd.read_parquet(f).assign(__part=f.name) for f in files]
+    df = pd.concat(frames, ignore_index=True)
+    if "run_id" in df and len(df):  # a run id stored twice counts once (its first part)
+        extra = df["__part"] != df.groupby("run_id")["__part"].transform("min")
+        if extra.any():
+            print(
+                f"note: {_short(out_dir)}: {df.loc[extra, 'run_id'].nunique()} run ids of "
+                f"the {table!r} table are stored more than once (extra copies in "
+                f"{', '.join(sorted(set(df.loc[extra, '__part'])))}); each run is counted once",
+                file=sys.stderr,
+            )
+            df = df.loc[~extra]
+    df = df.drop(columns="__part")
     if run_ids is not None:
         df = df[df["run_id"].isin(run_ids)]
     keys = [k for k in ("variant_id", "replication", "run_id") if k in df]

@@ -11,6 +11,7 @@ import multiprocessing
 import os
 import signal
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -29,9 +30,45 @@ class InlineExecutor(cf.Executor):
         return future
 
 
+#: in a pool worker: the pid of its parent when it started (the driver, or the forkserver
+#: the driver started); None in the driver itself
+_PARENT: int | None = None
+#: how often a pool worker checks that its parent is still there (seconds)
+WATCH_INTERVAL_S = 0.2
+
+
 def _ignore_sigint() -> None:
     """Workers leave Ctrl-C to the driver, which stops the experiment cleanly."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _worker_init() -> None:
+    """A pool worker's start: ignore Ctrl-C, and exit as soon as its parent dies.
+
+    When the driver is killed (kill -9), its workers are re-parented; a daemon thread
+    sees the parent pid change and ends the worker, so no orphan goes on running (or
+    writing) its queued chunks. A forkserver exits when the driver dies, which ends its
+    workers the same way.
+    """
+    import threading
+
+    global _PARENT
+    _ignore_sigint()
+    _PARENT = os.getppid()
+
+    def watch() -> None:
+        while True:
+            if os.getppid() != _PARENT:
+                os._exit(70)
+            time.sleep(WATCH_INTERVAL_S)
+
+    threading.Thread(target=watch, name="watch-driver", daemon=True).start()
+
+
+def driver_alive() -> bool:
+    """In a pool worker: whether its parent is still the one it started with (always
+    true in the driver and on Dask workers)."""
+    return _PARENT is None or os.getppid() == _PARENT
 
 
 def default_workers() -> int:
@@ -63,15 +100,21 @@ def open_executor(
     ctx = multiprocessing.get_context(_start_method())
     if ctx.get_start_method() == "forkserver":
         ctx.set_forkserver_preload(list(preload))
-    pool = cf.ProcessPoolExecutor(workers, mp_context=ctx, initializer=_ignore_sigint)
+    pool = cf.ProcessPoolExecutor(workers, mp_context=ctx, initializer=_worker_init)
     try:
         pool.submit(int).result()  # start the workers now, before the progress bar's thread
         yield pool
     except BaseException:
         # stop at once: running chunks are lost (their runs are rerun on resume)
-        pool.shutdown(wait=False, cancel_futures=True)
-        for proc in list((getattr(pool, "_processes", None) or {}).values()):
+        procs = list((getattr(pool, "_processes", None) or {}).values())
+        for proc in procs:
             proc.terminate()
+        pool.shutdown(wait=False, cancel_futures=True)
+        deadline = time.monotonic() + 2.0  # dead before the driver counts what is saved
+        for proc in procs:
+            proc.join(max(0.0, deadline - time.monotonic()))
+            if proc.is_alive():
+                proc.kill()
         raise
     else:
         pool.shutdown(wait=True)

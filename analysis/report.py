@@ -33,10 +33,15 @@ def command(args: argparse.Namespace) -> int:
     """Write the report and print where it is."""
     from tqdm import tqdm
 
+    from analysis.folders import check_out_dir, check_out_file
     from analysis.sweep_report import build_report, check_choices, load
 
     started = time.perf_counter()
     out = args.out or Path(args.dir) / "report.html"
+    if args.out is not None or Path(args.dir).is_dir():  # before reading anything
+        flag = "--out" if args.out is not None else ""
+        check_out_file(out, flag)
+        check_out_dir(out.with_name(f"{out.stem}_tables"), flag)
     data = load(Path(args.dir), args.sweep)  # input errors before the progress bar
     check_choices(data, args.reference, args.vendor)
     with tqdm(

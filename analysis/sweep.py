@@ -98,8 +98,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def command(args: argparse.Namespace) -> int:
     """`python run.py sweep FILE --out DIR`: run what is missing, print one summary line."""
     from analysis.design import load_sweep_file
+    from analysis.folders import check_out_dir
 
     sweep = load_sweep_file(args.file)
+    check_out_dir(args.out)  # before anything runs
+    check_out_dir(sweep_dir(args.out, sweep))
     workers = args.workers or default_workers()
     outcome = run_sweep(
         sweep,

@@ -93,15 +93,29 @@ def load(path: Path, sweep: str | None = None) -> SweepData:
         names = ", ".join(d.name.removeprefix("sweep=") for d in dirs)
         raise ScenarioError(src, "--sweep", f"this folder holds several sweeps ({names}); pick one")
     sdir = dirs[0]
+    check_sound(sdir)
     try:
         runs_all = load_sweep(sdir, "runs")
         info = sweep_info(sdir)
     except FileNotFoundError as exc:
         raise ScenarioError(src, "DIR", f"incomplete sweep results: {exc}") from None
+    except (ValueError, UnicodeDecodeError) as exc:  # a broken sweep.json
+        raise ScenarioError(
+            str(sdir / "sweep.json"),
+            "",
+            f"damaged ({type(exc).__name__}: {' '.join(str(exc).split())[:100]}); run the "
+            "same `run.py sweep` command again to rewrite it",
+        ) from None
+    if not isinstance(info, dict):
+        raise ScenarioError(
+            str(sdir / "sweep.json"),
+            "",
+            "damaged (not a JSON object); run the same `run.py sweep` command again to rewrite it",
+        )
 
     def optional(table: str) -> pd.DataFrame | None:
         try:
-            return load_sweep(sdir, table)
+            return load_sweep(sdir, table, duplicates="quiet")
         except FileNotFoundError:
             return None
 
@@ -127,6 +141,26 @@ def load(path: Path, sweep: str | None = None) -> SweepData:
         tables["weekly_vendors"],
         attribution,
     )
+
+
+def check_sound(sdir: Path) -> None:
+    """Refuse a sweep folder with a damaged part file: one line naming it (exit code 2).
+
+    The report never proceeds without a damaged file (its runs would silently be left
+    out); a resume of the sweep sets it aside and reruns its runs.
+    """
+    from analysis.engine import inspect_parts
+
+    damaged, _duplicates = inspect_parts(sdir)  # duplicates: counted once by load_sweep
+    if damaged:
+        d = damaged[0]
+        more = f" (and {len(damaged) - 1} more damaged chunks)" if len(damaged) > 1 else ""
+        raise ScenarioError(
+            str(d.file),
+            "",
+            f"damaged result file: {d.why}{more}; run the same `run.py sweep` command "
+            "again: it moves damaged files to quarantine/ and reruns their runs",
+        )
 
 
 # ------------------------------------------------------------------ tables
