@@ -93,21 +93,39 @@ def progress_bar(total: int, desc: str, quiet: bool = False):
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
-    """Run one scenario, print the vendor table and funnel, optionally write tables."""
+    """Run one scenario, print the vendor table and funnel, optionally write tables.
+
+    With --out, the folder is checked before the run and replaced whole at the end
+    (analysis.folders.StagedOut): a run that fails or is interrupted leaves it as it was.
+    """
     from analysis.cli import load_with_overrides
+    from analysis.folders import StagedOut
+
+    path = Path(args.scenario)
+    scenario = load_with_overrides(path, args.buyers, args.weeks)
+    staged = None if args.out is None else StagedOut(args.out)  # before any work
+    try:
+        return _simulate(args, path, scenario, staged)
+    except BaseException as exc:
+        if staged is not None:
+            staged.discard()
+            if isinstance(exc, OSError) and not isinstance(exc, BrokenPipeError):
+                raise staged.failure(exc) from None
+        raise
+
+
+def _simulate(args: argparse.Namespace, path: Path, scenario, staged) -> int:
     from analysis.store import ParquetStream, write_run
     from analysis.summary import funnel_summary, vendor_summary
     from sim.model import BuyerJourneyModel
     from sim.recorders import TouchLog, default_recorders
     from sim.tables import funnel
 
-    path = Path(args.scenario)
-    scenario = load_with_overrides(path, args.buyers, args.weeks)
     seed = scenario.seed if args.seed is None else args.seed
     recorders = default_recorders(record_touches=False)
     touches = None
-    if args.out is not None:  # touches stream to Parquet in week chunks as the run goes
-        touches = ParquetStream(args.out / "touches.parquet")
+    if staged is not None:  # touches stream to Parquet in week chunks as the run goes
+        touches = ParquetStream(staged.stage / "touches.parquet", tmp=staged.touches_tmp)
         recorders.append(TouchLog(sink=touches))
     started = time.perf_counter()
     try:
@@ -137,9 +155,10 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     )
     print()
     print(funnel_summary(funnel(model)))
-    if args.out is not None:
+    if staged is not None:
         extra = {"weeks": scenario.weeks, "buyers": b.count, "scenario_name": scenario.name}
-        written = write_run(tables, args.out, path, seed, extra) + [touches.path]
+        written = write_run(tables, staged.stage, path, seed, extra) + [touches.path]
+        staged.commit()  # the earlier run in --out is replaced only now, whole
         print(
             f"\nwrote {len(written)} files to {args.out}/ (tables as Parquet, scenario.toml, run.json)"
         )

@@ -274,3 +274,101 @@ def still_owner(folder: str | Path, token: str) -> bool:
         return json.loads(raw.decode("utf-8")).get("token") == token
     except (OSError, ValueError, AttributeError):
         return False
+
+
+# ----------------------------------------------------------------------------- simulate --out
+#: what `run.py simulate --out` writes (anything else in the folder is someone else's)
+SIMULATE_FILES = ("run.json", "scenario.toml")
+
+
+class StagedOut:
+    """The --out folder of `run.py simulate`, replaced whole or not at all.
+
+    Checked before the run (a folder this process can write; empty, missing, or an
+    earlier simulate output: run.json and the files simulate writes, nothing else). The
+    tables are written into a staging folder next to it (`.<name>.<pid>.simulate.tmp`);
+    `commit()` swaps it in, so an earlier run is replaced only once the new one is
+    complete, and a failure (`discard()`) leaves the earlier run as it was. The touch table
+    grows in a hidden temporary file inside --out while the model runs.
+    """
+
+    def __init__(self, out: str | Path, flag: str = "--out") -> None:
+        self.out = check_out_dir(out, flag)
+        self.flag = flag
+        self.previous = _earlier_simulate(self.out, flag)
+        tag = f"{self.out.name[:180]}.{os.getpid()}"
+        self.stage = self.out.parent / f".{tag}.simulate.tmp"
+        self._old = self.out.parent / f".{tag}.old.tmp"
+        self.touches_tmp = self.out / f".touches.parquet.{os.getpid()}.tmp"
+        self._made = [p for p in (self.out, *self.out.parents) if not p.exists()]
+        self.out.mkdir(parents=True, exist_ok=True)
+        self.stage.mkdir()
+
+    def commit(self) -> None:
+        """Put the staged run in place of --out (the earlier run goes only now)."""
+        import shutil
+
+        self.touches_tmp.unlink(missing_ok=True)
+        os.replace(self.out, self._old)
+        try:
+            os.replace(self.stage, self.out)
+        except BaseException:
+            os.replace(self._old, self.out)
+            raise
+        shutil.rmtree(self._old, ignore_errors=True)
+
+    def discard(self) -> None:
+        """Remove what this run wrote; --out stays as it was (or goes, if this run made it)."""
+        import shutil
+
+        shutil.rmtree(self.stage, ignore_errors=True)
+        self.touches_tmp.unlink(missing_ok=True)
+        for folder in self._made:  # innermost first
+            try:
+                folder.rmdir()
+            except OSError:
+                break
+
+    def failure(self, exc: OSError) -> Exception:
+        """The one-line error for a write that failed (after `discard`)."""
+        if isinstance(exc, PermissionError):
+            return PermissionError(exc.errno, exc.strerror, str(self.out))
+        kept = "the earlier run in it is unchanged" if self.previous else "nothing was written"
+        return FolderError(self.out, f"cannot write ({oserror_message(exc)}); {kept}", self.flag)
+
+
+def _earlier_simulate(out: Path, flag: str) -> bool:
+    """Whether --out holds an earlier simulate run; False for a missing or empty folder.
+    Raises FolderError for a folder holding anything else."""
+    if not out.exists():
+        return False
+    names = [p.name for p in out.iterdir()]
+    if not names:
+        return False
+    foreign = [
+        n
+        for n in names
+        if n not in SIMULATE_FILES
+        and not n.endswith(".parquet")
+        and not (n.startswith(".") and n.endswith(".tmp"))
+    ]
+    meta = None
+    if "run.json" in names:
+        try:
+            meta = json.loads((out / "run.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            meta = None
+    if foreign or not isinstance(meta, dict) or "seed" not in meta:
+        why = (
+            f"it holds {short(foreign[0], 60)}"
+            + (f" and {len(foreign) - 1} more" if len(foreign) > 1 else "")
+            if foreign
+            else "no readable run.json"
+        )
+        raise FolderError(
+            out,
+            f"is not empty and not the output of an earlier `run.py simulate` ({why}); "
+            "give a new or empty folder",
+            flag,
+        )
+    return True

@@ -21,8 +21,11 @@ def write_parquet(df: pd.DataFrame, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     table = pa.Table.from_pandas(df, preserve_index=False)
-    pq.write_table(table, tmp, compression="zstd")
-    os.replace(tmp, path)
+    try:
+        pq.write_table(table, tmp, compression="zstd")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)  # a failed write (a full disk) leaves no temporary file
     return path
 
 
@@ -34,16 +37,17 @@ class ParquetStream:
     Use as the `sink` of `sim.recorders.TouchLog`: `stream(df)` appends a chunk.
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, tmp: Path | None = None) -> None:
         self.path = path
-        self.tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        # `tmp` (same file system as `path`): where the table grows until close()
+        self.tmp = tmp or path.with_name(f".{path.name}.{os.getpid()}.tmp")
         self.writer: pq.ParquetWriter | None = None
         self.rows = 0
 
     def __call__(self, df: pd.DataFrame) -> None:
         table = pa.Table.from_pandas(df, preserve_index=False)
         if self.writer is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.tmp.parent.mkdir(parents=True, exist_ok=True)
             self.writer = pq.ParquetWriter(self.tmp, table.schema, compression="zstd")
         self.writer.write_table(table.cast(self.writer.schema))
         self.rows += len(df)
@@ -60,6 +64,8 @@ class ParquetStream:
         if self.writer is None:
             return None if empty is None else write_parquet(empty, self.path)
         self.writer.close()
+        self.writer = None
+        self.path.parent.mkdir(parents=True, exist_ok=True)
         os.replace(self.tmp, self.path)
         return self.path
 
@@ -83,8 +89,11 @@ def write_run(
     meta = {"seed": seed, "scenario": None if scenario_file is None else str(scenario_file)}
     meta.update(extra or {})
     run_json = out_dir / "run.json"
-    tmp = run_json.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
-    os.replace(tmp, run_json)
+    tmp = run_json.with_name(".run.json.tmp")
+    try:
+        tmp.write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
+        os.replace(tmp, run_json)
+    finally:
+        tmp.unlink(missing_ok=True)
     written.append(run_json)
     return written
