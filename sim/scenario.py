@@ -13,7 +13,10 @@ from __future__ import annotations
 
 import math
 import numbers
+import os
+import stat
 import tomllib
+from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -34,15 +37,64 @@ from sim.channels import CHANNEL_NAMES, CHANNELS, Channel
 SENIORITIES: tuple[str, ...] = ("individual", "manager", "director", "vp", "c_level")
 
 
+#: How many characters of a value an error message shows (a 100,000-character name
+#: would otherwise make a 200 KB error line).
+SHOWN_CHARS = 60
+
+
+def printable(text: str, limit: int | None = None) -> str:
+    """`text` safe for one terminal line: control characters (newlines, ANSI escapes, ...)
+    written as escapes like repr does, and cut to `limit` characters with '...'."""
+    if not text.isprintable():
+        text = "".join(
+            ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text
+        )
+    if limit is not None and len(text) > limit:
+        text = text[: max(limit - 3, 0)] + "..."
+    return text
+
+
+def shown(value: Any, limit: int = SHOWN_CHARS) -> str:
+    """A value as an error message shows it: its repr (strings quoted, control characters
+    escaped), cut to `limit` characters."""
+    if isinstance(value, str) and len(value) > limit:
+        r = repr(value[:limit])
+        return f"{r[:-1]}...{r[-1]} ({len(value):,} characters)"
+    return printable(repr(value), limit)
+
+
+def _no_control_characters(text: str, what: str, allow: str = "") -> None:
+    """Names are printed to terminals and written into tables: an ANSI escape or a
+    newline in one would reach the user raw."""
+    bad = [ch for ch in text if not ch.isprintable() and ch not in allow]
+    if bad:
+        raise _problem(
+            f"{what} may not contain control characters (found {shown(bad[0])} in "
+            f"{shown(text)}); remove them"
+        )
+
+
+def _cut_middle(text: str, limit: int) -> str:
+    """A long path keeps its start and its end (the file name)."""
+    text = printable(text)
+    if len(text) <= limit:
+        return text
+    head = limit // 3
+    return text[:head] + "..." + text[len(text) - (limit - head - 3) :]
+
+
 class ScenarioError(ValueError):
-    """A scenario (or sweep) file is unusable; the message is one line for the user."""
+    """A scenario (or sweep) file is unusable; the message is one line for the user.
+
+    The parts are made safe for a terminal line: control characters escaped, a long path
+    cut in the middle, a long field or problem cut at the end."""
 
     def __init__(self, source: str, field: str, problem: str) -> None:
-        self.source = source
-        self.field = field
-        self.problem = problem
-        where = f"{source}: {field}: " if field else f"{source}: "
-        super().__init__(where + problem)
+        self.source = _cut_middle(str(source), 160)
+        self.field = printable(str(field), 160)
+        self.problem = printable(str(problem), 600)
+        where = f"{self.source}: {self.field}: " if self.field else f"{self.source}: "
+        super().__init__(where + self.problem)
 
 
 class _Frozen(BaseModel):
@@ -72,11 +124,37 @@ def _whole_number(value: Any) -> Any:
     return value
 
 
+#: The largest number any field takes (money, weights, efforts): with every input at most
+#: this, spend, revenue, ROI and every utility stay finite (a budget of 1e308 would make
+#: them inf or NaN). Money is counted in units of currency, so 1e15 is far beyond any market.
+MAX_NUMBER = 1e15
+#: The smallest positive value of a scale that the model divides by (a half-life, a
+#: half-saturation spend, a stage's effort, a budget): below it a quotient overflows.
+MIN_POSITIVE = 1e-6
+#: The smallest positive weekly chance of a new need (0 is allowed: never); below it the
+#: geometric wait until the next need overflows.
+MIN_RATE = 1e-9
+#: Seeds are stored as 64-bit integers in the result tables.
+MAX_SEED = 2**63 - 1
+
 #: An integer field: ints, or floats that are whole numbers (converted to int).
 Whole = Annotated[int, BeforeValidator(_whole_number), Field(strict=True)]
-NonNeg = Annotated[float, Field(ge=0, allow_inf_nan=False, strict=True)]
+NonNeg = Annotated[float, Field(ge=0, le=MAX_NUMBER, allow_inf_nan=False, strict=True)]
 Prob = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False, strict=True)]
-Pos = Annotated[float, Field(gt=0, allow_inf_nan=False, strict=True)]
+Pos = Annotated[float, Field(ge=MIN_POSITIVE, le=MAX_NUMBER, allow_inf_nan=False, strict=True)]
+#: A number that may be negative (a utility), bounded like the others.
+Real = Annotated[float, Field(ge=-MAX_NUMBER, le=MAX_NUMBER, allow_inf_nan=False, strict=True)]
+#: A weight inside an exponential (organic visibility): exp(100) is still finite.
+ExpWeight = Annotated[float, Field(ge=0, le=100, allow_inf_nan=False, strict=True)]
+
+
+def _rates_not_tiny(rates: tuple[float, ...], labels: tuple[str, ...]) -> None:
+    """A weekly need rate is 0 (never) or at least MIN_RATE."""
+    for label, x in zip(labels, rates, strict=True):
+        if 0 < x < MIN_RATE:
+            raise _problem(
+                f"must be 0 or at least {MIN_RATE:g} (a weekly chance), found {x:g}", label
+            )
 
 
 def _check_channel_names(names: Any) -> None:
@@ -204,6 +282,7 @@ class Buyers(_Frozen):
         for level, x in zip(SENIORITIES, v.as_tuple(), strict=True):
             if x > 1:
                 raise _problem(f"must be a probability between 0 and 1, found {x:g}", level)
+        _rates_not_tiny(v.as_tuple(), SENIORITIES)
         return v
 
     @field_validator("budget")
@@ -214,6 +293,8 @@ class Buyers(_Frozen):
         for level, x in zip(SENIORITIES, v.as_tuple(), strict=True):
             if x <= 0:
                 raise _problem(f"must be > 0 (a deal is worth budget x price), found {x:g}", level)
+            if x < MIN_POSITIVE:
+                raise _problem(f"must be at least {MIN_POSITIVE:g}, found {x:g}", level)
         return v
 
 
@@ -277,12 +358,23 @@ class Accounts(_Frozen):
                 raise _problem(f"must be at least 1, found {x:g}", size)
         return v
 
+    @field_validator("group_size")
+    @classmethod
+    def _groups_drawable(cls, v: BySize) -> BySize:
+        """Group sizes are drawn as 1 + Poisson(group_size - 1) and cut at max_group (at
+        most 50): a mean beyond that is meaningless (and beyond ~1e18 numpy cannot draw)."""
+        for size, x in zip(SIZE_CLASSES, v.as_tuple(), strict=True):
+            if x > 50:
+                raise _problem(f"must be at most 50 (the largest max_group), found {x:g}", size)
+        return v
+
     @field_validator("need_rate")
     @classmethod
     def _probabilities(cls, v: BySize) -> BySize:
         for size, x in zip(SIZE_CLASSES, v.as_tuple(), strict=True):
             if x > 1:
                 raise _problem(f"must be a probability between 0 and 1, found {x:g}", size)
+        _rates_not_tiny(v.as_tuple(), SIZE_CLASSES)
         return v
 
 
@@ -327,6 +419,8 @@ class Calibration(_Frozen):
     @classmethod
     def _ranges(cls, free: dict[str, tuple[float, float]]) -> dict[str, tuple[float, float]]:
         for path, (low, high) in free.items():
+            if max(abs(low), abs(high)) > MAX_NUMBER:
+                raise _problem(f"low and high must be within +-{MAX_NUMBER:g}", path)
             if not (math.isfinite(low) and math.isfinite(high) and low < high):
                 raise _problem(
                     f"needs [low, high] with low < high, found [{low:g}, {high:g}]", path
@@ -341,7 +435,7 @@ class Choice(_Frozen):
     fit_spread: NonNeg = 0.5
     price_weight: NonNeg = 2.0
     # The status quo is a frequent B2B outcome: utility of "no decision".
-    status_quo: float = Field(default=3.5, allow_inf_nan=False, strict=True)
+    status_quo: Real = 3.5
     referral_weight: NonNeg = 1.0
     review_weight: NonNeg = 0.5
     incumbent_bonus: NonNeg = 1.0
@@ -450,6 +544,7 @@ class VendorSpec(_Frozen):
     def _addressable_name(cls, name: str) -> str:
         """Sweeps, `with_changes` and `--vendor` address a vendor as vendors.NAME.field,
         and attribution writes NAME into file names: the name must survive both."""
+        _no_control_characters(name, "vendor names")
         if "." in name:
             raise _problem(
                 "vendor names may not contain '.' (sweep paths use vendors.NAME.field); "
@@ -600,8 +695,8 @@ class Organic(_Frozen):
     """
 
     reach: dict[str, Prob] = Field(default_factory=dict)
-    quality_weight: NonNeg = 4.0
-    review_weight: NonNeg = 1.0
+    quality_weight: ExpWeight = 4.0
+    review_weight: ExpWeight = 1.0
     base_weight: NonNeg = 2.0
 
     @field_validator("reach")
@@ -629,7 +724,7 @@ class Scenario(_Frozen):
     name: str = "scenario"
     description: str = ""
     weeks: Annotated[Whole, Field(ge=1, le=5200)] = 104
-    seed: Annotated[Whole, Field(ge=0)] = 0
+    seed: Annotated[Whole, Field(ge=0, le=MAX_SEED)] = 0
     buyers: Buyers = Buyers()
     network: Network = Network()
     choice: Choice = Choice()
@@ -649,6 +744,7 @@ class Scenario(_Frozen):
     def _file_safe_name(cls, name: str) -> str:
         """Result files are named after the scenario (attribution --save): a path
         separator there would write outside the output folder."""
+        _no_control_characters(name, "scenario names")
         if "/" in name or "\\" in name:
             fixed = name.replace("/", "_").replace("\\", "_")
             raise _problem(
@@ -657,15 +753,22 @@ class Scenario(_Frozen):
             )
         return name
 
+    @field_validator("description")
+    @classmethod
+    def _printable_description(cls, text: str) -> str:
+        _no_control_characters(text, "a description", allow="\n\t")
+        return text
+
     @field_validator("vendors")
     @classmethod
     def _distinct_vendors(cls, v: tuple[VendorSpec, ...]) -> tuple[VendorSpec, ...]:
         if not v:
             raise ValueError("at least one [[vendors]] table is needed")
-        names = [x.name for x in v]
-        dup = {n for n in names if names.count(n) > 1}
+        counts = Counter(x.name for x in v)
+        dup = sorted(n for n, k in counts.items() if k > 1)
         if dup:
-            raise ValueError(f"vendor names must be distinct; repeated: {', '.join(sorted(dup))}")
+            listed = ", ".join(shown(n, 30) for n in dup[:5]) + (", ..." if len(dup) > 5 else "")
+            raise ValueError(f"vendor names must be distinct; repeated: {listed}")
         return v
 
     @field_validator("channels")
@@ -860,10 +963,12 @@ def _field_path(loc: tuple[Any, ...], data: dict[str, Any]) -> str:
             is_seq = isinstance(node, list | tuple)
             if is_seq and part < len(node) and isinstance(node[part], dict):
                 name = node[part].get("name")
+            if name is not None:
+                name = printable(str(name), 30)
             out += f"[{part}]" if name is None else f"[{part}:{name}]"
             node = node[part] if is_seq and part < len(node) else None
         else:
-            out += ("." if out else "") + str(part)
+            out += ("." if out else "") + printable(str(part), 60)
             node = node.get(part) if isinstance(node, dict) else None
     return out
 
@@ -871,7 +976,7 @@ def _field_path(loc: tuple[Any, ...], data: dict[str, Any]) -> str:
 def _describe(err: dict[str, Any]) -> str:
     kind = err.get("type", "")
     found = err.get("input")
-    shown = repr(found) if not isinstance(found, dict | list) else type(found).__name__
+    value = shown(found) if not isinstance(found, dict | list | tuple) else type(found).__name__
     if kind == "extra_forbidden":
         return "unknown key; remove it or check its spelling (see scenarios/baseline.toml)"
     if kind == "missing":
@@ -883,8 +988,12 @@ def _describe(err: dict[str, Any]) -> str:
     msg = msg.replace("less than or equal to", "<=").replace("greater than", ">")
     msg = msg.replace("less than", "<")
     if kind in ("float_parsing", "int_parsing", "float_type", "int_type", "int_from_float"):
-        return f"must be a number, found {shown}"
-    return f"{msg} (found {shown})"
+        return f"must be a number, found {value}"
+    if kind in ("less_than_equal", "greater_than_equal") and isinstance(found, int | float):
+        return (
+            f"{msg} (found {value}; numbers are bounded so that spend, revenue and ROI stay finite)"
+        )
+    return f"{msg} (found {value})"
 
 
 def scenario_from_dict(
@@ -901,6 +1010,12 @@ def scenario_from_dict(
         if not isinstance(head, dict):
             raise ScenarioError(source, "scenario", "must be a table ([scenario])")
         for key, value in head.items():
+            if key in flat:
+                raise ScenarioError(
+                    source,
+                    f"scenario.{key}",
+                    f"{key} is given both in [scenario] and at the top of the file; keep one",
+                )
             if key in (
                 "vendors",
                 "buyers",
@@ -925,8 +1040,8 @@ def scenario_from_dict(
         loc = tuple(err["loc"])
         if err.get("type") == "scenario":
             loc += tuple(err["ctx"]["at"])
-        if loc and loc[0] in ("name", "description", "weeks", "seed") and head is not None:
-            loc = ("scenario", *loc)
+        if loc and head is not None and loc[0] in head:
+            loc = ("scenario", *loc)  # a key the file gives in [scenario]
         raise ScenarioError(source, _field_path(loc, flat), _describe(err)) from None
     _check_graph_file(scenario)
     return scenario
@@ -968,15 +1083,102 @@ def load_scenario(path: str | Path) -> Scenario:
     return scenario_from_dict(data, str(path), Path(path).parent)
 
 
+#: The largest scenario, sweep or targets file that is read (the baseline is 7 KB; a
+#: scenario with 1,000 vendors about 100 KB).
+MAX_TOML_BYTES = 10 * 2**20
+#: The deepest nesting of tables and arrays a file may have (scenarios use 4).
+MAX_NESTING = 20
+
+
+def _size(n: int) -> str:
+    return f"{n / 2**20:,.1f} MB" if n >= 2**20 else f"{n / 2**10:,.1f} KB"
+
+
+def read_file_bytes(path: str | Path, kind: str, limit: int, field: str = "") -> bytes:
+    """The bytes of a regular file of at most `limit` bytes.
+
+    A device (/dev/zero), a named pipe, a socket or a folder is refused without reading
+    from it (a pipe is opened without blocking), and so is a file larger than `limit`: a
+    ScenarioError naming the file, with `kind` saying what file was expected.
+    """
+    name = str(path)
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(path, flags)
+    except FileNotFoundError:
+        raise ScenarioError(
+            name, field, f"file not found; give the path of a {kind} file"
+        ) from None
+    except IsADirectoryError:
+        raise ScenarioError(name, field, f"is a folder; give the path of a {kind} file") from None
+    except PermissionError:
+        raise ScenarioError(name, field, "permission denied; cannot read this file") from None
+    except (OSError, ValueError) as exc:  # a name too long, a NUL in it, a loop of links
+        why = getattr(exc, "strerror", None) or str(exc)
+        raise ScenarioError(name, field, f"cannot open it ({why})") from None
+    try:
+        st = os.fstat(fd)
+        if stat.S_ISDIR(st.st_mode):
+            raise ScenarioError(name, field, f"is a folder; give the path of a {kind} file")
+        if not stat.S_ISREG(st.st_mode):
+            raise ScenarioError(
+                name,
+                field,
+                f"not a regular file (a device, pipe or socket); give the path of a {kind} file",
+            )
+        too_big = f"is {{}}; a {kind} file may be at most {_size(limit)} (is it the right file?)"
+        if st.st_size > limit:
+            raise ScenarioError(name, field, too_big.format(_size(st.st_size)))
+        chunks, total = [], 0
+        while total <= limit:  # the file may grow while it is read
+            chunk = os.read(fd, min(limit + 1 - total, 2**20) or 1)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            total += len(chunk)
+        if total > limit:
+            raise ScenarioError(name, field, too_big.format(f"more than {_size(limit)}"))
+        return b"".join(chunks)
+    except OSError as exc:  # EIO and the like
+        raise ScenarioError(name, field, f"cannot read it ({exc.strerror or exc})") from None
+    finally:
+        os.close(fd)
+
+
+def _nesting(data: Any) -> int:
+    """How deeply tables and arrays nest in parsed TOML (without recursion)."""
+    deepest, todo = 0, [(data, 1)]
+    while todo:
+        node, depth = todo.pop()
+        deepest = max(deepest, depth)
+        if depth > MAX_NESTING:
+            break
+        if isinstance(node, dict):
+            todo.extend((v, depth + 1) for v in node.values() if isinstance(v, dict | list))
+        elif isinstance(node, list):
+            todo.extend((v, depth + 1) for v in node if isinstance(v, dict | list))
+    return deepest
+
+
 def read_toml(path: str | Path, kind: str) -> dict[str, Any]:
     """Parse a TOML file; a missing, undecodable or malformed file is a ScenarioError
-    naming the file (`kind` says what file was expected: scenario, sweep...)."""
-    p = Path(path)
-    if not p.is_file():
-        raise ScenarioError(str(path), "", f"file not found; give the path of a {kind} .toml file")
+    naming the file (`kind` says what file was expected: scenario, sweep...).
+
+    Only a regular file of at most MAX_TOML_BYTES is read; a UTF-8 byte-order mark is
+    skipped; tables and arrays may nest at most MAX_NESTING deep.
+    """
+    raw = read_file_bytes(path, f"{kind} .toml", MAX_TOML_BYTES)
     try:
-        return tomllib.loads(p.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(str(path), "", f"not valid TOML: {exc}") from None
+        text = raw.decode("utf-8-sig")  # a byte-order mark (Windows editors) is skipped
     except UnicodeDecodeError:
         raise ScenarioError(str(path), "", "not a UTF-8 text file") from None
+    too_deep = f"tables and arrays nest more than {MAX_NESTING} levels deep; is it the right file?"
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(str(path), "", f"not valid TOML: {exc}") from None
+    except RecursionError:
+        raise ScenarioError(str(path), "", too_deep) from None
+    if _nesting(data) > MAX_NESTING:
+        raise ScenarioError(str(path), "", too_deep)
+    return data
