@@ -702,12 +702,14 @@ def calibrate(
     """Fit, validate and return the Result (nothing is written but the runs; see
     `write_outputs`). Raises Stopped when the engine stops or a run fails."""
     from analysis.executors import default_workers
+    from analysis.folders import check_out_dir, folder_lock
 
     workers = workers or default_workers()
-    out = Path(out)
+    out = check_out_dir(out)
     started = time.perf_counter()
     total = setup.max_evals * setup.replications + setup.validation
     with (
+        folder_lock(out),  # one calibration per folder, across all its points
         _fork_friendly(workers, dask, setup.targets),
         _scheduler(workers, dask) as address,
         _bar(total, progress) as bar,
