@@ -20,7 +20,7 @@ import sys
 import time
 from pathlib import Path
 
-from analysis.cli import int_arg
+from analysis.cli import UsageError, int_arg
 
 ROOT = Path(__file__).resolve().parent
 BASELINE = ROOT / "scenarios" / "baseline.toml"
@@ -40,10 +40,6 @@ PLUGINS: dict[str, tuple[str, str]] = {
     ),
     "viz": ("analysis.serve", "start the Solara live visualization"),
 }
-
-
-class UsageError(Exception):
-    """Bad input from the user: printed as one line, exit code 2."""
 
 
 class Parser(argparse.ArgumentParser):
@@ -166,36 +162,36 @@ def _simulate(args: argparse.Namespace, path: Path, scenario, staged) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    """Check scenario and sweep files; print one line per file."""
-    from sim.scenario import load_scenario
+    """Check scenario and sweep files as the commands that run them do, before any model
+    is built (graph files read and sized, memory estimated); print one line per file."""
+    from analysis.limits import check_memory
+    from sim.network import check_graph_file
+    from sim.scenario import load_scenario, read_toml, shown
 
     for file in args.files:
         path = Path(file)
-        if _is_sweep_file(path):
+        if "sweep" in read_toml(path, "scenario or sweep"):
             from analysis.design import load_sweep_file
 
             sweep = load_sweep_file(path)
-            print(
-                f"ok: {file}: sweep {getattr(sweep, 'name', '')} "
-                f"({sweep.run_count()} runs)".replace("  ", " ")
-            )
+            check_graph_file(sweep.scenario)
+            print(f"ok: {printable(file)}: sweep {sweep.name} ({sweep.run_count():,} runs)")
         else:
             sc = load_scenario(path)
+            check_graph_file(sc)
+            check_memory(sc)
             print(
-                f"ok: {file}: scenario {sc.name!r}, {sc.buyers.count:,} buyers, "
+                f"ok: {printable(file)}: scenario {shown(sc.name)}, {sc.buyers.count:,} buyers, "
                 f"{len(sc.vendors)} vendors, {sc.weeks} weeks"
             )
     return 0
 
 
-def _is_sweep_file(path: Path) -> bool:
-    """A sweep file has a [sweep] table; anything else is read as a scenario."""
-    import tomllib
+def printable(text: str) -> str:
+    """A file name or message made safe for one terminal line (sim.scenario.printable)."""
+    from sim.scenario import printable as safe
 
-    try:
-        return "sweep" in tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
-        return False
+    return safe(str(text), 2000)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -215,11 +211,12 @@ def main(argv: list[str] | None = None) -> int:
             raise UsageError(f"the {args.command} command is not available in this version")
         return importlib.import_module(args.plugin).command(args)
     except (ScenarioError, UsageError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {printable(exc)}", file=sys.stderr)
         return 2
     except PermissionError as exc:  # e.g. --out in a folder the user cannot write
         print(
-            f"error: {exc.filename}: permission denied; choose a writable folder", file=sys.stderr
+            f"error: {printable(exc.filename)}: permission denied; choose a writable folder",
+            file=sys.stderr,
         )
         return 2
     except KeyboardInterrupt:

@@ -13,25 +13,35 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from analysis.executors import default_workers
+from analysis.limits import WORKERS_PER_CORE, max_workers
 
 if TYPE_CHECKING:
     from analysis.engine import Outcome
     from sim.scenario import Scenario
 
 
-def int_arg(flag: str, minimum: int = 1, maximum: int | None = None):
-    """An argparse type: a whole number in [minimum, maximum], errors naming `flag`."""
+class UsageError(Exception):
+    """Bad input from the user (a flag, a port, a folder): printed as one line, exit code 2
+    (run.py catches it like a ScenarioError)."""
+
+
+def int_arg(flag: str, minimum: int = 1, maximum: int | None = None, why: str = ""):
+    """An argparse type: a whole number in [minimum, maximum], errors naming `flag`
+    (and `why` the maximum is what it is)."""
 
     def parse(text: str) -> int:
+        from sim.scenario import shown
+
         try:
             value = int(text)
         except ValueError:
             raise argparse.ArgumentTypeError(
-                f"{flag} must be a whole number, found {text!r}"
+                f"{flag} must be a whole number, found {shown(text)}"
             ) from None
         if value < minimum or (maximum is not None and value > maximum):
             allowed = f"{minimum}-{maximum}" if maximum is not None else f"at least {minimum}"
-            raise argparse.ArgumentTypeError(f"{flag} must be {allowed}, found {value}")
+            reason = f" ({why})" if why and maximum is not None and value > maximum else ""
+            raise argparse.ArgumentTypeError(f"{flag} must be {allowed}, found {value}{reason}")
         return value
 
     return parse
@@ -40,7 +50,11 @@ def int_arg(flag: str, minimum: int = 1, maximum: int | None = None):
 def load_with_overrides(
     path: str | Path, buyers: int | None = None, weeks: int | None = None
 ) -> Scenario:
-    """Load a scenario and apply --buyers / --weeks; an impossible value names its flag."""
+    """Load a scenario and apply --buyers / --weeks; an impossible value names its flag.
+
+    A run of the result must fit in memory (analysis.limits.check_memory), checked here,
+    before any model is built."""
+    from analysis.limits import check_memory
     from sim.scenario import ScenarioError, load_scenario
 
     scenario = load_scenario(path)
@@ -51,15 +65,21 @@ def load_with_overrides(
             scenario = scenario.with_changes({field: value})
         except ScenarioError as exc:
             raise ScenarioError(str(path), flag, exc.problem) from None
+    check_memory(scenario, str(path), "--buyers" if buyers is not None else "buyers.count")
     return scenario
 
 
 def add_execution_arguments(parser: argparse.ArgumentParser, default: int | None) -> None:
     """--workers and --dask: how an experiment's runs are executed (sweep, attribution)."""
     shown = default if default is not None else f"the core count, {default_workers()} here"
+    cores = default_workers()
     parser.add_argument(
         "--workers",
-        type=int_arg("--workers"),
+        type=int_arg(
+            "--workers",
+            maximum=max_workers(),
+            why=f"at most {WORKERS_PER_CORE} per core; {cores} core(s) here",
+        ),
         default=default,
         help=f"worker processes (default: {shown})",
     )

@@ -28,7 +28,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sim.scenario import Scenario, ScenarioError, VendorSpec, load_scenario, read_toml
+from analysis.limits import MAX_AXIS_VALUES, MAX_RUNS, check_runs, check_sweep_memory
+from sim.scenario import (
+    MAX_SEED,
+    Scenario,
+    ScenarioError,
+    VendorSpec,
+    load_scenario,
+    read_toml,
+    shown,
+)
 
 _TOP_KEYS = {"sweep", "axes", "strategies"}
 _SWEEP_KEYS = {
@@ -213,7 +222,12 @@ def replication_seed(base_seed: int, replication: int) -> int:
 
 
 def replication_seeds(base_seed: int, replications: int) -> list[int]:
-    """The seeds of replications 0..n-1 (the same list for every variant)."""
+    """The seeds of replications 0..n-1 (the same list for every variant).
+
+    Raises:
+        ScenarioError: more than MAX_RUNS replications (before any seed is made).
+    """
+    check_runs("design", "replications", 1, replications)
     return [replication_seed(base_seed, r) for r in range(replications)]
 
 
@@ -223,6 +237,7 @@ def expand_runs(scenario_hash: str, variants: list[Variant], seeds: list[int]) -
 
     Any design goes through here (sweeps, the attribution lab), so they share seeding and
     run ids."""
+    check_runs("design", "runs", len(variants), len(seeds))
     runs = []
     for r, seed in enumerate(seeds):
         for v in variants:
@@ -288,6 +303,15 @@ def load_sweep_file(path: str | Path) -> Sweep:
     p = Path(path)
     src = str(path)
     data = read_toml(p, "sweep")
+    if "sweep" not in data:
+        looks = "a scenario file" if "vendors" in data or "scenario" in data else "no sweep file"
+        raise ScenarioError(
+            src,
+            "",
+            f"not a sweep file: it has no [sweep] table (it looks like {looks}); a sweep "
+            'file names its base scenario in [sweep] scenario = "FILE.toml" and sweeps '
+            "it along [axes] (see scenarios/sweep_*.toml)",
+        )
     _no_unknown(src, "", data, _TOP_KEYS, "allowed tables: [sweep], [axes], [strategies.NAME]")
     head = data.get("sweep")
     if not isinstance(head, dict):
@@ -299,12 +323,12 @@ def load_sweep_file(path: str | Path) -> Sweep:
         raise ScenarioError(
             src,
             "sweep.name",
-            f"a name of letters, digits, '_', '-', '.' is needed (found {name!r})",
+            f"a name of letters, digits, '_', '-', '.' is needed (found {shown(name)})",
         )
     scen = head.get("scenario")
     if not isinstance(scen, str) or not scen:
         raise ScenarioError(
-            src, "sweep.scenario", f"the base scenario file is needed (found {scen!r})"
+            src, "sweep.scenario", f"the base scenario file is needed (found {shown(scen)})"
         )
     scen_path = Path(scen) if Path(scen).is_absolute() else p.parent / scen
     if not scen_path.is_file():
@@ -315,16 +339,18 @@ def load_sweep_file(path: str | Path) -> Sweep:
         )
     base = load_scenario(scen_path)
     replications = _int(src, "sweep.replications", head.get("replications", 1), 1)
-    seed = _int(src, "sweep.seed", head.get("seed", base.seed), 0)
+    seed = _int(src, "sweep.seed", head.get("seed", base.seed), 0, MAX_SEED)
     weekly = head.get("weekly", False)
     if not isinstance(weekly, bool):
-        raise ScenarioError(src, "sweep.weekly", f"must be true or false (found {weekly!r})")
+        raise ScenarioError(src, "sweep.weekly", f"must be true or false (found {shown(weekly)})")
     description = head.get("description", "")
     if not isinstance(description, str):
         raise ScenarioError(src, "sweep.description", "must be a string")
     sampler = head.get("sampler", "lhs")
     if sampler not in ("lhs", "sobol"):
-        raise ScenarioError(src, "sweep.sampler", f'must be "lhs" or "sobol" (found {sampler!r})')
+        raise ScenarioError(
+            src, "sweep.sampler", f'must be "lhs" or "sobol" (found {shown(sampler)})'
+        )
 
     fixed = head.get("set", {})
     if not isinstance(fixed, dict):
@@ -339,6 +365,7 @@ def load_sweep_file(path: str | Path) -> Sweep:
     axes_data = data.get("axes", {})
     if not isinstance(axes_data, dict):
         raise ScenarioError(src, "axes", "must be a table ([axes])")
+    _check_design_size(src, head, axes_data, replications)  # before any value is checked
     axes = tuple(_load_axis(src, str(k), v, fixed_base, strategies) for k, v in axes_data.items())
     _no_overlap(src, axes, fixed, strategies)
 
@@ -348,7 +375,7 @@ def load_sweep_file(path: str | Path) -> Sweep:
         samples = _int(src, "sweep.samples", samples, 1)
     elif samples is not None:
         raise ScenarioError(src, "sweep.samples", "only used with range axes ({low=, high=})")
-    return Sweep(
+    sweep = Sweep(
         name=name,
         source=src,
         scenario_path=str(scen_path),
@@ -364,6 +391,36 @@ def load_sweep_file(path: str | Path) -> Sweep:
         weekly=weekly,
         description=description,
     )
+    check_sweep_memory(sweep)  # the largest run must fit (the engine multiplies by workers)
+    return sweep
+
+
+def _check_design_size(
+    src: str, head: dict[str, Any], axes: dict[str, Any], replications: int
+) -> None:
+    """Count variants x replications from the file's lists, before anything is built or
+    checked value by value: at most MAX_RUNS runs, at most MAX_AXIS_VALUES per axis."""
+    variants, ranged = 1, False
+    for name, spec in axes.items():
+        values = spec if isinstance(spec, list) else None
+        if isinstance(spec, dict):
+            values = spec.get("values", spec.get("strategies"))
+            ranged = ranged or ("low" in spec and "high" in spec and values is None)
+        if isinstance(values, list):
+            if len(values) > MAX_AXIS_VALUES:
+                raise ScenarioError(
+                    src,
+                    f"axes.{name}",
+                    f"{len(values):,} values; an axis may list at most {MAX_AXIS_VALUES:,} "
+                    "(use a range axis, {low =, high =} with samples, for more)",
+                )
+            variants *= max(len(values), 1)
+    samples = head.get("samples")
+    if ranged and isinstance(samples, int) and not isinstance(samples, bool) and samples > 0:
+        variants *= samples
+    check_runs(src, "sweep", variants, replications)
+    if variants > MAX_RUNS:  # with replications = 1 still too many
+        check_runs(src, "sweep", variants, 1)
 
 
 def _no_unknown(src: str, prefix: str, data: dict, allowed: set[str], hint: str) -> None:
@@ -372,9 +429,13 @@ def _no_unknown(src: str, prefix: str, data: dict, allowed: set[str], hint: str)
             raise ScenarioError(src, f"{prefix}{key}", f"unknown key; {hint}")
 
 
-def _int(src: str, field_: str, value: Any, minimum: int) -> int:
+def _int(src: str, field_: str, value: Any, minimum: int, maximum: int | None = None) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
-        raise ScenarioError(src, field_, f"must be a whole number >= {minimum} (found {value!r})")
+        raise ScenarioError(
+            src, field_, f"must be a whole number >= {minimum} (found {shown(value)})"
+        )
+    if maximum is not None and value > maximum:
+        raise ScenarioError(src, field_, f"must be at most {maximum:,} (found {value:,})")
     return value
 
 
@@ -395,10 +456,10 @@ def _check_value(src: str, where: str, base: Scenario, changes: dict[str, Any]) 
     try:
         base.with_changes(changes)
     except ScenarioError as exc:
-        shown = ", ".join(f"{k} = {v!r}" for k, v in changes.items())
-        if len(shown) > 120:
-            shown = shown[:117] + "..."
-        raise ScenarioError(src, where, f"{exc.field}: {exc.problem} (with {shown})") from None
+        listed = ", ".join(f"{k} = {shown(v)}" for k, v in changes.items())
+        if len(listed) > 120:
+            listed = listed[:117] + "..."
+        raise ScenarioError(src, where, f"{exc.field}: {exc.problem} (with {listed})") from None
 
 
 def _load_strategies(src: str, data: Any) -> dict[str, dict[str, Any]]:
@@ -431,7 +492,7 @@ def _load_axis(
             src,
             where,
             "must be a list of values, {low =, high =}, or {vendor =, strategies = [...]}"
-            f" (found {spec!r})",
+            f" (found {shown(spec)})",
         )
     _no_unknown(src, where + ".", spec, _AXIS_KEYS, f"allowed: {', '.join(sorted(_AXIS_KEYS))}")
 
@@ -442,7 +503,7 @@ def _load_axis(
                 src,
                 where + ".vendor",
                 f"must name a vendor of the scenario: {', '.join(base.vendor_names())} "
-                f"(found {vendor!r})",
+                f"(found {shown(vendor)})",
             )
         _values_list(src, where + ".strategies", names)
         for s in names:
@@ -451,7 +512,7 @@ def _load_axis(
                 raise ScenarioError(
                     src,
                     where + ".strategies",
-                    f"unknown strategy {s!r}; define it as [strategies.{s}] (defined: {known})",
+                    f"unknown strategy {shown(s)}; define it as [strategies.{s}] (defined: {known})",
                 )
         for s in names:
             changes = {f"vendors.{vendor}.{k}": v for k, v in strategies[s].items()}
@@ -481,7 +542,9 @@ def _load_axis(
         _values_list(src, where, values)
         for v in values:
             if isinstance(v, dict | list):
-                raise ScenarioError(src, where, f"values must be numbers or strings (found {v!r})")
+                raise ScenarioError(
+                    src, where, f"values must be numbers or strings (found {shown(v)})"
+                )
             _check_value(src, where, base, dict.fromkeys(paths, v))
         return Axis(name, "grid", paths=paths, values=tuple(values))
 
@@ -492,18 +555,20 @@ def _load_axis(
     low, high = spec["low"], spec["high"]
     for key, v in (("low", low), ("high", high)):
         if not isinstance(v, int | float) or isinstance(v, bool) or not math.isfinite(v):
-            raise ScenarioError(src, f"{where}.{key}", f"must be a number (found {v!r})")
+            raise ScenarioError(src, f"{where}.{key}", f"must be a number (found {shown(v)})")
     if not low < high:
         raise ScenarioError(src, where, f"low must be below high (found low={low}, high={high})")
     log = spec.get("log", False)
     if not isinstance(log, bool):
-        raise ScenarioError(src, where + ".log", f"must be true or false (found {log!r})")
+        raise ScenarioError(src, where + ".log", f"must be true or false (found {shown(log)})")
     if log and low <= 0:
         raise ScenarioError(src, where + ".low", f"must be > 0 with log = true (found {low})")
     current = _current_value(base, paths[0])
     integer = spec.get("integer", isinstance(current, int) and not isinstance(current, bool))
     if not isinstance(integer, bool):
-        raise ScenarioError(src, where + ".integer", f"must be true or false (found {integer!r})")
+        raise ScenarioError(
+            src, where + ".integer", f"must be true or false (found {shown(integer)})"
+        )
     for v in (low, high):
         v = int(round(v)) if integer else float(v)
         _check_value(src, where, base, dict.fromkeys(paths, v))
@@ -514,10 +579,10 @@ def _load_axis(
 
 def _values_list(src: str, where: str, values: Any) -> None:
     if not isinstance(values, list) or not values:
-        raise ScenarioError(src, where, f"must be a non-empty list (found {values!r})")
+        raise ScenarioError(src, where, f"must be a non-empty list (found {shown(values)})")
     seen = [json.dumps(v, sort_keys=True, default=str) for v in values]
     if len(set(seen)) != len(seen):
-        raise ScenarioError(src, where, f"values must be distinct (found {values!r})")
+        raise ScenarioError(src, where, f"values must be distinct (found {shown(values)})")
 
 
 def _current_value(base: Scenario, dotted: str) -> Any:
