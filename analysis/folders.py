@@ -80,7 +80,7 @@ def _writable(folder: Path) -> bool:
 
 def _existing_ancestor(path: Path, flag: str) -> Path:
     """The nearest part of `path` that exists; every existing part must be a folder."""
-    for parent in reversed(path.absolute().parents):
+    for parent in (*reversed(path.absolute().parents), path.absolute()):
         if not parent.exists():
             break
         if not parent.is_dir():
