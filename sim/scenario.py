@@ -990,6 +990,10 @@ def _describe(err: dict[str, Any]) -> str:
     if kind in ("float_parsing", "int_parsing", "float_type", "int_type", "int_from_float"):
         return f"must be a number, found {value}"
     if kind in ("less_than_equal", "greater_than_equal") and isinstance(found, int | float):
+        ctx = err.get("ctx", {})
+        op, bound = ("<=", ctx.get("le")) if kind == "less_than_equal" else (">=", ctx.get("ge"))
+        if isinstance(bound, float):
+            msg = f"must be {op} {bound:g}"
         return (
             f"{msg} (found {value}; numbers are bounded so that spend, revenue and ROI stay finite)"
         )
