@@ -49,8 +49,9 @@ def test_simulate_writes_tidy_parquet_tables(tmp_path: Path) -> None:
     )
     assert r.returncode == 0, r.stderr
     t = {p.stem: pd.read_parquet(p) for p in out.glob("*.parquet")}
-    assert list(t["buyers"].columns[:6]) == [
+    assert list(t["buyers"].columns[:7]) == [
         "buyer_id",
+        "account_id",
         "seniority",
         "uses_social",
         "joiner",
