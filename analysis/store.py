@@ -54,10 +54,14 @@ class ParquetStream:
 
     def abort(self) -> None:
         """Drop the partial file (the run did not finish): no half-written table is left."""
-        if self.writer is not None:
-            self.writer.close()
-            self.writer = None
-        self.tmp.unlink(missing_ok=True)
+        writer, self.writer = self.writer, None
+        try:
+            if writer is not None:
+                writer.close()
+        except OSError:
+            pass  # the file goes anyway (e.g. the disk is full)
+        finally:
+            self.tmp.unlink(missing_ok=True)
 
     def close(self, empty: pd.DataFrame | None = None) -> Path | None:
         """Finish the file; with no chunk written, write `empty` (the table's columns)."""
