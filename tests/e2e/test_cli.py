@@ -161,19 +161,20 @@ def test_validate_accepts_the_shipped_scenarios() -> None:
     assert r.stdout.count("ok: ") == len(files)
 
 
-def test_unwritable_out_folder_is_one_line(monkeypatch, capsys) -> None:
+def test_unwritable_out_folder_is_one_line(monkeypatch, capsys, tmp_path: Path) -> None:
+    """A write refused by the system (tests run as root, so the refusal is simulated)."""
     import analysis.store
     import run
 
+    out = str(tmp_path / "readonly" / "x")
+
     def refuse(*args, **kwargs):
-        raise PermissionError(13, "Permission denied", "/readonly/x")
+        raise PermissionError(13, "Permission denied", out)
 
     monkeypatch.setattr(analysis.store, "write_run", refuse)
-    code = run.main(
-        ["simulate", "--weeks", "2", "--buyers", "50", "--out", "/readonly/x", "--quiet"]
-    )
+    code = run.main(["simulate", "--weeks", "2", "--buyers", "50", "--out", out, "--quiet"])
     err = capsys.readouterr().err.strip().splitlines()
-    assert code == 2 and err == ["error: /readonly/x: permission denied; choose a writable folder"]
+    assert code == 2 and err == [f"error: {out}: permission denied; choose a writable folder"]
 
 
 def test_an_interrupted_simulate_leaves_no_partial_touch_table(tmp_path: Path) -> None:
