@@ -24,7 +24,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("scenario", help="scenario TOML file")
     parser.add_argument("--vendor", help="vendor whose conversions to attribute (default: first)")
     parser.add_argument(
-        "--reps", type=int_arg("--reps"), default=10, help="paired replications (default 10)"
+        "--reps",
+        type=int_arg("--reps", maximum=10_000),
+        default=10,
+        help="paired replications (default 10)",
     )
     add_execution_arguments(parser, default=1)
     parser.add_argument("--buyers", type=int_arg("--buyers"), help="override the number of buyers")

@@ -215,9 +215,13 @@ def folder_lock(folder: str | Path, wait_orphans: float = ORPHAN_WAIT_S) -> Iter
     fd = os.open(folder / LOCK_NAME, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
     try:
         deadline = time.monotonic() + wait_orphans
+        unnamed_until = time.monotonic() + 2.0
         while not _try_flock(fd):
             holder = _read_holder(fd)
             pid = holder.get("pid")
+            if pid is None and time.monotonic() < unnamed_until:
+                time.sleep(0.02)  # the holder has just locked and is writing who it is
+                continue
             same_host = holder.get("host") == _host()
             if same_host and isinstance(pid, int) and not _alive(pid):
                 if time.monotonic() < deadline:

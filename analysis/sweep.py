@@ -104,6 +104,10 @@ def command(args: argparse.Namespace) -> int:
     check_out_dir(args.out)  # before anything runs
     check_out_dir(sweep_dir(args.out, sweep))
     workers = args.workers or default_workers()
+    if not args.dask:  # local workers run side by side on this machine's memory
+        from analysis.limits import check_sweep_memory
+
+        check_sweep_memory(sweep, runs_at_once=workers)
     outcome = run_sweep(
         sweep,
         args.out,

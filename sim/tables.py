@@ -141,12 +141,12 @@ def touches_table(model: Any, blocks: list[dict[str, Any]]) -> pd.DataFrame:
 def weekly_table(model: Any) -> pd.DataFrame:
     """One row per week: buyers in each stage at the week's end, conversions per vendor."""
     stages, conv = model.recorder("weekly").arrays(model.market.n)
-    df = pd.DataFrame({"week": np.arange(len(stages), dtype=np.int64)})
+    cols: dict[str, np.ndarray] = {"week": np.arange(len(stages), dtype=np.int64)}
     for s in Stage:
-        df[s.label] = stages[:, s.value]
+        cols[s.label] = stages[:, s.value]
     for i, name in enumerate(model.vendor_names):
-        df[f"conversions_{name}"] = conv[:, i]
-    return df
+        cols[f"conversions_{name}"] = conv[:, i]
+    return pd.DataFrame(cols)  # built at once: no column-by-column frame
 
 
 def vendors_table(model: Any) -> pd.DataFrame:

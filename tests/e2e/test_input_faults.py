@@ -272,11 +272,6 @@ def test_a_scenario_given_to_sweep_is_not_a_sweep_file(capsys, tmp_path: Path) -
     one_line(code, err, "not a sweep file", "no [sweep] table", "looks like a scenario file")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="sim/tables.py weekly_table adds one column per vendor (pandas PerformanceWarning); "
-    "not in this change's files, reported to the lead",
-)
 def test_a_thousand_vendors_print_no_pandas_warnings(tmp_path: Path) -> None:
     from sim.model import BuyerJourneyModel
     from sim.scenario import load_scenario
@@ -346,3 +341,19 @@ def test_killing_the_viz_launcher_with_9_stops_the_server() -> None:
     while _listening(port) and time.time() < deadline:
         time.sleep(0.2)
     assert not _listening(port), "the server outlived its launcher"
+
+
+def test_a_sweep_counts_its_workers_against_memory(capsys, tmp_path: Path, monkeypatch) -> None:
+    """Local workers run side by side: a run that fits once may not fit twice."""
+    monkeypatch.setenv("BJS_MAX_MEMORY", "300M")
+    sweep = str(SCENARIOS / "sweep_channel_mix.toml")
+    code, err, _ = main(capsys, "sweep", sweep, "--out", str(tmp_path / "o"), "--workers", "2")
+    one_line(code, err, "x 2 runs at once", "use fewer workers")
+
+
+def test_attribution_reps_are_bounded(capsys) -> None:
+    code, err, _ = main(
+        capsys, "attribution", str(SCENARIOS / "baseline.toml"), "--vendor", "AnalystLed",
+        "--reps", "1000000000",
+    )  # fmt: skip
+    one_line(code, err, "--reps must be 1-10000", "found 1000000000")
