@@ -160,7 +160,7 @@ def test_attribution_cli_keeps_its_runs_and_a_rerun_runs_nothing(reported):
         ),
         (
             ("attribution", str(SCENARIOS / "attribution_null_channel.toml"), "--reps", "0"),
-            "at least 1",
+            "--reps must be 1-10000",
         ),
     ],
 )
