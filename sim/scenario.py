@@ -510,6 +510,61 @@ class Plan(_Frozen):
         return self
 
 
+#: The vendors' policies (docs/model.md §5, §5a): static (the default) follows the
+#: vendor's fields (and schedule); data_loop measures with its tracking and adjusts its
+#: mix; oracle follows its schedule (planned by analysis/dataloop.py) or else stays static.
+POLICIES: tuple[str, ...] = ("static", "data_loop", "oracle")
+TRACKING_METHODS: tuple[str, ...] = ("forward", "point_of_sale", "reverse", "perfect")
+ATTRIBUTIONS: tuple[str, ...] = ("last_touch", "first_touch", "linear")
+OBJECTIVES: tuple[str, ...] = ("conversions", "revenue", "originated")
+
+
+class Tracking(_Frozen):
+    """What a data-loop vendor observes (docs/model.md §5a, sim/tracking.py).
+
+    method: forward (codes and registrations in the channels it can tag, each touch
+    captured with chance `capture`), point_of_sale (new customers asked how they heard of
+    it; `response_rate` answer), reverse (its own records: sales contacts, quotes and
+    content registrations of its customers) or perfect (the true touch log).
+    attribution: how a conversion's credit is split over the observed touches (forward,
+    reverse, perfect): last_touch, first_touch or linear.
+    """
+
+    method: Literal["forward", "point_of_sale", "reverse", "perfect"] = "forward"
+    attribution: Literal["last_touch", "first_touch", "linear"] = "last_touch"
+    taggable: tuple[str, ...] = ("search", "vendor_content", "industry_media")
+    capture: Prob = 0.8
+    response_rate: Prob = 0.6
+
+    @field_validator("taggable")
+    @classmethod
+    def _known_taggable(cls, names: tuple[str, ...]) -> tuple[str, ...]:
+        _check_channel_names(names)
+        if len(set(names)) != len(names):
+            raise ValueError("channels are listed more than once; list each once")
+        return names
+
+
+class DataLoop(_Frozen):
+    """The DATA loop of a data_loop (or oracle) vendor (docs/model.md §5a).
+
+    Define: the objective (conversions, revenue or marketing-originated customers) and the
+    budget (the vendor's weekly_budget; only the shares move). Assess: the plan does not
+    change before week baseline_weeks. Track: `tracking` over the last window_weeks.
+    Adjust: every cadence_weeks from baseline_weeks on, at most max_shift of the channel
+    budget moves from the channels with the lowest measured return to the highest; every
+    channel of the initial mix keeps at least `exploration` of the budget.
+    """
+
+    objective: Literal["conversions", "revenue", "originated"] = "conversions"
+    baseline_weeks: Annotated[Whole, Field(ge=0, le=5200)] = 26
+    cadence_weeks: Annotated[Whole, Field(ge=1, le=5200)] = 13
+    max_shift: Prob = 0.2
+    exploration: Prob = 0.05
+    window_weeks: Annotated[Whole, Field(ge=1, le=5200)] = 26
+    tracking: Tracking = Tracking()
+
+
 class VendorSpec(_Frozen):
     """A vendor's strategy and economics.
 
@@ -538,6 +593,9 @@ class VendorSpec(_Frozen):
     installed_base: Prob = 0.0
     # A self-serve vendor sells without a quote from its sales team (docs/model.md §13a).
     self_serve: Annotated[bool, Field(strict=True)] = False
+    # Strategy (docs/model.md §5a): static, data_loop (measures and adjusts) or oracle.
+    policy: Literal["static", "data_loop", "oracle"] = "static"
+    data_loop: DataLoop | None = None
 
     @field_validator("name")
     @classmethod
@@ -599,7 +657,39 @@ class VendorSpec(_Frozen):
                     j,
                     field,
                 )
+        if self.policy == "data_loop":
+            self._check_data_loop()
         return self
+
+    def _check_data_loop(self) -> None:
+        """A data-loop vendor moves shares of its own budget between its mix's channels."""
+        if self.schedule:
+            raise _problem(
+                "a data_loop vendor adjusts its own plan; remove its schedule or use "
+                'policy = "static" (or "oracle")',
+                "schedule",
+            )
+        if self.weekly_budget <= 0 or not self.channel_mix:
+            raise _problem(
+                "a data_loop vendor moves shares of its weekly_budget between the channels "
+                "of its channel_mix; give it weekly_budget > 0 and a channel_mix",
+                "weekly_budget",
+            )
+        loop = self.data_loop or DataLoop()
+        n_mix = sum(1 for x in self.channel_mix.values() if x > 0)
+        if loop.exploration * n_mix > 1 + 1e-9:
+            raise _problem(
+                f"exploration {loop.exploration:g} x {n_mix} channels in the mix is more "
+                "than the whole budget; lower it to at most "
+                f"{1 / n_mix:.4g}",
+                "data_loop",
+                "exploration",
+            )
+
+    @property
+    def loop(self) -> DataLoop:
+        """The vendor's DATA loop settings (the defaults if it gives none)."""
+        return self.data_loop or DataLoop()
 
     def spend_by_channel(self) -> tuple[float, ...]:
         """Weekly spend in each channel of the Channel table (budget x share), from the
@@ -940,6 +1030,8 @@ def _set_dotted(data: dict[str, Any], dotted: str, value: Any, source: str) -> N
         elif isinstance(node, dict) and part in node:
             if node[part] is None and i == 0 and part == "accounts":
                 node[part] = Accounts().model_dump()  # setting a field turns accounts on
+            elif node[part] is None and part == "data_loop":
+                node[part] = DataLoop().model_dump()  # setting a field gives the defaults
             node = node[part]
         elif isinstance(node, dict) and parts[0] == "channels" and i == 1:
             node = node.setdefault(part, {})  # a new per-channel override
