@@ -1,5 +1,5 @@
 """The command line: summary | simulate | validate | sweep | report | attribution | calibrate |
-viz.
+dataloop | viz.
 
     python run.py                                   # the baseline over 10 replications
     python run.py summary scenarios/X.toml --reps 30
@@ -37,6 +37,10 @@ PLUGINS: dict[str, tuple[str, str]] = {
     "calibrate": (
         "analysis.calibrate",
         "fit a scenario's free parameters to published targets (simulated method of moments)",
+    ),
+    "dataloop": (
+        "analysis.dataloop",
+        "the value of measurement: a vendor's policies (static, data loop, oracle) compared",
     ),
     "viz": ("analysis.serve", "start the Solara live visualization"),
 }
