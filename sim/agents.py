@@ -42,7 +42,12 @@ class Vendor(mesa.Agent):
         return self.spec.name
 
     def step(self) -> None:
-        """Put this week's plan in force (the core books its spend)."""
+        """Put this week's plan in force (the core books its spend). A policy that
+        learns (an `update(model, vendor_index)` method: the DATA loop) looks at the
+        model first."""
+        update = getattr(self.policy, "update", None)
+        if update is not None:
+            update(self.model, self.index)
         plan = self.policy.plan(self.model.week)
         self.model.market.set_plan(self.index, plan.spend_array(), plan.social_selling)
 

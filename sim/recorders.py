@@ -271,9 +271,54 @@ class SpendLog(Recorder):
         return spend_table(model)
 
 
+class ObservedLog(Recorder):
+    """What the data-loop vendors observed (docs/model.md §5a, sim/tracking.py): one row
+    per observation. No table when no vendor tracks."""
+
+    name = "observed"
+
+    def start(self, model: BuyerJourneyModel) -> None:
+        self.blocks: list[dict[str, np.ndarray]] = []
+
+    def record(self, model: BuyerJourneyModel, week: Week) -> None:
+        block = week.extra.get("observed")
+        if block is not None:
+            self.blocks.append(block)
+
+    def table(self, model: BuyerJourneyModel) -> pd.DataFrame | None:
+        if getattr(model, "tracking", None) is None:
+            return None
+        from sim.tables import observed_table
+
+        return observed_table(model, self.blocks)
+
+
+class BeliefsLog(Recorder):
+    """What each data-loop vendor believed each channel returned at each adjustment, and
+    how it moved its shares (kept by the vendors' DataLoopPolicy). No table when no
+    vendor's policy is data_loop."""
+
+    name = "beliefs"
+
+    def table(self, model: BuyerJourneyModel) -> pd.DataFrame | None:
+        if not any(v.policy == "data_loop" for v in model.spec.vendors):
+            return None
+        from sim.tables import beliefs_table
+
+        return beliefs_table(model)
+
+
 def default_recorders(record_touches: bool = True) -> list[Recorder]:
-    """The recorders every run registers (the touch log only if touches are wanted)."""
-    recorders: list[Recorder] = [JourneyLog(), WeeklyCounters(), SourceUse(), SpendLog()]
+    """The recorders every run registers (the touch log only if touches are wanted;
+    observed and beliefs add tables only when a vendor tracks)."""
+    recorders: list[Recorder] = [
+        JourneyLog(),
+        WeeklyCounters(),
+        SourceUse(),
+        SpendLog(),
+        ObservedLog(),
+        BeliefsLog(),
+    ]
     if record_touches:
         recorders.insert(1, TouchLog())
     return recorders

@@ -248,6 +248,55 @@ def spend_table(model: Any) -> pd.DataFrame:
     )
 
 
+def observed_table(model: Any, blocks: list[dict[str, np.ndarray]]) -> pd.DataFrame:
+    """One row per observation of a data-loop vendor (docs/model.md §5a): its vendor,
+    week, journey_id (-1: an anonymous count), method, channel ("dont_know": a customer
+    who remembered nothing), kind (touch, answer, record, count) and credit (this
+    observation's share of a conversion's credit; 0 for a touch as it is observed)."""
+    from sim.tracking import KINDS, METHOD_LABELS, OBSERVED_CHANNELS
+
+    keys = ("slot", "week", "journey", "method", "channel", "kind", "credit")
+    if blocks:
+        col = {k: np.concatenate([b[k] for b in blocks]) for k in keys}
+    else:
+        col = {k: np.zeros(0, dtype=float if k == "credit" else np.int64) for k in keys}
+    vendors = model.tracking.vendors[col["slot"].astype(np.int64)]
+    return pd.DataFrame(
+        {
+            "vendor": _labels(vendors, model.vendor_names),
+            "week": col["week"].astype(np.int64),
+            "journey_id": col["journey"].astype(np.int64),
+            "method": _labels(col["method"].astype(np.int64), METHOD_LABELS),
+            "channel": _labels(col["channel"].astype(np.int64), OBSERVED_CHANNELS),
+            "kind": _labels(col["kind"].astype(np.int64), KINDS),
+            "credit": col["credit"].astype(float),
+        }
+    )
+
+
+def beliefs_table(model: Any) -> pd.DataFrame:
+    """One row per data-loop adjustment and channel of the vendor's initial mix: what
+    it believed the channel returned (objective per currency unit spent over the window,
+    by its own observations; NaN: no spend there) and the channel's share of the budget
+    before and after."""
+    rows = []
+    for v in model.vendors:
+        for week, ch, ret, before, after in getattr(v.policy, "beliefs", None) or ():
+            rows.append((v.name, week, CHANNEL_NAMES[ch], ret, before, after))
+    cols = ("vendor", "week", "channel", "believed_return", "share_before", "share_after")
+    df = pd.DataFrame(rows, columns=list(cols))
+    return df.astype(
+        {
+            "vendor": "string",
+            "week": np.int64,
+            "channel": "string",
+            "believed_return": float,
+            "share_before": float,
+            "share_after": float,
+        }
+    )
+
+
 def build_tables(model: Any) -> dict[str, pd.DataFrame]:
     """buyers and vendors from the state, plus every registered recorder's table."""
     out = {"buyers": buyers_table(model)}

@@ -1,0 +1,238 @@
+"""Tracking: data-loop vendors record what their tracking method observes of the week's
+true touches, and of the journeys that closed (docs/model.md §5a, sim/tracking.py).
+
+Two processes, both doing nothing (and declaring no stream) unless some vendor's policy
+is data_loop:
+
+    tracking_referrals  right before `referrals`: notes the consultations that showed a
+                        tracking vendor (paid or organic) and the referral consultations
+                        that will name one (the vendor the touch log names: the contact
+                        opinion the referrals process reads), whether or not touches are
+                        recorded. No draws.
+    tracking            last in the week: the observations (forward captures, web
+                        analytics counts, the conversions' credits, point-of-sale
+                        answers) into `week.extra["observed"]` and `model.tracking`.
+
+Draws (stream "tracking", spawned after every other stream of the default week, so a
+run's other streams are the same whether or not a vendor tracks): one uniform per
+consultation, an (in-market buyers, L, 2) block for the contacts and quotes of the L
+tracking vendors, and a (deciders, 2) block for point-of-sale answers. These shapes
+depend on the journey timeline and on L only, never on a vendor's spend or tracking
+method, so runs whose vendors differ only in strategy or tracking method are paired.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from sim.arrays import rows_of
+from sim.channels import SALES_REPS
+from sim.processes.base import Process, Week
+from sim.processes.decision import group_index
+from sim.tracking import (
+    ANSWER,
+    COUNT,
+    COUNTED_MASK,
+    DONT_KNOW,
+    FORWARD,
+    PERFECT,
+    POINT_OF_SALE,
+    RECORD,
+    RECORDED_MASK,
+    REVERSE,
+    TOUCH,
+    WEB_ANALYTICS,
+    Observations,
+    Touches,
+    TrackingState,
+    credit,
+    observed_mask,
+    recall_pick,
+)
+
+if TYPE_CHECKING:
+    from sim.model import BuyerJourneyModel
+
+
+class TrackingReferrals(Process):
+    """Notes this week's consultations of tracking vendors before the referrals process
+    names recommended vendors in the touch log (only when touches are recorded)."""
+
+    name = "tracking_referrals"
+
+    def bind(self, model: BuyerJourneyModel) -> None:
+        if not hasattr(model, "tracking"):
+            model.tracking = TrackingState.build(model)
+
+    def run(self, model: BuyerJourneyModel, week: Week) -> None:
+        tr: TrackingState | None = model.tracking
+        c = week.consultations
+        if tr is None or c is None:
+            return
+        shown = np.flatnonzero(c.vendor >= 0)
+        shown = shown[tr.slot[c.vendor[shown]] >= 0]
+        # a referral consultation that showed no vendor names the most recommended one
+        ref = np.flatnonzero(model.channels.referral[c.channel] & (c.vendor < 0))
+        named = ref[:0]
+        gain = np.zeros(0)
+        best = np.zeros(0, dtype=np.int64)
+        if ref.size:
+            sig = rows_of(model.buyers.neighbour_opinion, c.buyer[ref])
+            best = np.argmax(sig, axis=1)
+            top = sig[np.arange(ref.size), best]
+            keep = (top > 0) & (tr.slot[best] >= 0)
+            named, best, top = ref[keep], best[keep], top[keep]
+            w = model.channels.credibility[c.stage_row[named], c.channel[named]]
+            gain = w * model.spec.choice.referral_weight * np.tanh(top / 2.0)
+        rows = np.concatenate([shown, named])
+        order = np.argsort(rows, kind="stable")  # in the order of the consultations
+        week.extra["tracking_consultations"] = (
+            rows[order],
+            np.concatenate([c.vendor[shown], best])[order],
+            np.concatenate([c.gain[shown], gain])[order],
+            np.concatenate([np.zeros(shown.size, bool), np.ones(named.size, bool)])[order],
+        )
+
+
+class Tracking(Process):
+    """The tracking vendors' observations of the week (see the module docstring)."""
+
+    name = "tracking"
+    streams: tuple[str, ...] = ()  # ("tracking",) once bound to a model where a vendor tracks
+
+    def bind(self, model: BuyerJourneyModel) -> None:
+        if not hasattr(model, "tracking"):
+            model.tracking = TrackingState.build(model)
+        if model.tracking is None:
+            return
+        self.streams = ("tracking",)
+        if "tracking" not in model.streams:
+            model.streams["tracking"] = model.rng.spawn(1)[0]
+
+    def run(self, model: BuyerJourneyModel, week: Week) -> None:
+        tr: TrackingState | None = model.tracking
+        if tr is None:
+            return
+        L = tr.n_slots
+        stream = self.stream(model, "tracking")
+        c = week.consultations
+        u_c = stream.random(c.buyer.size) if c is not None else np.zeros(0)
+        active = week.active
+        u_s = stream.random((active.size, L, 2)) if active.size else np.zeros((0, L, 2))
+        deciders = week.deciders
+        u_d = stream.random((deciders.size, 2)) if deciders.size else np.zeros((0, 2))
+
+        state = model.buyers
+        touches = self.touches(model, week, tr, u_c, u_s)
+        obs = Observations()
+        self.observe(tr, touches, week.number, state.journey_start, obs)
+        self.close(model, week, tr, u_d, obs)
+        if week.ballots is not None:
+            tr.forget(week.ballots.buyers)
+        tr.spend.append(model.market.spend[tr.vendors].copy())
+        week.extra["observed"] = obs.block()
+
+    # --------------------------------------------------------------- the touches
+    def touches(self, model, week, tr, u_c, u_s) -> Touches:
+        """This week's true touches of the tracking vendors, in the order they happened,
+        with their journey ids (a journey that closed this week: its closed id)."""
+        parts = []
+        info = week.extra.get("tracking_consultations")
+        c = week.consultations
+        if info is not None and c is not None:
+            rows, vendor, gain, named = info
+            parts.append((c.buyer[rows], vendor, c.channel[rows], gain, named, u_c[rows]))
+        active = week.active
+        for s, col in ((week.contacts, 0), (week.quotes, 1)):
+            if s is None or not s.buyer.size:
+                continue
+            keep = tr.slot[s.vendor] >= 0
+            b, v = s.buyer[keep], s.vendor[keep]
+            pos = np.searchsorted(active, b)
+            u = u_s[pos, tr.slot[v], col]
+            ch = np.full(b.size, SALES_REPS)
+            parts.append((b, v, ch, s.gain[keep], np.zeros(b.size, bool), u))
+        if not parts:
+            z = np.zeros(0, dtype=np.int64)
+            return Touches(z, z, z, np.zeros(0), np.zeros(0, bool), np.zeros(0), z)
+        buyer, vendor, channel, gain, named, u = (
+            np.concatenate(x) for x in zip(*parts, strict=True)
+        )
+        journey = model.buyers.journey[buyer]
+        gone = np.flatnonzero(journey < 0)
+        if gone.size and week.closed is not None:  # closed this week: the group's journey id
+            members = week.ballots.buyers
+            group, _ = group_index(model.buyers.account[members])
+            journey[gone] = week.closed.journey_id[group[np.searchsorted(members, buyer[gone])]]
+        return Touches(
+            buyer.astype(np.int64),
+            tr.slot[vendor],
+            channel.astype(np.int64),
+            gain.astype(float),
+            named,
+            u,
+            journey.astype(np.int64),
+        )
+
+    def observe(self, tr, touches, week, journey_start, obs) -> None:
+        """Each vendor's method observes its touches; forward and perfect log each touch
+        they see; web analytics counts content and search visits without identity."""
+        for slot in range(tr.n_slots):
+            mine = touches.take(touches.slot == slot)
+            method = int(tr.method[slot])
+            seen = mine.take(observed_mask(method, mine, tr.taggable[slot], tr.capture[slot]))
+            tr.observe(seen, week, journey_start[seen.buyer])
+            if method in (FORWARD, PERFECT):
+                obs.add(slot, week, seen.journey, method, seen.channel, TOUCH, 0.0)
+            visits = mine.channel[~mine.named & COUNTED_MASK[mine.channel]]
+            obs.add(slot, week, np.full(visits.size, -1), WEB_ANALYTICS, visits, COUNT, 0.0)
+
+    # --------------------------------------------------------------- conversions
+    def close(self, model, week, tr, u_d, obs) -> None:
+        """Credit each conversion of a tracking vendor by its method and attribution."""
+        L = tr.n_slots
+        attributed = np.zeros((L, COUNTED_MASK.size))
+        closed = week.closed
+        if closed is not None and week.ballots is not None:
+            members = week.ballots.buyers
+            group, head = group_index(model.buyers.account[members])
+            starts = np.r_[head, members.size]
+            slots = np.where(closed.vendor >= 0, tr.slot[np.maximum(closed.vendor, 0)], -1)
+            value_of = (
+                np.ones(closed.vendor.size),
+                closed.deal_value,
+                closed.originated.astype(float),
+            )
+            for g in np.flatnonzero(slots >= 0):
+                slot = int(slots[g])
+                m = members[starts[g] : starts[g + 1]]
+                start = model.buyers.journey_start[m]
+                first, last, counts, weights = tr.pooled(m, slot, week.number, start)
+                method = int(tr.method[slot])
+                jid = int(closed.journey_id[g])
+                value = float(value_of[int(tr.objective[slot])][g])
+                if method == POINT_OF_SALE:
+                    u = u_d[head[g]]
+                    if u[0] >= tr.response_rate[slot]:
+                        continue  # no answer
+                    ch = recall_pick(weights, float(u[1]))
+                    got = 0.0 if ch == DONT_KNOW else 1.0
+                    obs.add(slot, week.number, [jid], method, ch, ANSWER, got)
+                    if got:
+                        attributed[slot, ch] += value
+                    continue
+                share = credit(int(tr.attribution[slot]), first, last, counts)
+                attributed[slot] += share * value
+                if method == REVERSE:
+                    chs = np.flatnonzero((counts > 0) & RECORDED_MASK)
+                    obs.add(
+                        slot, week.number, np.full(chs.size, jid), method, chs, RECORD, share[chs]
+                    )
+                else:
+                    chs = np.flatnonzero(share > 0)
+                    obs.add(
+                        slot, week.number, np.full(chs.size, jid), method, chs, TOUCH, share[chs]
+                    )
+        tr.attributed.append(attributed)
