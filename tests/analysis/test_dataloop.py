@@ -200,3 +200,10 @@ def test_unknown_policy_is_one_line(tmp_path: Path) -> None:
         load_study(p)
     msg = str(e.value)
     assert "\n" not in msg and "unknown policy 'psychic'" in msg and "strategies.psychic" in msg
+
+
+def test_shipped_study_loads() -> None:
+    study = load_study(SCENARIOS / "data_loop.toml")
+    policies = {v.policy for v in study.variants}
+    assert policies == {"static", "data_loop", "oracle"}
+    assert 104 <= study.scenario.weeks <= 156
