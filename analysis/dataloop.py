@@ -161,23 +161,24 @@ def sim_knows_policies() -> bool:
 def shift_shares(
     shares: dict[str, float], returns: dict[str, float], max_shift: float, exploration: float
 ) -> dict[str, float]:
-    """One adjustment: move at most `max_shift` of the budget from the channel with the
-    lowest return (among those above the `exploration` floor) to the channel with the
-    highest; nothing moves when the highest does not beat the lowest. Channels without a
-    return (NaN) stay as they are. Returns the new shares (same keys)."""
-    known = {c: r for c, r in returns.items() if c in shares and not math.isnan(r)}
-    out = dict(shares)
-    donors = [c for c in known if shares[c] > exploration + 1e-12]
-    if not donors or len(known) < 2:
-        return out
-    low = min(donors, key=lambda c: (known[c], c))
-    high = max((c for c in known if c != low), key=lambda c: (known[c], c))
-    if not known[high] > known[low]:
-        return out
-    amount = min(max_shift, shares[low] - exploration)
-    out[low] = shares[low] - amount
-    out[high] = shares[high] + amount
-    return out
+    """One adjustment, by the data-loop policy's own rule (sim.policies.adjusted_shares,
+    so the oracle and the data-loop vendors adjust alike): at most `max_shift` of the
+    budget moves from the channels with the lowest return (lowest first, each down to
+    `exploration`) to the one with the highest; nothing moves when all returns tie.
+    Channels without a return (NaN) stay as they are. Returns the new shares."""
+    import numpy as np
+
+    from sim.channels import CHANNEL_NAMES
+    from sim.policies import adjusted_shares
+
+    known = [c for c in CHANNEL_NAMES if c in shares and not math.isnan(returns.get(c, math.nan))]
+    if len(known) < 2:
+        return dict(shares)
+    arr = np.array([shares.get(c, 0.0) for c in CHANNEL_NAMES])
+    believed = np.array([returns.get(c, math.nan) for c in CHANNEL_NAMES], dtype=float)
+    mix = np.array([CHANNEL_NAMES.index(c) for c in known])
+    got = adjusted_shares(arr, believed, np.zeros(len(CHANNEL_NAMES)), mix, max_shift, exploration)
+    return {c: float(got[CHANNEL_NAMES.index(c)]) for c in shares}
 
 
 def adjustment_weeks(settings: LoopSettings, weeks: int) -> list[int]:

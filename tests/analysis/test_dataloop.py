@@ -70,18 +70,22 @@ data_loop = {{ baseline_weeks = 13, window_weeks = 13 }}
 
 # ------------------------------------------------------------------ the rule
 def test_shift_moves_at_most_max_shift_from_lowest_to_highest() -> None:
-    shares = {"a": 0.5, "b": 0.3, "c": 0.2}
-    new = shift_shares(shares, {"a": 1.0, "b": 3.0, "c": 2.0}, 0.2, 0.05)
-    assert new == pytest.approx({"a": 0.3, "b": 0.5, "c": 0.2})
+    """The data-loop policy's rule (sim.policies.adjusted_shares), as the oracle uses it."""
+    shares = {"search": 0.5, "microblogs": 0.3, "vendor_content": 0.2}
+    new = shift_shares(shares, {"search": 1.0, "microblogs": 3.0, "vendor_content": 2.0}, 0.2, 0.05)
+    assert new == pytest.approx({"search": 0.3, "microblogs": 0.5, "vendor_content": 0.2})
     # the floor: a donor keeps `exploration`
-    new = shift_shares({"a": 0.1, "b": 0.9}, {"a": 0.0, "b": 1.0}, 0.2, 0.05)
-    assert new == pytest.approx({"a": 0.05, "b": 0.95})
-    # at the floor already: the next-lowest channel gives
-    new = shift_shares({"a": 0.05, "b": 0.45, "c": 0.5}, {"a": 0.0, "b": 1.0, "c": 2.0}, 0.2, 0.05)
-    assert new == pytest.approx({"a": 0.05, "b": 0.25, "c": 0.7})
+    new = shift_shares(
+        {"search": 0.1, "microblogs": 0.9}, {"search": 0.0, "microblogs": 1.0}, 0.2, 0.05
+    )
+    assert new == pytest.approx({"search": 0.05, "microblogs": 0.95})
+    # at the floor already: the next-lowest channels give the rest
+    three = {"search": 0.05, "microblogs": 0.1, "vendor_content": 0.85}
+    new = shift_shares(three, {"search": 0.0, "microblogs": 1.0, "vendor_content": 2.0}, 0.2, 0.05)
+    assert new == pytest.approx({"search": 0.05, "microblogs": 0.05, "vendor_content": 0.9})
     # equal returns (or unknown): nothing moves
-    assert shift_shares(shares, {"a": 1.0, "b": 1.0, "c": 1.0}, 0.2, 0.05) == shares
-    assert shift_shares(shares, {"a": math.nan, "b": 1.0}, 0.2, 0.05) == shares
+    assert shift_shares(shares, dict.fromkeys(shares, 1.0), 0.2, 0.05) == shares
+    assert shift_shares(shares, {"search": math.nan, "microblogs": 1.0}, 0.2, 0.05) == shares
 
 
 def test_adjustment_weeks() -> None:
