@@ -1,5 +1,5 @@
 """The command line: summary | simulate | validate | sweep | report | attribution | calibrate |
-dataloop | viz.
+dataloop | sensitivity | discover | viz.
 
     python run.py                                   # the baseline over 10 replications
     python run.py summary scenarios/X.toml --reps 30
@@ -41,6 +41,14 @@ PLUGINS: dict[str, tuple[str, str]] = {
     "dataloop": (
         "analysis.dataloop",
         "the value of measurement: a vendor's policies (static, data loop, oracle) compared",
+    ),
+    "sensitivity": (
+        "analysis.sensitivity",
+        "Sobol' or Morris sensitivity indices of outcomes to parameters (SALib)",
+    ),
+    "discover": (
+        "analysis.discover",
+        "scenario discovery: PRIM boxes of a sweep's uncertainties where a condition holds",
     ),
     "viz": ("analysis.serve", "start the Solara live visualization"),
 }
