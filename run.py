@@ -50,6 +50,10 @@ PLUGINS: dict[str, tuple[str, str]] = {
         "analysis.discover",
         "scenario discovery: PRIM boxes of a sweep's uncertainties where a condition holds",
     ),
+    "optimize": (
+        "analysis.optimize",
+        "the channel mix (and budget) that maximises one vendor's objective (Optuna, paired)",
+    ),
     "viz": ("analysis.serve", "start the Solara live visualization"),
 }
 
