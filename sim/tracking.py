@@ -80,6 +80,7 @@ FORWARD, POINT_OF_SALE, REVERSE, PERFECT = (TRACKING_METHODS.index(m) for m in T
 LAST, FIRST, LINEAR = (ATTRIBUTIONS.index(a) for a in ATTRIBUTIONS)
 
 _C = len(CHANNEL_NAMES)
+_NEVER = np.iinfo(np.int64).max
 WOM_MASK = np.array([c in WORD_OF_MOUTH for c in CHANNEL_NAMES])
 RECORDED_MASK = np.array([c in RECORDED_CHANNELS for c in CHANNEL_NAMES])
 COUNTED_MASK = np.array([c in COUNTED_CHANNELS for c in CHANNEL_NAMES])
@@ -117,27 +118,30 @@ def observed_mask(
     return np.ones(touches.buyer.size, dtype=bool)  # perfect, point of sale (the buyer)
 
 
-def credit(attribution: int, first: int, last: int, counts: np.ndarray) -> np.ndarray:
-    """A conversion's credit per channel (C,) from its observed touches (sums to 1, or 0
-    with none): the last, the first, or each touch alike."""
-    out = np.zeros(_C)
-    total = counts.sum()
-    if total <= 0:
-        return out
-    if attribution == LINEAR:
-        return counts / total
-    out[last if attribution == LAST else first] = 1.0
+def credit(
+    attribution: np.ndarray, first: np.ndarray, last: np.ndarray, counts: np.ndarray
+) -> np.ndarray:
+    """Each conversion's credit per channel (G, C) from its observed touches (a row sums
+    to 1, or 0 with none): the last, the first, or each touch alike (linear)."""
+    total = counts.sum(1)
+    seen = total > 0
+    out = np.zeros(counts.shape)
+    linear = seen & (attribution == LINEAR)
+    out[linear] = counts[linear] / total[linear, None]
+    for rule, ch in ((LAST, last), (FIRST, first)):
+        rows = np.flatnonzero(seen & (attribution == rule))
+        out[rows, ch[rows]] = 1.0
     return out
 
 
-def recall_pick(weights: np.ndarray, u: float) -> int:
-    """The one channel a customer answers, drawn in proportion to its recall weights
-    (DONT_KNOW if nothing is remembered)."""
-    total = weights.sum()
-    if total <= 0:
-        return DONT_KNOW
-    cdf = np.cumsum(weights) / total
-    return int(min(np.searchsorted(cdf, u, side="right"), _C - 1))
+def recall_pick(weights: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """The one channel each customer answers (G,), drawn in proportion to its recall
+    weights (G, C) with its uniform u (DONT_KNOW if nothing is remembered)."""
+    total = weights.sum(1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cdf = np.cumsum(weights, 1) / total[:, None]
+    pick = np.minimum((u[:, None] >= cdf).sum(1), _C - 1)
+    return np.where(total > 0, pick, DONT_KNOW)
 
 
 @dataclass
@@ -174,8 +178,16 @@ class TrackingState:
     last_wk: np.ndarray
     counts: np.ndarray
     salience: np.ndarray
+    scratch: np.ndarray  # int64 (n x L,) _NEVER: first and last touches of a week
     attributed: list[np.ndarray] = field(default_factory=list)
     spend: list[np.ndarray] = field(default_factory=list)
+
+    @property
+    def slot_or_none(self) -> np.ndarray:
+        """`slot` with one more entry, -1, so that vendor -1 (none) indexes it."""
+        if not hasattr(self, "_slot_or_none"):
+            self._slot_or_none = np.r_[self.slot, -1]
+        return self._slot_or_none
 
     @property
     def n_slots(self) -> int:
@@ -210,6 +222,7 @@ class TrackingState:
             last_wk=np.zeros((n, L), dtype=np.int32),
             counts=np.zeros((n, L, _C), dtype=np.int16),
             salience=np.zeros((n, L, _C) if pos else (0, L, _C)),
+            scratch=np.full(n * L, _NEVER),
         )
 
     # ------------------------------------------------------------ during a journey
@@ -223,16 +236,22 @@ class TrackingState:
         L = self.n_slots
         key = touches.buyer * L + touches.slot
         ch = touches.channel.astype(np.int8)
+        order = np.arange(key.size)
+        # each journey's first and last touch this week (ufunc.at: no sort needed)
+        scratch = self.scratch
+        np.minimum.at(scratch, key, order)
+        head = scratch[key] == order
+        scratch[key] = -1
+        np.maximum.at(scratch, key, order)
+        tail = scratch[key] == order
+        scratch[key] = _NEVER
         flat_first, flat_last = self.first_ch.reshape(-1), self.last_ch.reshape(-1)
-        _, head = np.unique(key, return_index=True)  # each journey's first touch this week
-        new = head[flat_first[key[head]] < 0]
+        new = np.flatnonzero(head & (flat_first[key] < 0))
         flat_first[key[new]] = ch[new]
         self.first_wk.reshape(-1)[key[new]] = week
-        _, tail = np.unique(key[::-1], return_index=True)  # and its last
-        tail = key.size - 1 - tail
         flat_last[key[tail]] = ch[tail]
         self.last_wk.reshape(-1)[key[tail]] = week
-        np.add.at(self.counts.reshape(-1), key * _C + touches.channel, 1)
+        np.add.at(self.counts.reshape(-1), key * _C + touches.channel, np.ones(key.size, np.int16))
         if self.salience.shape[0]:
             pos = self.method[touches.slot] == POINT_OF_SALE
             w = touches.gain * np.where(
@@ -251,23 +270,42 @@ class TrackingState:
 
     # ------------------------------------------------------------ at a conversion
     def pooled(
-        self, members: np.ndarray, slot: int, week: int, start: np.ndarray
-    ) -> tuple[int, int, np.ndarray, np.ndarray]:
-        """One group journey's observations for the vendor in `slot`, pooled over its
-        members: (first channel, last channel, touches per channel, recall weights)."""
-        fc, fw = self.first_ch[members, slot], self.first_wk[members, slot]
-        lc, lw = self.last_ch[members, slot], self.last_wk[members, slot]
+        self,
+        members: np.ndarray,
+        slots: np.ndarray,
+        group: np.ndarray,
+        week: int,
+        start: np.ndarray,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The closing group journeys' observations, each for the vendor it bought from,
+        pooled over its members (`members` listed group by group; `slots` the bought
+        vendor's slot, `group` the group and `start` the journey start of each member):
+        per group the first and the
+        last observed channel (-1: none; ties: the earlier member first, the later last),
+        the observed touches per channel and the recall weights per channel now."""
+        fc, fw = self.first_ch[members, slots], self.first_wk[members, slots]
+        lc, lw = self.last_ch[members, slots], self.last_wk[members, slots]
+        head = np.flatnonzero(np.r_[True, group[1:] != group[:-1]])
+        n = head.size
+        idx = np.arange(members.size)
+        first, last = np.full(n, -1), np.full(n, -1)
+        gid = np.cumsum(np.r_[False, group[1:] != group[:-1]])  # 0..n-1
         seen = fc >= 0
-        first = last = -1
-        if seen.any():
-            idx = np.flatnonzero(seen)
-            first = int(fc[idx[np.argmin(fw[idx])]])
-            last = int(lc[idx[::-1][np.argmax(lw[idx][::-1])]])
-        counts = self.counts[members, slot].sum(0).astype(float)
-        weights = np.zeros(_C)
+        big = np.iinfo(np.int64).max
+        o = np.lexsort((idx, np.where(seen, fw.astype(np.int64), big), gid))
+        at = np.r_[True, gid[o][1:] != gid[o][:-1]]
+        ok = seen[o[at]]
+        first[gid[o[at]][ok]] = fc[o[at]][ok]
+        o = np.lexsort((idx, np.where(seen, lw.astype(np.int64), -1), gid))
+        at = np.r_[gid[o][1:] != gid[o][:-1], True]
+        ok = seen[o[at]]
+        last[gid[o[at]][ok]] = lc[o[at]][ok]
+        counts = np.add.reduceat(self.counts[members, slots].astype(float), head, axis=0)
+        weights = np.zeros(counts.shape)
         if self.salience.shape[0]:
             fade = np.exp2(-np.minimum(week - start, 1000) / RECALL_HALF_LIFE)
-            weights = (self.salience[members, slot] * fade[:, None]).sum(0)
+            weights = self.salience[members, slots] * fade[:, None]
+            weights = np.add.reduceat(weights, head, axis=0)
         return first, last, counts, weights
 
 

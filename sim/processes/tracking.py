@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim.arrays import rows_of
-from sim.channels import SALES_REPS
+from sim.channels import CHANNEL_NAMES, SALES_REPS
 from sim.processes.base import Process, Week
 from sim.processes.decision import group_index
 from sim.tracking import (
@@ -52,6 +52,8 @@ from sim.tracking import (
     recall_pick,
 )
 
+CHANNELS = len(CHANNEL_NAMES)
+
 if TYPE_CHECKING:
     from sim.model import BuyerJourneyModel
 
@@ -65,21 +67,30 @@ class TrackingReferrals(Process):
     def bind(self, model: BuyerJourneyModel) -> None:
         if not hasattr(model, "tracking"):
             model.tracking = TrackingState.build(model)
+        self.referral = model.channels.referral
 
     def run(self, model: BuyerJourneyModel, week: Week) -> None:
         tr: TrackingState | None = model.tracking
         c = week.consultations
         if tr is None or c is None:
             return
-        shown = np.flatnonzero(c.vendor >= 0)
-        shown = shown[tr.slot[c.vendor[shown]] >= 0]
+        slot = tr.slot_or_none[c.vendor]  # -1: no vendor, or one that does not track
+        shown = np.flatnonzero(slot >= 0)
         # a referral consultation that showed no vendor names the most recommended one
-        ref = np.flatnonzero(model.channels.referral[c.channel] & (c.vendor < 0))
+        ref = np.flatnonzero(self.referral[c.channel] & (c.vendor < 0))
         named = ref[:0]
         gain = np.zeros(0)
         best = np.zeros(0, dtype=np.int64)
         if ref.size:
-            sig = rows_of(model.buyers.neighbour_opinion, c.buyer[ref])
+            # only a buyer whose contacts speak well of a tracking vendor may name one
+            opinion = model.buyers.neighbour_opinion
+            flat, cells = opinion.reshape(-1), c.buyer[ref] * opinion.shape[1]
+            speaks = np.zeros(ref.size, dtype=bool)
+            for v in tr.vendors:
+                speaks |= flat[cells + v] > 0
+            ref = ref[speaks]
+        if ref.size:
+            sig = rows_of(opinion, c.buyer[ref])
             best = np.argmax(sig, axis=1)
             top = sig[np.arange(ref.size), best]
             keep = (top > 0) & (tr.slot[best] >= 0)
@@ -180,7 +191,7 @@ class Tracking(Process):
         """Each vendor's method observes its touches; forward and perfect log each touch
         they see; web analytics counts content and search visits without identity."""
         for slot in range(tr.n_slots):
-            mine = touches.take(touches.slot == slot)
+            mine = touches if tr.n_slots == 1 else touches.take(touches.slot == slot)
             method = int(tr.method[slot])
             seen = mine.take(observed_mask(method, mine, tr.taggable[slot], tr.capture[slot]))
             tr.observe(seen, week, journey_start[seen.buyer])
@@ -192,47 +203,43 @@ class Tracking(Process):
     # --------------------------------------------------------------- conversions
     def close(self, model, week, tr, u_d, obs) -> None:
         """Credit each conversion of a tracking vendor by its method and attribution."""
-        L = tr.n_slots
-        attributed = np.zeros((L, COUNTED_MASK.size))
-        closed = week.closed
-        if closed is not None and week.ballots is not None:
-            members = week.ballots.buyers
-            group, head = group_index(model.buyers.account[members])
-            starts = np.r_[head, members.size]
-            slots = np.where(closed.vendor >= 0, tr.slot[np.maximum(closed.vendor, 0)], -1)
-            value_of = (
-                np.ones(closed.vendor.size),
-                closed.deal_value,
-                closed.originated.astype(float),
-            )
-            for g in np.flatnonzero(slots >= 0):
-                slot = int(slots[g])
-                m = members[starts[g] : starts[g + 1]]
-                start = model.buyers.journey_start[m]
-                first, last, counts, weights = tr.pooled(m, slot, week.number, start)
-                method = int(tr.method[slot])
-                jid = int(closed.journey_id[g])
-                value = float(value_of[int(tr.objective[slot])][g])
-                if method == POINT_OF_SALE:
-                    u = u_d[head[g]]
-                    if u[0] >= tr.response_rate[slot]:
-                        continue  # no answer
-                    ch = recall_pick(weights, float(u[1]))
-                    got = 0.0 if ch == DONT_KNOW else 1.0
-                    obs.add(slot, week.number, [jid], method, ch, ANSWER, got)
-                    if got:
-                        attributed[slot, ch] += value
-                    continue
-                share = credit(int(tr.attribution[slot]), first, last, counts)
-                attributed[slot] += share * value
-                if method == REVERSE:
-                    chs = np.flatnonzero((counts > 0) & RECORDED_MASK)
-                    obs.add(
-                        slot, week.number, np.full(chs.size, jid), method, chs, RECORD, share[chs]
-                    )
-                else:
-                    chs = np.flatnonzero(share > 0)
-                    obs.add(
-                        slot, week.number, np.full(chs.size, jid), method, chs, TOUCH, share[chs]
-                    )
+        attributed = np.zeros((tr.n_slots, CHANNELS))
         tr.attributed.append(attributed)
+        closed = week.closed
+        if closed is None or week.ballots is None:
+            return
+        slots = np.where(closed.vendor >= 0, tr.slot[np.maximum(closed.vendor, 0)], -1)
+        groups = np.flatnonzero(slots >= 0)
+        if not groups.size:
+            return
+        members = week.ballots.buyers
+        group, head = group_index(model.buyers.account[members])
+        m = np.flatnonzero(slots[group] >= 0)  # members of the groups that bought, in order
+        slot = slots[groups]
+        mb = members[m]
+        first, last, counts, weights = tr.pooled(
+            mb, slots[group[m]], group[m], week.number, model.buyers.journey_start[mb]
+        )
+        method = tr.method[slot]
+        jid = closed.journey_id[groups]
+        value = np.stack(
+            [np.ones(groups.size), closed.deal_value[groups], closed.originated[groups]]
+        )[tr.objective[slot], np.arange(groups.size)]
+        # point of sale: the lead's draws say whether and what the customer answers
+        pos = method == POINT_OF_SALE
+        u = u_d[head[groups]]
+        answer = np.flatnonzero(pos & (u[:, 0] < tr.response_rate[slot]))
+        ch = recall_pick(weights[answer], u[answer, 1])
+        known = ch != DONT_KNOW
+        obs.add(slot[answer], week.number, jid[answer], POINT_OF_SALE, ch, ANSWER, known * 1.0)
+        np.add.at(attributed, (slot[answer[known]], ch[known]), value[answer[known]])
+        # the others: attribution over what they observed
+        rest = np.flatnonzero(~pos)
+        share = credit(tr.attribution[slot[rest]], first[rest], last[rest], counts[rest])
+        np.add.at(attributed, slot[rest], share * value[rest, None])
+        rev = method[rest] == REVERSE
+        g, c = np.nonzero((counts[rest] > 0) & RECORDED_MASK[None, :] & rev[:, None])
+        obs.add(slot[rest[g]], week.number, jid[rest[g]], REVERSE, c, RECORD, share[g, c])
+        g, c = np.nonzero((share > 0) & ~rev[:, None])
+        r = rest[g]
+        obs.add(slot[r], week.number, jid[r], method[r], c, TOUCH, share[g, c])

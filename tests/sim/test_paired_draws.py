@@ -101,3 +101,23 @@ def test_the_check_catches_a_process_that_draws_by_spend(small) -> None:
     a = draw_log(small, 1, procs())
     b = draw_log(other_strategies(small), 1, procs())
     assert a != b
+
+
+def test_nor_with_a_data_loop_vendor(small) -> None:
+    """A vendor measuring and adjusting (docs/model.md §5a): its "tracking" stream draws
+    fixed shapes, so strategies and tracking methods compare paired; and the other streams
+    draw exactly what they draw when the vendor is static."""
+    loop = small.with_changes(
+        {
+            "memory.idle_reach": 0.2,  # "memory" is spawned before "tracking"
+            "vendors.SearchHeavy.policy": "data_loop",
+            "vendors.SearchHeavy.data_loop": {"baseline_weeks": 4, "cadence_weeks": 4},
+        }
+    )
+    a = draw_log(loop, 5)
+    assert "tracking" in {stream for _, stream, _, _ in a}
+    assert a == draw_log(other_strategies(loop), 5)
+    reverse = loop.with_changes({"vendors.SearchHeavy.data_loop.tracking.method": "reverse"})
+    assert a == draw_log(reverse, 5)
+    static = draw_log(small.with_changes({"memory.idle_reach": 0.2}), 5)
+    assert [x for x in a if x[1] != "tracking"] == static
