@@ -94,8 +94,13 @@ def paired_differences(
     variant: str = "variant",
     pair: str = "replication",
     level: float = 0.95,
+    holm_by: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """Each variant against the reference variant, paired by replication (same seed).
+
+    `holm_by`: the columns that define a multiple-comparison family (e.g. ["vendor"]:
+    Holm's adjustment within each vendor's comparisons of this metric); None pools every
+    row of the table into one family.
 
     For every group (vendor) and variant other than `reference`: the mean of the
     within-replication differences (variant - reference), its t confidence interval, a
@@ -137,6 +142,7 @@ def paired_differences(
                 "p_holm",
                 "verdict",
                 "sentence",
+                "plain",
                 "unpaired_half_width",
                 "pairing_gain",
             ]
@@ -177,12 +183,21 @@ def paired_differences(
     p = np.where(n >= 2, 2.0 * stats.t.sf(np.abs(t), np.maximum(n - 1, 1)), np.nan)
     out["t"] = t
     out["p_value"] = p
-    out["p_holm"] = holm(p)
+    if holm_by:
+        out["p_holm"] = np.nan
+        for _, idx in out.groupby(list(holm_by), sort=False, observed=True).groups.items():
+            out.loc[idx, "p_holm"] = holm(p[out.index.get_indexer(idx)])
+    else:
+        out["p_holm"] = holm(p)
     out.insert(len(group) + 1, "reference", reference)
     out.insert(len(group) + 2, "metric", metric)
     out["verdict"] = [verdict(pv, dv, nv) for pv, dv, nv in zip(out["p_holm"], d, n, strict=True)]
     out["sentence"] = [
         sentence(r.variant, reference, metric, r.diff, r.half_width, r.verdict)
+        for r in out.itertuples()
+    ]
+    out["plain"] = [
+        plain_sentence(r.variant, reference, metric, r.diff, r.ci_low, r.ci_high, r.verdict)
         for r in out.itertuples()
     ]
     out["unpaired_half_width"] = welch_half_width(
@@ -266,6 +281,62 @@ def sentence(
     return (
         f"{variant} has {_fmt(abs(diff), metric)}{pm} {word} {label} than {reference}; {verdict_}"
     )
+
+
+def _ci(lo: float, hi: float, metric: str) -> str:
+    return f"95% CI {_signed(lo, metric)} to {_signed(hi, metric)}"
+
+
+def _amount(x: float, metric: str) -> str:
+    """A non-negative amount: one decimal for small counts, else as _fmt."""
+    if metric in ("conversions", "originated") and abs(x) < 10:
+        return f"{x:.1f}"
+    return _fmt(x, metric)
+
+
+def _signed(x: float, metric: str) -> str:
+    text = _amount(abs(x), metric).removesuffix(" points")
+    return ("-" if x < 0 and text.strip("0.,") else "") + text
+
+
+def plain_sentence(
+    a: str, b: str, metric: str, diff: float, lo: float, hi: float, verdict_: str
+) -> str:
+    """A paired comparison in plain words, the winner named first:
+
+    'A wins 77 more conversions than B (95% CI 11 to 143)' when the difference is clear
+    (Holm-adjusted p < ALPHA); 'no clear difference between A and B in conversions (A - B:
+    5, 95% CI -20 to 30)' otherwise; 'no difference: ...' when every pair was identical.
+    A negative difference is turned round (B wins ... than A), never 'wins 0 fewer'."""
+    label = VENDOR_METRICS.get(metric, metric)
+    if verdict_ == "no difference":
+        return f"no difference: {a} and {b} had the same {label} in every replication"
+    if verdict_ == "too few runs" or math.isnan(diff):
+        return f"{a} vs {b} in {label}: too few paired runs to compare"
+    if verdict_ != "clear":
+        return (
+            f"no clear difference between {a} and {b} in {label} "
+            f"({a} - {b}: {_signed(diff, metric)}, {_ci(lo, hi, metric)})"
+        )
+    if diff < 0:
+        a, b, diff, lo, hi = b, a, -diff, -hi, -lo
+    amount = _amount(diff, metric)
+    if metric == "conversions":
+        return f"{a} wins {amount} more conversions than {b} ({_ci(lo, hi, metric)})"
+    return f"{a} has {amount} higher {label} than {b} ({_ci(lo, hi, metric)})"
+
+
+def replications_for_width(half_width: float, n: int, target: float, level: float = 0.95) -> int:
+    """About how many replications (pairs) bring a t interval of `half_width` over `n`
+    to `target`: the smallest m with t(m-1) * sd / sqrt(m) <= target, sd from the current
+    interval."""
+    if n < 2 or not half_width > 0 or not target > 0:
+        return n
+    sd = half_width * math.sqrt(n) / stats.t.ppf(0.5 + level / 2, n - 1)
+    m = max(2, math.ceil((1.96 * sd / target) ** 2))
+    while stats.t.ppf(0.5 + level / 2, m - 1) * sd / math.sqrt(m) > target:
+        m += max(1, m // 50)
+    return m
 
 
 # ------------------------------------------------------------------ sensitivity
