@@ -42,3 +42,37 @@ def csr_rows(matrix, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     owner = np.repeat(np.arange(rows.size), length)
     offset = np.arange(owner.size) - np.repeat(np.cumsum(length) - length, length)
     return matrix.indices[np.repeat(start, length) + offset], owner
+
+
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_MIX1 = np.uint64(0xBF58476D1CE4E5B9)
+_MIX2 = np.uint64(0x94D049BB133111EB)
+
+
+def counter_uniforms(key: int, week: int, index: np.ndarray, lane: int = 0) -> np.ndarray:
+    """Uniforms in [0, 1) that are a fixed function of (key, week, index, lane): the
+    splitmix64 finaliser over a combined counter (counter-based random numbers, as in
+    Salmon et al., "Parallel random numbers: as easy as 1, 2, 3", SC 2011).
+
+    A process that needs a uniform for only SOME rows of a fixed-shape array (the
+    consultations that showed a tracking vendor) computes them for those rows alone,
+    and row i gets the same number whatever the strategy: the paired-draw rule holds
+    without drawing for every row. `key` comes from the process's own stream."""
+    i = np.asarray(index, dtype=np.uint64)
+    # the scalar part in Python integers (numpy warns on scalar wrap-around): each
+    # (key, week, lane) gets its own well-mixed starting point, so weeks never overlap
+    base = _splitmix_int(_splitmix_int(_splitmix_int(int(key)) ^ int(week)) ^ int(lane))
+    z = np.uint64(base) + (i + np.uint64(1)) * _GOLDEN  # arrays wrap silently
+    z = (z ^ (z >> np.uint64(30))) * _MIX1
+    z = (z ^ (z >> np.uint64(27))) * _MIX2
+    z = z ^ (z >> np.uint64(31))
+    return (z >> np.uint64(11)).astype(np.float64) * (1.0 / 9007199254740992.0)
+
+
+def _splitmix_int(x: int) -> int:
+    """One splitmix64 step on a Python integer (64-bit wrap-around)."""
+    m = 2**64
+    z = (x + 0x9E3779B97F4A7C15) % m
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) % m
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) % m
+    return z ^ (z >> 31)
