@@ -185,8 +185,8 @@ def paired_differences(
     out["p_value"] = p
     if holm_by:
         out["p_holm"] = np.nan
-        for _, idx in out.groupby(list(holm_by), sort=False, observed=True).groups.items():
-            out.loc[idx, "p_holm"] = holm(p[out.index.get_indexer(idx)])
+        for _, g in out.groupby(list(holm_by), sort=False, observed=True):
+            out.loc[g.index, "p_holm"] = holm(p[out.index.get_indexer(g.index)])
     else:
         out["p_holm"] = holm(p)
     out.insert(len(group) + 1, "reference", reference)

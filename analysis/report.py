@@ -21,12 +21,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--reference", help="variant to compare the others with (default: the first)"
     )
-    parser.add_argument("--vendor", help="vendor whose conversions the sensitivity explains")
+    parser.add_argument(
+        "--vendor", help="report on this vendor only (answers, figures, tables, sections)"
+    )
+    parser.add_argument(
+        "--width",
+        type=float,
+        help="half-width the replications line aims at (default: half the widest interval)",
+    )
     parser.add_argument("--sweep", help="which sweep, when DIR holds several")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
-STEPS = 8
+STEPS = 10
 
 
 def command(args: argparse.Namespace) -> int:
@@ -53,7 +60,14 @@ def command(args: argparse.Namespace) -> int:
             bar.update(1)
 
         rep = build_report(
-            args.dir, out, args.reference, args.vendor, args.sweep, progress, data=data
+            args.dir,
+            out,
+            args.reference,
+            args.vendor,
+            args.sweep,
+            progress,
+            data=data,
+            width=args.width,
         )
         bar.update(max(bar.total - bar.n, 0))
     print(

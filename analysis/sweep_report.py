@@ -63,6 +63,7 @@ class SweepData:
     source_use: pd.DataFrame | None
     weekly_vendors: pd.DataFrame | None
     attribution: list[pd.DataFrame] = field(default_factory=list)
+    vendors_all: pd.DataFrame | None = None  # before a --vendor filter
 
     @property
     def failed(self) -> int:
@@ -164,8 +165,9 @@ def check_sound(sdir: Path) -> None:
 
 
 # ------------------------------------------------------------------ tables
-def setup_table(d: SweepData) -> pd.DataFrame:
-    """The question and set-up as (item, value) rows."""
+def setup_table(d: SweepData, vendor: str | None = None) -> pd.DataFrame:
+    """The question and set-up as (item, value) rows (with --vendor, only that vendor is
+    named)."""
     info = d.info
     axes = []
     for a in info.get("axes", []):
@@ -198,7 +200,12 @@ def setup_table(d: SweepData) -> pd.DataFrame:
         ("base seed", str(info.get("seed", "-"))),
         ("replication seeds (same for every variant)", shown_seeds or "-"),
         ("runs", f"{len(d.runs_all):,} ({len(d.runs):,} ok, {d.failed:,} failed and left out)"),
-        ("vendors", ", ".join(info.get("vendors", sorted(d.vendors["vendor"].unique())))),
+        (
+            "vendors",
+            f"{vendor} (this report; --vendor filters every section and table)"
+            if vendor
+            else ", ".join(info.get("vendors", sorted(d.vendors["vendor"].unique()))),
+        ),
     ]
     return pd.DataFrame(rows, columns=["item", "value"])
 
@@ -292,13 +299,44 @@ def win_share_weeks(weekly_vendors: pd.DataFrame) -> pd.DataFrame:
 
 
 # ------------------------------------------------------------------ figures
+def wrap_label(variant: str, width: int = 22) -> str:
+    """A variant's full name on several lines (split after commas and '='), never cut."""
+    lines, cur = [], ""
+    for piece in variant.replace(",", ",\n").split("\n"):
+        if len(piece) > width and "=" in piece:
+            k, v = piece.split("=", 1)
+            piece = f"{k}=\n{v}"
+        for part in piece.split("\n"):
+            if cur and len(cur) + len(part) > width:
+                lines.append(cur)
+                cur = part
+            else:
+                cur += part
+            if part.endswith("="):
+                continue
+        lines.append(cur)
+        cur = ""
+    return "\n".join(x for x in lines if x)
+
+
+def outside_legend(fig, ax, n: int) -> None:
+    """The legend right of the axes, outside the data area (it never covers data)."""
+    if n:
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)
+
+
 def fig_conversions(summary: pd.DataFrame, variants: list[str]):
-    """Mean conversions per variant and vendor with 95% CI bars."""
+    """Mean conversions per variant and vendor with 95% CI bars; the legend outside the
+    axes and each tick label the variant's whole name (wrapped, never cut)."""
     plt = pyplot()
     s = summary[(summary["metric"] == "conversions") & summary["variant"].isin(variants)]
     vendors = list(dict.fromkeys(s["vendor"]))
+    labels = [wrap_label(v) for v in variants]
+    rows = max(x.count("\n") + 1 for x in labels) if labels else 1
     fig, ax = plt.subplots(
-        figsize=(max(6, 0.6 * len(variants) * max(1, len(vendors)) / 2 + 3), 3.6), dpi=80
+        figsize=(max(6, 1.3 * len(variants) + 2.5), 3.2 + 0.16 * rows),
+        dpi=80,
+        layout="constrained",
     )
     x = np.arange(len(variants))
     w = 0.8 / max(len(vendors), 1)
@@ -312,24 +350,17 @@ def fig_conversions(summary: pd.DataFrame, variants: list[str]):
             capsize=3,
             label=v,
         )
-    ax.set_xticks(
-        x,
-        variants,
-        rotation=20 if len(variants) > 3 else 0,
-        ha="right" if len(variants) > 3 else "center",
-        fontsize=8,
-    )
+    ax.set_xticks(x, labels, fontsize=7)
     ax.set_ylabel("conversions per run")
     ax.set_title("Conversions by variant (mean, 95% CI)")
-    ax.legend(fontsize=7, ncols=min(4, len(vendors)))
-    fig.tight_layout()
+    outside_legend(fig, ax, len(vendors))
     return fig
 
 
 def fig_funnel(funnel: pd.DataFrame, variants: list[str]):
     """The stage funnel: mean journeys reaching each stage, one line per variant."""
     plt = pyplot()
-    fig, ax = plt.subplots(figsize=(6.5, 3.4), dpi=80)
+    fig, ax = plt.subplots(figsize=(8.5, 3.4), dpi=80, layout="constrained")
     keys = [c for c, _ in FUNNEL]
     for v in variants:
         f = (
@@ -348,9 +379,7 @@ def fig_funnel(funnel: pd.DataFrame, variants: list[str]):
     ax.set_xticks(range(len(keys)), [label for _, label in FUNNEL])
     ax.set_ylabel("journeys per run")
     ax.set_title("Stage funnel (mean, 95% CI)")
-    if len(variants) <= 10:
-        ax.legend(fontsize=7)
-    fig.tight_layout()
+    outside_legend(fig, ax, len(variants))
     return fig
 
 
@@ -403,13 +432,14 @@ def fig_win_share(ws: pd.DataFrame, variants: list[str]):
         )
         for vendor in sub.columns:
             ax.plot(sub.index, sub[vendor], label=vendor)
-        ax.set_title(v, fontsize=8)
+        ax.set_title(wrap_label(v, 40), fontsize=8)
         ax.set_xlabel("week", fontsize=8)
     for ax in axes.ravel()[n:]:
         ax.axis("off")
     axes[0, 0].set_ylabel("cumulative win share")
-    axes[0, 0].legend(fontsize=6)
-    fig.tight_layout()
+    handles, names = axes[0, 0].get_legend_handles_labels()
+    fig.tight_layout(rect=(0, 0, 0.85, 1))
+    fig.legend(handles, names, fontsize=7, loc="upper left", bbox_to_anchor=(0.86, 0.95))
     return fig
 
 
@@ -492,6 +522,299 @@ def focal_vendor(info: dict[str, Any], vendors: pd.DataFrame) -> str:
     return names[0]
 
 
+# ------------------------------------------------------------------ the answers
+#: bootstrap resamples of the replications for the probability of being best
+BOOTSTRAP = 2000
+
+
+def _budget_path(vendor: str) -> str:
+    return f"vendors.{vendor}.weekly_budget"
+
+
+def vendor_choices(info: dict[str, Any], vendor: str) -> tuple[list[dict], list[dict]]:
+    """The axes that change `vendor` (its choices) and, of them, those that set its
+    weekly budget (a grid axis on the path, or a strategy axis whose strategies set it)."""
+    choices, budgets = [], []
+    strategies = info.get("strategies", {}) or {}
+    for a in info.get("axes", []):
+        if a.get("kind") == "range":
+            continue
+        if a.get("kind") == "strategy":
+            if a.get("vendor") != vendor:
+                continue
+            choices.append(a)
+            if any("weekly_budget" in strategies.get(v, {}) for v in a.get("values", [])):
+                budgets.append(a)
+        elif any(p.startswith(f"vendors.{vendor}.") for p in a.get("paths", [])):
+            choices.append(a)
+            if _budget_path(vendor) in a.get("paths", []):
+                budgets.append(a)
+    return choices, budgets
+
+
+def asked_vendors(info: dict[str, Any], vendors: list[str]) -> list[str]:
+    """The vendors the sweep asks about: those an axis changes (all, if none does)."""
+    asked = [v for v in vendors if vendor_choices(info, v)[0]]
+    return asked or list(vendors)
+
+
+def _variant_frame(d: SweepData) -> pd.DataFrame:
+    cols = [c for c in d.runs.columns if c.startswith("p:")]
+    return (
+        d.runs[["variant_id", "variant", *cols]].drop_duplicates("variant_id").set_index("variant")
+    )
+
+
+def variant_budget(info: dict[str, Any], vf: pd.DataFrame, vendor: str, budget_axes: list[dict]):
+    """Each variant's weekly budget for `vendor` (None where no axis sets it)."""
+    strategies = info.get("strategies", {}) or {}
+    out = pd.Series([None] * len(vf), index=vf.index, dtype=object)
+    for a in budget_axes:
+        col = a.get("column", f"p:{a['name']}")
+        if col not in vf:
+            continue
+        if a.get("kind") == "strategy":
+            vals = vf[col].map(lambda x: strategies.get(str(x), {}).get("weekly_budget"))
+        else:
+            vals = vf[col]
+        out = out.where(out.notna(), vals)
+    return out
+
+
+def answers_table(d: SweepData, vendors: list[str], metric: str = "conversions") -> pd.DataFrame:
+    """For each vendor asked about, within each group of variants that differ only in that
+    vendor's choices at one budget (equal budget wherever a budget axis exists) and one
+    set of other conditions: the best variant by mean `metric`, its probability of being
+    best (a bootstrap over replications: the share of BOOTSTRAP resamples of the paired
+    replications in which its mean is highest; also the share of replications in which it
+    did best), and the paired difference to the runner-up with its 95% t interval and
+    Holm's adjustment over the vendor's comparisons of this metric (one family)."""
+    info = d.info
+    vf = _variant_frame(d)
+    if any(a.get("kind") == "range" for a in info.get("axes", [])) or len(vf) < 2:
+        return pd.DataFrame()
+    rows = []
+    rng = np.random.default_rng(0)
+    for vendor in vendors:
+        choices, budgets = vendor_choices(info, vendor)
+        axes = [a for a in info.get("axes", []) if a.get("kind") != "range"]
+        if not choices:
+            choices = axes
+        names = {a["name"] for a in choices}
+        others = [a for a in axes if a["name"] not in names]
+        budget = variant_budget(info, vf, vendor, budgets)
+        equal_budget = (
+            bool(budgets)
+            and len(budgets) < len(choices)
+            or (bool(budgets) and budget.nunique() > 0 and len(choices) > len(budgets))
+        )
+        if budgets and not equal_budget:
+            budget = pd.Series([None] * len(vf), index=vf.index, dtype=object)
+        keys = pd.DataFrame(index=vf.index)
+        keys["budget"] = budget.astype(object).where(budget.notna(), "-")
+        for a in others:
+            col = a.get("column", f"p:{a['name']}")
+            keys[a["name"]] = vf[col].astype(str) if col in vf else "-"
+        sub = d.vendors[d.vendors["vendor"] == vendor]
+        wide = sub.pivot_table(
+            index="replication", columns="variant", values=metric, aggfunc="first"
+        )
+        for key, g in keys.groupby(list(keys.columns), sort=False, dropna=False):
+            members = [v for v in g.index if v in wide.columns]
+            if len(members) < 2:
+                continue
+            w = wide[members].dropna()
+            if len(w) < 2:
+                continue
+            x = w.to_numpy(float)
+            means = x.mean(axis=0)
+            order = np.argsort(-means, kind="stable")
+            best, runner = members[order[0]], members[order[1]]
+            idx = rng.integers(0, len(x), size=(BOOTSTRAP, len(x)))
+            boot = x[idx].mean(axis=1)
+            top = boot.max(axis=1, keepdims=True)
+            p_best = float(
+                ((boot == top) / (boot == top).sum(axis=1, keepdims=True))[:, order[0]].sum()
+                / BOOTSTRAP
+            )
+            per_rep = (x == x.max(axis=1, keepdims=True)) / (x == x.max(axis=1, keepdims=True)).sum(
+                axis=1, keepdims=True
+            )
+            frame = pd.DataFrame(
+                {
+                    "variant": np.repeat([best, runner], len(w)),
+                    "replication": np.tile(w.index.to_numpy(), 2),
+                    "vendor": vendor,
+                    metric: np.concatenate([w[best].to_numpy(float), w[runner].to_numpy(float)]),
+                }
+            )
+            pdiff = compare.paired_differences(frame, runner, metric).iloc[0]
+            key = key if isinstance(key, tuple) else (key,)
+            cond = dict(zip(keys.columns, key, strict=True))
+            rows.append(
+                {
+                    "vendor": vendor,
+                    "metric": metric,
+                    "budget": cond.pop("budget"),
+                    "conditions": ", ".join(f"{k}={v}" for k, v in cond.items()) or "-",
+                    "equal_budget": equal_budget,
+                    "variants": len(members),
+                    "best": best,
+                    "p_best": p_best,
+                    "best_share_of_replications": float(per_rep[:, order[0]].mean()),
+                    "runner_up": runner,
+                    "mean_best": float(means[order[0]]),
+                    "mean_runner_up": float(means[order[1]]),
+                    "n_pairs": int(pdiff.n_pairs),
+                    "diff": float(pdiff["diff"]),
+                    "half_width": float(pdiff.half_width),
+                    "ci_low": float(pdiff.ci_low),
+                    "ci_high": float(pdiff.ci_high),
+                    "p_value": float(pdiff.p_value),
+                }
+            )
+    out = pd.DataFrame(rows)
+    if out.empty:
+        return out
+    out["family_size"] = out.groupby(["vendor", "metric"])["p_value"].transform("size")
+    out["p_holm"] = np.nan
+    for _, idx in out.groupby(["vendor", "metric"]).groups.items():
+        out.loc[idx, "p_holm"] = compare.holm(out.loc[idx, "p_value"].to_numpy(float))
+    out["verdict"] = [
+        compare.verdict(p, dv, n)
+        for p, dv, n in zip(out["p_holm"], out["diff"], out["n_pairs"], strict=True)
+    ]
+    out["plain"] = [
+        compare.plain_sentence(r.best, r.runner_up, metric, r.diff, r.ci_low, r.ci_high, r.verdict)
+        for r in out.itertuples()
+    ]
+    return out
+
+
+def _money(x: Any) -> str:
+    try:
+        return f"{float(x):,.0f}"
+    except (TypeError, ValueError):
+        return str(x)
+
+
+def answers_html(ans: pd.DataFrame, reps: int, width: float | None) -> tuple[str, str]:
+    """The answers as HTML, and the one line on replications needed for a stated width."""
+    if ans.empty:
+        return (
+            '<p class="note">No answer to give: every variant is its own group (a sampled '
+            "sweep, or a single variant); see the scorecard and the sensitivity below.</p>",
+            "",
+        )
+    parts = []
+    for vendor, g in ans.groupby("vendor", sort=False):
+        n_fam = int(g["family_size"].iloc[0])
+        items = []
+        for r in g.itertuples():
+            where = []
+            if r.budget != "-":
+                where.append(f"at equal budget, {_money(r.budget)} a week")
+            if r.conditions != "-":
+                where.append(f"with {r.conditions}")
+            lead = (", ".join(where) + ": ") if where else ""
+            cls = "clear" if r.verdict == "clear" else "unclear"
+            items.append(
+                f"<li>{html.escape(lead.capitalize() if lead else '')}<b>{html.escape(r.best)}</b> "
+                f"is best of {r.variants} (mean {r.mean_best:,.1f} {html.escape(r.metric)}; "
+                f"probability of being best {r.p_best:.2f}; best in "
+                f"{100 * r.best_share_of_replications:.0f}% of the {r.n_pairs} replications). "
+                f'<span class="{cls}">{html.escape(r.plain)}</span> '
+                f'<span class="small">(paired over {r.n_pairs} replications; p = {r.p_value:.3g}, '
+                f"Holm-adjusted {r.p_holm:.3g} within {html.escape(vendor)}'s {html.escape(r.metric)} family of "
+                f"{n_fam} comparison{'s' if n_fam != 1 else ''})</span></li>"
+            )
+        parts.append(f"<h3>{html.escape(vendor)}</h3><ul>{''.join(items)}</ul>")
+    wide = ans.loc[ans["half_width"].idxmax()]
+    target = width if width else _round_target(wide.half_width / 2)
+    need = compare.replications_for_width(float(wide.half_width), int(wide.n_pairs), target)
+    line = (
+        f"Replications: the widest interval above is ±{wide.half_width:,.1f} {wide.metric} "
+        f"({wide.vendor}, {wide.best} vs {wide.runner_up}, {wide.n_pairs} replications); about "
+        f"{need:,} replications would bring it to ±{target:,.3g} (rerun the sweep with "
+        "replications raised: only the new ones run)."
+    )
+    return "\n".join(parts), line
+
+
+def _round_target(x: float) -> float:
+    if not x > 0:
+        return 1.0
+    mag = 10 ** math.floor(math.log10(x))
+    return max(mag, round(x / mag) * mag)
+
+
+def extra_sections(d: SweepData, vendor: str | None) -> list[tuple[str, str]]:
+    """Sensitivity (analysis.sensitivity), optimisation (analysis.optimize) and discovery
+    (analysis.discover) results stored in the report's folder, its sweep folder or a
+    folder right below either, as (kind, HTML) sections; a module that is not there is
+    skipped, so the report works without it."""
+    import importlib
+
+    roots = [d.path.parent, d.path]
+    folders: list[Path] = []
+    for r in roots:
+        if not r.is_dir():
+            continue
+        for f in [r, *sorted(x for x in r.iterdir() if x.is_dir())]:
+            if not f.name.startswith("table=") and f not in folders:
+                folders.append(f)
+    hooks = (
+        ("sensitivity", "analysis.sensitivity", "sensitivity_section", "sensitivity.json"),
+        ("optimisation", "analysis.optimize", "html_section", "optimize.json"),
+        ("discovery", "analysis.discover", "discovery_section", "discovery.json"),
+    )
+    names = set(d.info.get("vendors", [])) | set(d.vendors_all["vendor"].unique())
+    out = []
+    for kind, module, func, marker in hooks:
+        found = [f for f in folders if (f / marker).is_file()]
+        if not found:
+            continue
+        try:
+            fn = getattr(importlib.import_module(module), func)
+        except (ModuleNotFoundError, AttributeError):
+            continue
+        for f in found:
+            try:
+                text = fn(f, vendor) if kind == "optimisation" else fn(f)
+            except Exception as exc:  # noqa: BLE001 - one section must not sink the report
+                text = f'<p class="note">{kind} results in {html.escape(str(f))} could not be read ({html.escape(type(exc).__name__)}).</p>'
+            if not text:
+                continue
+            if vendor is not None and kind != "optimisation":
+                mentioned = {n for n in names if n in text}
+                if mentioned and vendor not in mentioned:
+                    continue  # another vendor's study
+            out.append((kind, text))
+    return out
+
+
+def filter_vendor(d: SweepData, vendor: str | None) -> SweepData:
+    """The sweep's tables restricted to one vendor (`--vendor`: filters everything)."""
+    if vendor is None:
+        return d
+
+    def keep(df):
+        return None if df is None else df[df["vendor"] == vendor].reset_index(drop=True)
+
+    att = [t for t in d.attribution if "vendor" not in t or (t["vendor"] == vendor).all()]
+    return SweepData(
+        d.path,
+        d.info,
+        d.runs_all,
+        d.runs,
+        keep(d.vendors),
+        d.source_use,
+        keep(d.weekly_vendors),
+        att,
+        d.vendors if d.vendors_all is None else d.vendors_all,
+    )
+
+
 def build_report(
     path: Path,
     out: Path,
@@ -500,24 +823,34 @@ def build_report(
     sweep: str | None = None,
     progress: Callable[[str], None] | None = None,
     data: SweepData | None = None,
+    width: float | None = None,
 ) -> Report:
     """Read a sweep folder and write the HTML report and its CSV tables.
+
+    The page answers first (per vendor the sweep asks about: the best variant, its
+    probability of being best, at equal budget, the paired difference to the runner-up),
+    then the figures, then the scorecard and the comparisons with a reference.
 
     Args:
         path: the results folder of `run.py sweep --out` (or one sweep=<name> folder).
         out: the HTML file to write; tables go to `<stem>_tables/` next to it.
         reference: the variant other variants are compared with (default: the first).
-        vendor: the vendor whose conversions the sensitivity analysis explains
-            (default: the vendor a strategy axis changes, else the first vendor).
+        vendor: report on this vendor only (every section and table); also the vendor
+            whose conversions the sensitivity explains.
         sweep: which sweep, when the folder holds several.
         progress: called with a step name as each step starts.
         data: the sweep already read with `load` (else it is read from `path`).
+        width: the half-width the replications line aims at (default: half the widest).
     """
     started = time.perf_counter()
     step = progress or (lambda _name: None)
     step("reading results")
     d = data if data is not None else load(Path(path), sweep)
     check_choices(d, reference, vendor)
+    if d.vendors_all is None:
+        d.vendors_all = d.vendors
+    full_weekly = d.weekly_vendors
+    d = filter_vendor(d, vendor)
     variants_order = variant_order(d)
     reference = reference or variants_order[0]
     focal = vendor or focal_vendor(d.info, d.vendors)
@@ -528,16 +861,23 @@ def build_report(
     parts: list[str] = []
 
     step("statistics")
-    tables["setup"] = setup_table(d)
+    tables["setup"] = setup_table(d, vendor)
     summary = compare.summarize(
         d.vendors, ["variant_id", "variant", "vendor"], list(compare.VENDOR_METRICS)
     )
     tables["vendor_summary"] = summary
     reps = int(d.runs["replication"].nunique())
+    all_vendors = list(dict.fromkeys(d.vendors["vendor"]))
+    asked = [vendor] if vendor else asked_vendors(d.info, all_vendors)
+    answers = answers_table(d, asked) if reps > 1 else pd.DataFrame()
+    tables["answers"] = answers
     comparisons = None
     if len(variants_order) > 1 and reps > 1:
         comparisons = pd.concat(
-            [compare.paired_differences(d.vendors, reference, m) for m in compare.VENDOR_METRICS],
+            [
+                compare.paired_differences(d.vendors, reference, m, holm_by=["vendor"])
+                for m in compare.VENDOR_METRICS
+            ],
             ignore_index=True,
         )
         tables["comparisons"] = comparisons
@@ -545,18 +885,81 @@ def build_report(
     tables["funnel"] = funnel
 
     name = d.info.get("name", "")
-    parts.append(f"<h1>Sweep report: {html.escape(str(name))}</h1>")
+    title = f"Sweep report: {name}" + (f" ({vendor})" if vendor else "")
+    parts.append(f"<h1>{html.escape(str(title))}</h1>")
     if d.info.get("description"):
         parts.append(f"<p><b>Question:</b> {html.escape(d.info['description'])}</p>")
-    parts.append("<h2>Set-up</h2>" + html_table(tables["setup"]))
+    parts.append('<h2 id="answers">Answers</h2>')
+    body, reps_line = answers_html(answers, reps, width)
+    if not answers.empty:
+        eq = bool(answers["equal_budget"].any())
+        parts.append(
+            '<p class="note">Best by mean conversions over the '
+            f"{reps} replications; variants are compared "
+            + ("<b>at equal budget</b> (within each budget level) " if eq else "")
+            + "and under the same other conditions. <b>Probability of being best</b>: the "
+            f"share of {BOOTSTRAP:,} bootstrap resamples of the replications (pairs kept "
+            "together) in which the variant's mean is highest. <b>Multiple comparisons</b>: "
+            "one family per vendor and metric (the vendor's best-vs-runner-up comparisons "
+            "of conversions); Holm's adjustment within it; a difference is called only when "
+            'its Holm-adjusted p &lt; 0.05, otherwise "no clear difference".</p>'
+        )
+    parts.append(body)
+    if reps_line:
+        parts.append(f"<p>{html.escape(reps_line)}</p>")
     parts.append(
         '<p class="note">Common random numbers: replication r of every variant ran with the '
         "same seed, so variants are compared pair by pair within a replication. Intervals "
-        "are 95% Student-t intervals of the mean over replications (runs with an undefined "
-        "value, e.g. ROI without spend, are left out of that metric's n).</p>"
+        "are 95% Student-t intervals over replications. Only runs with status ok count: "
+        f"{len(d.runs):,} of {len(d.runs_all):,} runs"
+        + (f" ({d.failed:,} failed and left out)" if d.failed else "")
+        + ". The full set-up is at the end.</p>"
     )
 
     step("figures: conversions")
+    parts.append('<h2 id="figures">Figures</h2>')
+    parts.append(fig_to_img(fig_conversions(summary, shown), "conversions by variant with 95% CI"))
+
+    step("figures: funnel and sources")
+    parts.append(
+        fig_to_img(
+            fig_funnel(funnel, shown[:10]), "stage funnel (all vendors: the market's journeys)"
+        )
+    )
+    if d.source_use is not None and not d.source_use.empty:
+        shares = source_use_shares(d.source_use)
+        tables["source_use"] = shares.reset_index().melt(
+            id_vars="stage", var_name="channel", value_name="share"
+        )
+        idc = idc_table(shares)
+        tables["idc_ranking"] = idc
+        parts.append("<h3>Source use by stage vs the IDC ranking</h3>")
+        parts.append(
+            '<div class="row"><div>'
+            + fig_to_img(fig_source_use(shares), "source use by stage heatmap")
+            + "</div><div>"
+            + html_table(idc)
+            + '<p class="note">IDC Social Buying Study (2014), docs/sources.md §1; all ok runs pooled.</p></div></div>'
+        )
+    if full_weekly is not None and not full_weekly.empty:
+        step("figures: win share over weeks")
+        ws = win_share_weeks(full_weekly)  # shares of all vendors' conversions
+        if vendor is not None:
+            ws = ws[ws["vendor"] == vendor].reset_index(drop=True)
+        tables["win_share_weeks"] = ws
+        parts.append("<h3>Win share over weeks</h3>")
+        parts.append(
+            '<p class="note">Cumulative win share: each vendor\'s conversions so far over all '
+            "conversions so far, mean over replications.</p>"
+        )
+        parts.append(fig_to_img(fig_win_share(ws, shown[:6]), "cumulative win share over weeks"))
+    else:
+        parts.append(
+            '<h3>Win share over weeks</h3><p class="note">Not available: the sweep was run '
+            "without weekly tables (use --weekly or weekly = true).</p>"
+        )
+
+    step("scorecard")
     parts.append("<h2>Scorecard per variant and vendor (mean ± 95% CI half-width)</h2>")
     sc = scorecard(summary[summary["variant"].isin(shown)])
     parts.append(html_table(sc))
@@ -565,23 +968,22 @@ def build_report(
             f'<p class="note">Showing {len(shown)} of {len(variants_order):,} variants; '
             "every variant is in vendor_summary.csv.</p>"
         )
-    parts.append(fig_to_img(fig_conversions(summary, shown), "conversions by variant with 95% CI"))
-
     if comparisons is not None:
         parts.append(f"<h2>Paired comparisons against {html.escape(reference)}</h2>")
         parts.append(
             '<p class="note">Mean of the within-replication differences (variant − reference), '
-            "its 95% t interval and a paired t-test (scipy ttest_rel equivalent). "
-            "<b>clear</b>: p &lt; 0.05 after Holm's adjustment over all pairs of the metric; "
-            "<b>unclear</b>: the difference may be noise. All metrics are in comparisons.csv.</p>"
+            "its 95% t interval and a paired t-test. Multiple comparisons: one family per "
+            "vendor and metric (all variants against the reference); <b>clear</b>: p &lt; "
+            "0.05 after Holm's adjustment within that family. All metrics are in "
+            "comparisons.csv.</p>"
         )
         parts.append(f"<p>{html.escape(compare.pairing_summary(comparisons))}</p>")
         conv = comparisons[
             (comparisons["metric"] == "conversions") & comparisons["variant"].isin(shown)
         ]
         items = "".join(
-            f"<li><b>{html.escape(r.vendor)}</b>: {html.escape(r.sentence.rsplit('; ', 1)[0])}; "
-            f'<span class="{r.verdict.replace(" ", "-")}">{html.escape(r.verdict)}</span> '
+            f"<li><b>{html.escape(r.vendor)}</b>: "
+            f'<span class="{"clear" if r.verdict == "clear" else "unclear"}">{html.escape(r.plain)}</span> '
             f'<span class="small">(p = {r.p_value:.3g}, Holm {r.p_holm:.3g}, {r.n_pairs} pairs)</span></li>'
             for r in conv.itertuples()
         )
@@ -608,8 +1010,8 @@ def build_report(
     elif len(variants_order) > 1:
         parts.append("<h2>Paired comparisons</h2><p>Needs at least 2 replications per variant.</p>")
 
-    step("figures: funnel and sources")
     parts.append("<h2>Stage funnel</h2>")
+    parts.append('<p class="note">All vendors: the market\'s buyer journeys.</p>')
     fshow = funnel[funnel["variant"].isin(shown)].copy()
     fshow["value"] = [
         f"{m:,.1f} ± {h:,.1f}" if not math.isnan(h) else f"{m:,.1f}"
@@ -624,40 +1026,6 @@ def build_report(
         .drop(columns="variant_id")
     )
     parts.append(html_table(fw))
-    parts.append(fig_to_img(fig_funnel(funnel, shown[:10]), "stage funnel"))
-
-    if d.source_use is not None and not d.source_use.empty:
-        shares = source_use_shares(d.source_use)
-        tables["source_use"] = shares.reset_index().melt(
-            id_vars="stage", var_name="channel", value_name="share"
-        )
-        idc = idc_table(shares)
-        tables["idc_ranking"] = idc
-        parts.append("<h2>Source use by stage vs the IDC ranking</h2>")
-        parts.append(
-            '<div class="row"><div>'
-            + fig_to_img(fig_source_use(shares), "source use by stage heatmap")
-            + "</div><div>"
-            + html_table(idc)
-            + '<p class="note">IDC Social Buying Study (2014), docs/sources.md §1; all ok runs pooled.</p></div></div>'
-        )
-
-    if d.weekly_vendors is not None and not d.weekly_vendors.empty:
-        step("figures: win share over weeks")
-        ws = win_share_weeks(d.weekly_vendors)
-        tables["win_share_weeks"] = ws
-        parts.append("<h2>Win share over weeks</h2>")
-        parts.append(
-            '<p class="note">Cumulative win share: each vendor\'s conversions so far over all '
-            "conversions so far, mean over replications.</p>"
-        )
-        parts.append(fig_to_img(fig_win_share(ws, shown[:6]), "cumulative win share over weeks"))
-    else:
-        parts.append(
-            '<h2>Win share over weeks</h2><p class="note">Not available: the sweep was run '
-            "without weekly tables (use --weekly or weekly = true).</p>"
-        )
-
     ranges = [a for a in d.info.get("axes", []) if a.get("kind") == "range"]
     if ranges:
         step("sensitivity")
@@ -677,9 +1045,10 @@ def build_report(
             ignore_index=True,
         )
         tables["sensitivity"] = sens
-        parts.append("<h2>Parameter effects and sensitivity</h2>")
+        parts.append("<h2>Parameter effects and a quick sensitivity screen</h2>")
         parts.append(
-            '<p class="note">Over all ok runs. Sensitivity index: the correlation ratio eta² of '
+            '<p class="note">A quick screen, not Sobol indices (run.py sensitivity computes those). '
+            "Over all ok runs. Screen index: the correlation ratio eta² of "
             "binned means (10 quantile bins) — the share of the outcome's variance a parameter "
             "explains on its own (a first-order index, no interactions); Spearman's rank "
             "correlation gives the direction.</p>"
@@ -719,6 +1088,13 @@ def build_report(
             parts.append(lab_html_section(body))
             frames.append(t)
         tables["attribution"] = pd.concat(frames, ignore_index=True)
+
+    for kind, text in extra_sections(d, vendor):
+        step(kind)
+        parts.append(text)
+
+    step("set-up")
+    parts.append("<h2>Set-up</h2>" + html_table(tables["setup"]))
 
     step("writing")
     out = Path(out)

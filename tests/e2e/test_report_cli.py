@@ -176,3 +176,16 @@ def test_unknown_reference_is_an_input_error(sweep_dir):
         "report", str(sweep_dir / "res"), "--reference", "nope", "--out", str(sweep_dir / "x.html")
     )
     assert res.returncode == 2 and "--reference" in res.stderr and "no variant" in res.stderr
+
+
+def test_report_answers_first_and_vendor_filters(reported):
+    _res, _att, page, d = reported
+    assert page.index(">Answers<") < page.index(">Figures<") < page.index(">Scorecard")
+    assert "probability of being best" in page and "replications would bring it to" in page
+    out = d / "only.html"
+    res = cli("report", str(d / "res"), "--out", str(out), "--vendor", "SearchHeavy", "--quiet")
+    assert res.returncode == 0, res.stderr
+    only = out.read_text()
+    assert "CommunityFirst" not in only.split(">Set-up<")[0]
+    ans = pd.read_csv(d / "only_tables" / "answers.csv")
+    assert set(ans.vendor) == {"SearchHeavy"}
