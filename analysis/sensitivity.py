@@ -329,12 +329,13 @@ def load_study(path: str | Path, method: str | None = None, samples: int | None 
         raise ScenarioError(
             src, "sensitivity.method", f'must be "sobol" or "morris" (found {shown(method)})'
         )
-    samples = samples if samples is not None else need_int("samples", head.get("samples", 64), 2)
+    from_flag = samples is not None
+    samples = samples if from_flag else need_int("samples", head.get("samples", 64), 2)
     if method == "sobol" and samples & (samples - 1):
         lo = 1 << (samples.bit_length() - 1)
         raise ScenarioError(
             src,
-            "sensitivity.samples" if "samples" in head else "--samples",
+            "--samples" if from_flag else "sensitivity.samples",
             f"Sobol' sampling needs a power of 2 (found {samples}); use {lo} or {lo * 2}",
         )
     levels = need_int("levels", head.get("levels", DEFAULT_LEVELS), 2, 20)
