@@ -896,8 +896,8 @@ def build_report(
         parts.append(
             '<p class="note">Best by mean conversions over the '
             f"{reps} replications; variants are compared "
-            + ("<b>at equal budget</b> (within each budget level) " if eq else "")
-            + "and under the same other conditions. <b>Probability of being best</b>: the "
+            + ("<b>at equal budget</b> (within each budget level) and " if eq else "")
+            + "under the same other conditions. <b>Probability of being best</b>: the "
             f"share of {BOOTSTRAP:,} bootstrap resamples of the replications (pairs kept "
             "together) in which the variant's mean is highest. <b>Multiple comparisons</b>: "
             "one family per vendor and metric (the vendor's best-vs-runner-up comparisons "

@@ -61,8 +61,12 @@ def test_rerun_asks_nothing_new_and_a_killed_batch_is_told(tmp_path):
     assert again.asked == 0 and [t.number for t in again.trials] == [t.number for t in first.trials]
     assert again.recommended == first.recommended
     # a run killed after asking: the asked trials are evaluated and told, then 8 more asked
-    study = opt.open_study(s, tmp_path)
-    study.ask(opt.distributions(s))
+    study, _pending, n = opt.open_study(s, tmp_path)
+    opt.log_trials(
+        tmp_path,
+        s,
+        [{"number": n, "state": "asked", "params": study.ask(opt.distributions(s)).params}],
+    )
     more = opt.optimize(
         opt.Spec(**{**s.__dict__, "trials": 24}),
         tmp_path,
