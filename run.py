@@ -186,12 +186,28 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
     for file in args.files:
         path = Path(file)
-        if "sweep" in read_toml(path, "scenario or sweep"):
+        data = read_toml(path, "scenario, sweep or study")
+        if "sweep" in data:
             from analysis.design import load_sweep_file
 
             sweep = load_sweep_file(path)
             check_graph_file(sweep.scenario)
             print(f"ok: {printable(file)}: sweep {sweep.name} ({sweep.run_count():,} runs)")
+        elif "sensitivity" in data:
+            from analysis.sensitivity import load_study
+
+            load_study(path)
+            print(f"ok: {printable(file)}: sensitivity study")
+        elif "optimize" in data:
+            from analysis.optimize import load_spec
+
+            load_spec(path)
+            print(f"ok: {printable(file)}: optimisation study")
+        elif "targets" in data:
+            from analysis.targets import load_targets
+
+            targets = load_targets(path)
+            print(f"ok: {printable(file)}: calibration targets ({len(targets.targets)} targets)")
         else:
             sc = load_scenario(path)
             check_graph_file(sc)

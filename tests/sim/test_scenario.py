@@ -22,10 +22,11 @@ def write(tmp_path: Path, text: str) -> Path:
     return p
 
 
+#: study files (sweeps, sensitivity and optimisation studies, calibration targets) have a
+#: table of their own; `run.py validate` checks them by kind (tests/e2e/test_cli.py)
+STUDY_TABLES = ("[sweep]", "[sensitivity]", "[optimize]", "[[targets]]")
 SCENARIO_FILES = sorted(
-    p
-    for p in SCENARIOS.glob("*.toml")
-    if "[sweep]" not in p.read_text() and not p.name.startswith("targets")
+    p for p in SCENARIOS.glob("*.toml") if not any(t in p.read_text() for t in STUDY_TABLES)
 )
 
 
