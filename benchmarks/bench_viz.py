@@ -2,13 +2,16 @@
 
     .venv/bin/python benchmarks/bench_viz.py [--buyers 2000 10000] [--steps 30] [--browser]
     .venv/bin/python benchmarks/bench_viz.py --screenshot docs/viz-screenshot.png
+    .venv/bin/python benchmarks/bench_viz.py --buyers 2000 --steps 40 --data-loop
 
 In-process numbers drive the page with solara.render (what the server does per click:
 model step, every chart re-rendered to PNG, widgets updated). With --browser it also
 times a Step click in Debian's chromium until the week counter shows the new week (adds
 the websocket round trip and the browser's image decode). --screenshot serves 2,000
 buyers, plays 40 weeks, clicks a buyer on the graph (its journey card opens) and saves
-the page (how docs/viz-screenshot.png is made).
+the page (how docs/viz-screenshot.png is made). --data-loop also times step + redraw with
+the DATA-loop panel: scenarios/data_loop.toml's focal vendor on its first data-loop variant
+(weeks played past its first adjustment, week 26, when --steps allows).
 """
 
 from __future__ import annotations
@@ -92,6 +95,31 @@ def in_process(buyers: int, steps: int) -> dict[str, float]:
         "step + redraw with a journey card open, median (ms)": 1000 * statistics.median(card),
         "Reset, same set-up: layout reused (s)": reset_same,
         "Reset, new seed: new graph + layout (s)": reset_new,
+    }
+
+
+def in_process_loop(buyers: int, steps: int) -> dict[str, float]:
+    """Step + redraw with a data-loop vendor (its panel drawn every frame)."""
+    os.environ["BJS_BUYERS"] = str(buyers)
+    os.environ["BJS_SCENARIO"] = str(ROOT / "scenarios" / "data_loop.toml")
+    import ipyvuetify as v
+    import solara
+
+    from sim import viz
+
+    _, rc = solara.render(solara.AppLayout(children=[viz.Page()]), handle_error=False)
+    step = rc.find(v.Btn, children=["Step"]).widget
+    times = []
+    for _ in range(steps):
+        t = time.perf_counter()
+        step.click()
+        times.append(time.perf_counter() - t)
+    rc.close()
+    del os.environ["BJS_SCENARIO"]
+    times.sort()
+    return {
+        "data loop: step + redraw, median (ms)": 1000 * statistics.median(times),
+        "data loop: step + redraw, max (ms)": 1000 * times[-1],
     }
 
 
@@ -212,6 +240,7 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=30)
     ap.add_argument("--browser", action="store_true")
     ap.add_argument("--screenshot", type=Path, help="save the documentation screenshot here")
+    ap.add_argument("--data-loop", action="store_true", help="also time the DATA-loop panel")
     args = ap.parse_args()
     if args.screenshot:
         screenshot(args.screenshot)
@@ -219,7 +248,15 @@ def main() -> None:
     for n in args.buyers:
         # a fresh process per size keeps caches and memory from leaking between sizes
         out = subprocess.run(
-            [sys.executable, __file__, "--_one", str(n), str(args.steps), str(args.browser)],
+            [
+                sys.executable,
+                __file__,
+                "--_one",
+                str(n),
+                str(args.steps),
+                str(args.browser),
+                str(args.data_loop),
+            ],
             capture_output=True,
             text=True,
             check=True,
@@ -232,8 +269,11 @@ def main() -> None:
 if __name__ == "__main__" and "--_one" in sys.argv:
     i = sys.argv.index("--_one")
     n, steps, browser = int(sys.argv[i + 1]), int(sys.argv[i + 2]), sys.argv[i + 3] == "True"
+    loop = len(sys.argv) > i + 4 and sys.argv[i + 4] == "True"
     results = model_weeks(n, steps)
     results.update(in_process(n, steps))
+    if loop:
+        results.update(in_process_loop(n, steps))
     if browser:
         results.update(in_browser(n, min(steps, 15)))
     print("@@RESULTS@@")

@@ -65,6 +65,7 @@ from mesa.visualization.utils import update_counter
 
 from sim.channels import CHANNEL_NAMES, CHANNELS, IDC_TOP_THREE, RESEARCH_STAGES, Stage
 from sim.model import BuyerJourneyModel
+from sim.policies import DataLoopPolicy
 from sim.processes.base import ClosedJourneys, Week
 from sim.processes.decision import (
     NO_CONSENSUS,
@@ -246,6 +247,13 @@ class VizModel(BuyerJourneyModel):
         seed: run seed, int or text (None or empty: the scenario's).
         strategies: the session's vendor strategy overrides.
         layouts: the session's layout cache (None: compute this model's layout afresh).
+        loop: the session's DATA-loop set-up (the study variant to run, on Reset).
+
+    The scenario file may be a DATA-loop study file (a sweep-format file such as
+    scenarios/data_loop.toml): the view runs its base scenario with its [sweep.set]
+    changes and the focal vendor on one policy variant (`loop.variant`, else the first
+    data-loop variant; oracle variants need `run.py dataloop`'s planner and are not
+    offered).
 
     Touches are recorded (in memory) so a clicked buyer's journey can show them. A bad
     file, seed or combination does not stop the view: the model falls back to the
@@ -260,15 +268,19 @@ class VizModel(BuyerJourneyModel):
         seed: int | str | None = None,
         strategies: Strategies | None = None,
         layouts: LayoutCache | None = None,
+        loop: LoopSetup | None = None,
     ) -> None:
         notices: list[str] = []
         path = str(scenario_file or initial_scenario_path())
+        self.loop_setup = loop if loop is not None else LoopSetup()
         try:
-            base = load_scenario(path)
+            base, study = load_view_scenario(path, self.loop_setup.variant)
         except ScenarioError as exc:
             notices.append(f"{exc} (kept the start-up scenario)")
             path = initial_scenario_path()
-            base = load_scenario(path)
+            base, study = load_view_scenario(path, self.loop_setup.variant)
+        #: a study file's policy variants the view can run, and the one running
+        self.study_variants, self.study_variant = study
         try:
             scenario = run_scenario(base, buyers, graph, strategies)
         except ScenarioError as exc:
@@ -281,6 +293,12 @@ class VizModel(BuyerJourneyModel):
         self.scenario_file = path
         self.notice = "; ".join(notices)
         self.strategies = strategies if strategies is not None else Strategies()
+        #: the data-loop vendors (by index) and their loops, kept even if a hand-set
+        #: strategy replaces one (the panel then shows what it believed until then)
+        self.loops: dict[int, DataLoopPolicy] = {
+            i: v.policy for i, v in enumerate(self.vendors) if isinstance(v.policy, DataLoopPolicy)
+        }
+        self.truths: dict[tuple[str, int, int], Truth] = {}  # read truth files, by stat
         # an override is a static plan from week 0 on (a scenario schedule does not
         # take over later), exactly as when it was set while the last run went on
         for i, name in enumerate(self.vendor_names):
@@ -428,6 +446,263 @@ def last_decision(model: VizModel, account: int) -> dict[str, Any] | None:
             "consensus": None if spec is None else float(spec.consensus),
         }
     return None
+
+
+# ------------------------------------------------------------ the DATA loop (issue 11)
+#: The truth file `python run.py dataloop STUDY --out DIR` writes: DIR/dataloop_truth.csv,
+#: the oracle's true incremental return per channel at each of its adjustment weeks
+#: (counterfactual runs with common random numbers; analysis/dataloop.py `plan_oracle`).
+TRUTH_FILE = "dataloop_truth.csv"
+TRUTH_COLUMNS = ("week", "channel", "true_return")
+NO_TRUTH_NOTE = "true returns: run `run.py dataloop` and load its truth file"
+#: Returns are shown per this much spent (as in the study's report).
+RETURN_PER = 100_000.0
+#: Channel colours in the DATA-loop panel (by channel table order).
+CHANNEL_COLOURS = (
+    "#1f77b4",
+    "#ff7f0e",
+    "#2ca02c",
+    "#d62728",
+    "#9467bd",
+    "#8c564b",
+    "#e377c2",
+    "#7f7f7f",
+    "#bcbd22",
+    "#17becf",
+    "#393b79",
+    "#637939",
+)
+TRUE_COLOUR = "#404040"
+
+
+def channel_colour(c: int) -> str:
+    return CHANNEL_COLOURS[c % len(CHANNEL_COLOURS)]
+
+
+@dataclass
+class LoopSetup:
+    """A session's DATA-loop set-up: the study variant to run (a fixed model parameter,
+    applied on Reset like the other set-up controls)."""
+
+    variant: str | None = None
+
+
+def is_study_file(path: str | Path) -> bool:
+    """Whether `path` is a DATA-loop study file (a sweep-format file with [sweep] and a
+    policy axis, no vendors of its own) rather than a scenario."""
+    import tomllib
+
+    try:
+        with open(path, "rb") as f:
+            data = tomllib.load(f)
+    except (OSError, ValueError):
+        return False  # load_scenario says what is wrong
+    return isinstance(data.get("sweep"), dict) and "vendors" not in data
+
+
+def load_view_scenario(
+    path: str | Path, variant: str | None = None
+) -> tuple[Scenario, tuple[tuple[str, ...], str | None]]:
+    """The scenario the view runs from `path`, and (the study's runnable variants, the
+    one chosen) when `path` is a study file (else ((), None)).
+
+    A study file (scenarios/data_loop.toml) gives its base scenario with [sweep.set] and
+    the focal vendor on `variant` (a static or data-loop variant's label, e.g. "codes@13";
+    unknown or None: the first data-loop variant). Oracle variants are left out: their
+    plan comes from `run.py dataloop`'s counterfactual runs.
+
+    Raises:
+        ScenarioError: a bad scenario or study file, one line.
+    """
+    if not is_study_file(path):
+        return load_scenario(path), ((), None)
+    from analysis.dataloop import load_study
+
+    study = load_study(path)
+    runnable = [x for x in study.variants if x.policy != "oracle"]
+    if not runnable:
+        raise ScenarioError(str(path), "axes", "the study has no static or data_loop variant")
+    labels = tuple(x.label for x in runnable)
+    chosen = next((x for x in runnable if x.label == variant), None)
+    if chosen is None:
+        chosen = next((x for x in runnable if x.policy == "data_loop"), runnable[0])
+    return study.scenario.with_changes(study.changes(chosen)), (labels, chosen.label)
+
+
+def mix_over_weeks(channels: Sequence[np.ndarray], vendor: int) -> np.ndarray:
+    """(weeks, channels): each week's share of `vendor`'s channel spend per channel (a
+    row of zeros for a week it spent nothing), from the spend recorder's weekly
+    (vendors, channels) arrays."""
+    if not len(channels):
+        return np.zeros((0, len(CHANNEL_NAMES)))
+    spend = np.asarray([c[vendor] for c in channels], dtype=float)
+    total = spend.sum(1, keepdims=True)
+    return np.divide(spend, total, out=np.zeros_like(spend), where=total > 0)
+
+
+def adjustment_weeks(beliefs: Any, vendor: str) -> list[int]:
+    """The weeks (0-based, as in the beliefs table) at which `vendor` adjusted its mix."""
+    if beliefs is None or not len(beliefs):
+        return []
+    weeks = beliefs.loc[beliefs["vendor"] == vendor, "week"]
+    return sorted(int(w) for w in weeks.unique())
+
+
+def planned_adjustments(baseline: int, cadence: int, horizon: int) -> list[int]:
+    """The weeks a data-loop vendor adjusts at over the horizon: baseline_weeks, then
+    every cadence_weeks (`DataLoopPolicy.adjusts_at`)."""
+    return list(range(baseline, horizon, max(1, cadence)))
+
+
+def loop_beliefs(model: VizModel) -> Any:
+    """The beliefs table (one row per adjustment and channel), from the beliefs recorder;
+    a vendor whose loop a hand-set strategy replaced keeps the rows of its loop until
+    then (the recorder reads the vendors' current policies)."""
+    import pandas as pd
+
+    rec = model.recorder("beliefs", default=None)
+    table = rec.table(model) if rec is not None else None
+    cols = ["vendor", "week", "channel", "believed_return", "share_before", "share_after"]
+    if table is None:
+        table = pd.DataFrame({c: [] for c in cols})
+    lost = [
+        (model.vendor_names[i], w, CHANNEL_NAMES[c], r, b, a)
+        for i, p in model.loops.items()
+        if model.vendors[i].policy is not p
+        for w, c, r, b, a in p.beliefs
+    ]
+    if lost:
+        table = pd.concat([table, pd.DataFrame(lost, columns=cols)], ignore_index=True)
+    return table
+
+
+@dataclass(frozen=True)
+class Truth:
+    """A truth file read: its rows (None: unusable) and what was wrong with it."""
+
+    path: str
+    table: Any  # DataFrame or None
+    problem: str = ""
+
+
+def read_truth(path: str | Path) -> Truth:
+    """Read a truth file (`run.py dataloop`'s DIR/dataloop_truth.csv: week, channel,
+    true_return, optional low, high and oracle columns). A missing or malformed file is
+    a Truth with no table and a one-line problem; nothing is made up."""
+    import pandas as pd
+
+    try:
+        t = pd.read_csv(path)
+    except (OSError, ValueError) as exc:
+        return Truth(str(path), None, f"truth file {str(path)!r} not read: {exc}")
+    missing = [c for c in TRUTH_COLUMNS if c not in t.columns]
+    if missing:
+        return Truth(
+            str(path),
+            None,
+            f"truth file {str(path)!r} lacks column(s) {', '.join(missing)} "
+            f"(expected run.py dataloop's {TRUTH_FILE})",
+        )
+    t = t.copy()
+    t["week"] = pd.to_numeric(t["week"], errors="coerce")
+    t["true_return"] = pd.to_numeric(t["true_return"], errors="coerce")
+    t = t.dropna(subset=["week"])
+    t["week"] = t["week"].astype(np.int64)
+    t["channel"] = t["channel"].astype(str)
+    if "oracle" not in t.columns:
+        t["oracle"] = "oracle"
+    t["oracle"] = t["oracle"].astype(str)
+    for c in ("low", "high"):
+        t[c] = pd.to_numeric(t[c], errors="coerce") if c in t.columns else np.nan
+    return Truth(str(path), t)
+
+
+def truth_path(scenario_file: str, typed: str | None) -> str | None:
+    """The truth file to use: the one typed in the sidebar, else a `dataloop_truth.csv`
+    next to the scenario file (None: neither)."""
+    if typed and typed.strip():
+        return typed.strip()
+    near = Path(scenario_file).parent / TRUTH_FILE
+    return str(near) if near.is_file() else None
+
+
+def model_truth(model: VizModel, typed: str | None) -> Truth | None:
+    """The truth file for `model` (`truth_path`), read once per file version."""
+    path = truth_path(model.scenario_file, typed)
+    if path is None:
+        return None
+    try:
+        st = os.stat(path)
+    except OSError as exc:
+        return Truth(path, None, f"truth file {path!r} not read: {exc.strerror or exc}")
+    key = (path, st.st_mtime_ns, st.st_size)
+    got = model.truths.get(key)
+    if got is None:
+        model.truths.clear()
+        got = model.truths[key] = read_truth(path)
+    return got
+
+
+def pick_oracle(truth: Any, cadence: int) -> str | None:
+    """The oracle of a truth table to compare with a vendor adjusting every `cadence`
+    weeks: the one labelled "...@<cadence>", else the first."""
+    labels = list(dict.fromkeys(truth["oracle"]))
+    if not labels:
+        return None
+    return next((x for x in labels if x.endswith(f"@{cadence}")), labels[0])
+
+
+def returns_table(beliefs: Any, vendor: str, truth: Any = None, cadence: int = 13) -> Any:
+    """Believed vs true return per channel at `vendor`'s latest adjustment: channel,
+    week, believed_return, share_before, share_after, and (from `truth`, the oracle of
+    the same cadence at its latest adjustment week at or before that week) true_return,
+    true_low, true_high, truth_week, oracle; NaN (and no truth_week) where the truth has
+    no such row. Empty before the first adjustment."""
+    import pandas as pd
+
+    cols = [
+        "channel",
+        "week",
+        "believed_return",
+        "share_before",
+        "share_after",
+        "true_return",
+        "true_low",
+        "true_high",
+        "truth_week",
+        "oracle",
+    ]
+    weeks = adjustment_weeks(beliefs, vendor)
+    if not weeks:
+        return pd.DataFrame({c: [] for c in cols})
+    week = weeks[-1]
+    b = beliefs[(beliefs["vendor"] == vendor) & (beliefs["week"] == week)]
+    out = pd.DataFrame(
+        {
+            "channel": b["channel"].astype(str).to_numpy(),
+            "week": week,
+            "believed_return": b["believed_return"].astype(float).to_numpy(),
+            "share_before": b["share_before"].astype(float).to_numpy(),
+            "share_after": b["share_after"].astype(float).to_numpy(),
+        }
+    )
+    out["true_return"] = out["true_low"] = out["true_high"] = np.nan
+    out["truth_week"] = pd.array([pd.NA] * len(out), dtype="Int64")
+    out["oracle"] = None
+    if truth is not None and len(truth):
+        oracle = pick_oracle(truth, cadence)
+        t = truth[(truth["oracle"] == oracle) & (truth["week"] <= week)]
+        if len(t):
+            at = int(t["week"].max())
+            t = t[t["week"] == at].drop_duplicates("channel").set_index("channel")
+            hit = out["channel"].isin(t.index).to_numpy()
+            ch = out.loc[hit, "channel"]
+            out.loc[hit, "true_return"] = t.loc[ch, "true_return"].to_numpy(dtype=float)
+            out.loc[hit, "true_low"] = t.loc[ch, "low"].to_numpy(dtype=float)
+            out.loc[hit, "true_high"] = t.loc[ch, "high"].to_numpy(dtype=float)
+            out.loc[hit, "truth_week"] = at
+            out.loc[hit, "oracle"] = oracle
+    return out[cols]
 
 
 # ---------------------------------------------------------------------- graph layout
@@ -1017,6 +1292,118 @@ class GroupsChart(Chart):
         return False
 
 
+class LoopChart(Chart):
+    """One data-loop vendor: its channel mix (share of its channel budget) week by week,
+    its adjustment weeks marked (solid: done; dotted: to come), and, per channel of its
+    mix, the return it believed at its latest adjustment next to the true return from a
+    truth file (`truth`, a `returns_table`'s input; none: believed only)."""
+
+    def __init__(self, model: VizModel, vendor: int) -> None:
+        self.vendor = vendor
+        self.truth: Any = None  # the truth table to show (set before each frame)
+        super().__init__(model)
+
+    def build(self, model: VizModel) -> Figure:
+        policy = model.loops[self.vendor]
+        loop = policy.loop
+        self.mix = [int(c) for c in policy.mix]
+        self.name = model.vendor_names[self.vendor]
+        self.cadence = int(loop.cadence_weeks)
+        fig = Figure(figsize=(6, 3.3), dpi=DPI)
+        FigureCanvasAgg(fig)
+        ax1, ax2 = fig.subplots(1, 2, gridspec_kw={"width_ratios": (1.3, 1)})
+        fig.subplots_adjust(left=0.08, right=0.98, top=0.84, bottom=0.27, wspace=0.3)
+        horizon = max(model.horizon, 1)
+        planned = planned_adjustments(loop.baseline_weeks, loop.cadence_weeks, model.horizon)
+        if planned:  # to come: dotted (drawn once); done: solid, drawn over them
+            ax1.vlines(np.array(planned) + 1, 0, 1, colors="#bdbdbd", linestyles=":", lw=0.8)
+        self.marks = ax1.add_collection(LineCollection([], colors="black", linewidths=1.0))
+        self.lines = [
+            ax1.plot([], [], color=channel_colour(c), lw=1.4, label=_short_name(CHANNEL_NAMES[c]))[
+                0
+            ]
+            for c in self.mix
+        ]
+        ax1.set_xlim(0, horizon)
+        ax1.set_ylim(0, 1.32)  # the legend sits above the 100% line
+        ax1.set_yticks([0, 0.25, 0.5, 0.75, 1.0], ["0", "25%", "50%", "75%", "100%"])
+        ax1.set_xlabel("week (lines: adjustments)", fontsize=8)
+        ax1.set_title("Channel mix (share of budget)", fontsize=9)
+        ax1.legend(fontsize=6, loc="upper left", frameon=False, ncol=2, borderaxespad=0.2)
+        x = np.arange(len(self.mix))
+        self.believed = list(
+            ax2.bar(x - 0.2, np.zeros(x.size), 0.4, color=vendor_colour(self.vendor))
+        )
+        self.true = list(ax2.bar(x + 0.2, np.zeros(x.size), 0.4, color=TRUE_COLOUR))
+        self.ci = ax2.add_collection(LineCollection([], colors="black", linewidths=0.8))
+        ax2.axhline(0, color="black", lw=0.5)
+        ax2.set_xticks(x, [_short_name(CHANNEL_NAMES[c]) for c in self.mix], rotation=30)
+        for t in ax2.get_xticklabels():
+            t.set_horizontalalignment("right")
+            t.set_fontsize(6)
+        ax2.set_xlim(-0.6, max(len(self.mix), 1) - 0.4)
+        ax2.legend(
+            handles=[
+                Rectangle((0, 0), 1, 1, color=vendor_colour(self.vendor), label="believed"),
+                Rectangle((0, 0), 1, 1, color=TRUE_COLOUR, label="true"),
+            ],
+            fontsize=6,
+            loc="upper right",
+            frameon=False,
+        )
+        for ax in (ax1, ax2):
+            ax.tick_params(labelsize=7)
+        self.ax2 = ax2
+        self.first = (loop.baseline_weeks + 1) if planned else None
+        self.shown: tuple | None = None  # what the bars show (redrawn when it changes)
+        fig.suptitle(f"DATA loop: {self.name}", fontsize=10)
+        self.animated = [*self.lines, self.marks]
+        return fig
+
+    def update(self, model: VizModel) -> bool:
+        weeks = model.week  # first: a week the play loop adds meanwhile is left out
+        log = model.recorder("spend")
+        mix = mix_over_weeks(log.channels[:weeks], self.vendor)
+        x = np.arange(1, len(mix) + 1)
+        for c, line in zip(self.mix, self.lines, strict=True):
+            line.set_data(x, mix[:, c])
+        beliefs = loop_beliefs(model)
+        done = [w for w in adjustment_weeks(beliefs, self.name) if w < weeks]
+        self.marks.set_segments([[(w + 1, 0.0), (w + 1, 1.0)] for w in done])
+        key = (tuple(done), id(self.truth))
+        if key == self.shown:
+            return False
+        self.shown = key
+        table = returns_table(beliefs, self.name, self.truth, self.cadence)
+        by = {r.channel: r for r in table.itertuples()}
+        values, segs = [0.0], []
+        for k, c in enumerate(self.mix):
+            r = by.get(CHANNEL_NAMES[c])
+            b = RETURN_PER * r.believed_return if r is not None else np.nan
+            t = RETURN_PER * r.true_return if r is not None else np.nan
+            self.believed[k].set_height(0.0 if np.isnan(b) else b)
+            self.true[k].set_height(0.0 if np.isnan(t) else t)
+            values += [v for v in (b, t) if np.isfinite(v)]
+            if r is not None and np.isfinite(r.true_low) and np.isfinite(r.true_high):
+                lo, hi = RETURN_PER * r.true_low, RETURN_PER * r.true_high
+                segs.append([(k + 0.2, lo), (k + 0.2, hi)])
+                values += [lo, hi]
+        self.ci.set_segments(segs)
+        top = _nice_max(1.15 * max(values))
+        low = min(values)
+        self.ax2.set_ylim(-_nice_max(-1.15 * low) if low < 0 else 0.0, top)
+        if done:
+            title = f"Return per {RETURN_PER:,.0f} spent,\nbelieved at week {done[-1] + 1}"
+            if not table["true_return"].notna().any():
+                title += " (no truth)"
+        elif self.first is not None:
+            title = f"Return per {RETURN_PER:,.0f} spent:\nfirst adjustment at week {self.first}"
+        else:
+            title = "No adjustment within the horizon"
+        self.ax2.set_title(title, fontsize=9)
+        return True
+
+
 def _short(label: str) -> str:
     return label.split(" (")[0]
 
@@ -1039,6 +1426,17 @@ def chart_png(
     if chart is None:
         chart = model.charts.setdefault(name, CHARTS[name](model))
     return chart.png(model, highlight, colour_by)
+
+
+def loop_png(model: VizModel, vendor: int, truth: Any = None) -> bytes:
+    """The PNG of data-loop vendor `vendor`'s chart (`LoopChart`) for the model's
+    current week, with `truth` (a truth table; None: believed returns only)."""
+    name = f"loop:{vendor}"
+    chart = model.charts.get(name)
+    if chart is None:
+        chart = model.charts.setdefault(name, LoopChart(model, vendor))
+    chart.truth = truth
+    return chart.png(model)
 
 
 def idc_ranking_markdown(model: BuyerJourneyModel) -> str:
@@ -1138,6 +1536,72 @@ def journey_markdown(journey: dict[str, Any], last: int = CARD_TOUCHES) -> str:
             shown = f": {vendor}" if vendor else ""
             lines.append(f"week {int(week) + 1}, {_short_name(channel)}{shown}")
         parts.append(br.join(lines))
+    return "\n\n".join(parts)
+
+
+def _ret(x: float) -> str:
+    return "n/a" if x is None or not np.isfinite(x) else f"{RETURN_PER * x:,.1f}"
+
+
+def loop_markdown(model: VizModel, vendor: int, table: Any, truth: Truth | None) -> str:
+    """The DATA-loop panel's text for data-loop vendor `vendor`: its loop, its
+    adjustments so far, believed vs true return per channel at its latest adjustment
+    (`returns_table`) and where the truth comes from (or the note that there is none)."""
+    br = "  \n"
+    policy = model.loops[vendor]
+    loop, name = policy.loop, model.vendor_names[vendor]
+    tr = loop.tracking
+    how = tr.method.replace("_", " ")
+    if tr.method != "point_of_sale":
+        how += f", {tr.attribution.replace('_', ' ')}"
+    head = [
+        f"**{name}** measures with {how} tracking (objective: {loop.objective}); adjusts "
+        f"at week {loop.baseline_weeks + 1} and every {loop.cadence_weeks} weeks after, "
+        f"on the last {loop.window_weeks} weeks, moving at most {loop.max_shift:.0%} of "
+        f"the budget (each channel keeps {loop.exploration:.0%})."
+    ]
+    if model.vendors[vendor].policy is not policy:
+        head.append("Its mix was set by hand in this session: the loop is off.")
+    done = sorted({int(w) for w in table["week"]}) if len(table) else []
+    weeks = adjustment_weeks(loop_beliefs(model), name)
+    if weeks:
+        head.append(f"Adjusted at week {', '.join(str(w + 1) for w in weeks)}.")
+    else:
+        head.append("No adjustment yet.")
+    parts = [br.join(head)]
+    if done:
+        has_truth = bool(table["true_return"].notna().any())
+        lines = [
+            f"Return per {RETURN_PER:,.0f} spent at week {done[-1] + 1} "
+            f"({loop.objective}), believed{' vs true' if has_truth else ''}:",
+            "",
+            "| channel | share before | after | believed | true (95% CI) |",
+            "|---|---:|---:|---:|---:|",
+        ]
+        for r in table.itertuples():
+            true = _ret(r.true_return)
+            if true != "n/a" and np.isfinite(r.true_low) and np.isfinite(r.true_high):
+                true += f" ({_ret(r.true_low)} to {_ret(r.true_high)})"
+            lines.append(
+                f"| {_short_name(r.channel)} | {r.share_before:.0%} | {r.share_after:.0%} "
+                f"| {_ret(r.believed_return)} | {true} |"
+            )
+        parts.append("\n".join(lines))
+    if truth is None:
+        parts.append(f"*{NO_TRUTH_NOTE}.*")
+    elif truth.table is None:
+        parts.append(f"*{truth.problem}; {NO_TRUTH_NOTE}.*")
+    else:
+        src = table.dropna(subset=["oracle"]) if len(table) else table
+        if len(src):
+            r = src.iloc[0]
+            parts.append(
+                f"*True returns: {truth.path}, oracle {r['oracle']} at week "
+                f"{int(r['truth_week']) + 1} (counterfactual runs of the study's market, "
+                "at the oracle's own mix).*"
+            )
+        else:
+            parts.append(f"*Truth file {truth.path}: no row for these channels and weeks yet.*")
     return "\n\n".join(parts)
 
 
@@ -1375,6 +1839,83 @@ def VendorTableView(model: VizModel):
     return main
 
 
+@solara.component
+def LoopPanel(
+    model: VizModel, vendor: solara.Reactive[str | None], truth_file: solara.Reactive[str]
+):
+    """The DATA-loop panel: a data-loop vendor (a select if several) with its mix over the
+    weeks, its adjustments, and believed vs true returns (`LoopChart`, `loop_markdown`)."""
+    update_counter.get()
+    adaptive = list(model.loops)
+    names = [model.vendor_names[i] for i in adaptive]
+    name = vendor.value if vendor.value in names else names[0]
+    index = adaptive[names.index(name)]
+    truth = model_truth(model, truth_file.value)
+    table = truth.table if truth is not None else None
+    png = solara.use_memo(
+        lambda: loop_png(model, index, table),
+        dependencies=[model, model.week, index, id(table)],
+    )
+    returns = returns_table(loop_beliefs(model), name, table, model.loops[index].loop.cadence_weeks)
+    style = {"font-size": "12px", "height": "100%", "overflow-y": "auto"}
+    with solara.Column(gap="4px", style=style, classes=["bjs-loop-panel"]) as main:
+        solara.Markdown(f"**DATA loop** – week {model.week}: the adaptive vendor's mix and beliefs")
+        if len(names) > 1:
+            solara.Select(
+                label="Adaptive vendor", value=name, values=names, on_value=vendor.set, dense=True
+            )
+        _png_widget(png)
+        solara.Markdown(loop_markdown(model, index, returns, truth))
+    return main
+
+
+@solara.component
+def LoopView(
+    model: VizModel, vendor: solara.Reactive[str | None], truth_file: solara.Reactive[str]
+):
+    """The DATA-loop panel when the scenario has data-loop vendors; nothing otherwise
+    (not redrawn after each step: only the panel follows SolaraViz's step counter)."""
+    if model.loops:
+        return LoopPanel(model, vendor, truth_file)
+    return solara.Column(gap="0px")
+
+
+@solara.component
+def LoopControls(
+    model: solara.Reactive[VizModel], setup: LoopSetup, truth_file: solara.Reactive[str]
+):
+    """The DATA-loop set-up: a study file's policy variant (on Reset) and the truth
+    file (at once). Shown only for a study file or a scenario with data-loop vendors."""
+    m = model.value
+    variant, set_variant = solara.use_state(setup.variant)
+
+    def choose(value: str) -> None:
+        setup.variant = value
+        set_variant(value)
+
+    with solara.Column(gap="0px") as main:
+        if m.study_variants or m.loops:
+            with solara.Card("DATA loop"):
+                if m.study_variants:
+                    solara.Select(
+                        label="Policy variant (on Reset)",
+                        value=variant if variant in m.study_variants else m.study_variant,
+                        values=list(m.study_variants),
+                        on_value=choose,
+                    )
+                    solara.Text(f"running: {m.study_variant}", style={"font-size": "12px"})
+                solara.InputText(
+                    label="Truth file (run.py dataloop's dataloop_truth.csv)",
+                    value=truth_file.value,
+                    on_value=truth_file.set,
+                )
+                solara.Text(
+                    f"empty: {TRUTH_FILE} next to the scenario file, if there is one",
+                    style={"font-size": "12px"},
+                )
+    return main
+
+
 def _budget_max(budget: float) -> float:
     return float(max(50_000.0, 2.0 * budget))
 
@@ -1406,6 +1947,11 @@ def StrategyControls(model: solara.Reactive[VizModel], strategies: Strategies):
         solara.Select(
             label="Vendor", value=selected, values=list(m.vendor_names), on_value=set_selected
         )
+        if index in m.loops and m.vendors[index].policy is m.loops[index]:
+            solara.Text(
+                "Its DATA loop sets its mix; a change here replaces the loop with a fixed plan.",
+                style={"font-size": "12px"},
+            )
         # keyed by scenario and vendor so that switching vendor shows its own values
         tag = f"{m.scenario_file}:{selected}"
         solara.SliderFloat(
@@ -1435,6 +1981,7 @@ def model_params(
     buyers: int,
     strategies: Strategies,
     layouts: LayoutCache,
+    loop: LoopSetup | None = None,
 ) -> dict[str, Any]:
     """SolaraViz's set-up controls (applied on Reset) and the session's fixed parameters
     (strategy overrides, layout cache), which SolaraViz hands to every model it builds."""
@@ -1458,14 +2005,20 @@ def model_params(
         "seed": {"type": "InputText", "value": str(scenario.seed), "label": "Seed (on Reset)"},
         "strategies": strategies,
         "layouts": layouts,
+        "loop": loop if loop is not None else LoopSetup(),
     }
 
 
 def session_views(
-    picked: solara.Reactive[int | None], colour_by: solara.Reactive[str]
+    picked: solara.Reactive[int | None],
+    colour_by: solara.Reactive[str],
+    loop_vendor: solara.Reactive[str | None] | None = None,
+    truth_file: solara.Reactive[str] | None = None,
 ) -> list[Callable]:
     """The main area's views of one session; the graph and the journey card share the
-    session's picked buyer (and the graph its colouring). (SolaraViz calls each view with
+    session's picked buyer (and the graph its colouring), the DATA-loop panel (empty
+    without data-loop vendors, last so it sits beside the vendor table) the chosen
+    adaptive vendor and the sidebar's truth file. (SolaraViz calls each view with
     the model only, and wraps a plain function in a new component class on every render,
     so these are components.)"""
 
@@ -1477,6 +2030,13 @@ def session_views(
     def BuyerJourneyView(model: VizModel):
         return BuyerView(model, picked)
 
+    vendor = loop_vendor if loop_vendor is not None else solara.reactive(None)
+    truth = truth_file if truth_file is not None else solara.reactive("")
+
+    @solara.component
+    def DataLoopView(model: VizModel):
+        return LoopView(model, vendor, truth)
+
     return [
         ReferralGraphView,
         BuyerJourneyView,
@@ -1485,6 +2045,7 @@ def session_views(
         GroupsView,
         SourceUseView,
         VendorTableView,
+        DataLoopView,
     ]
 
 
@@ -1495,18 +2056,24 @@ def Page():
 
     def first_model():
         path = initial_scenario_path()
-        scenario = load_scenario(path)
+        scenario, _ = load_view_scenario(path)
         strategies = Strategies()
         layouts = LayoutCache()
+        loop = LoopSetup()
         buyers = initial_buyers(scenario)
-        model = VizModel(path, buyers, scenario.network.kind, scenario.seed, strategies, layouts)
-        return model, model_params(scenario, path, buyers, strategies, layouts), strategies
+        model = VizModel(
+            path, buyers, scenario.network.kind, scenario.seed, strategies, layouts, loop
+        )
+        params = model_params(scenario, path, buyers, strategies, layouts, loop)
+        return model, params, strategies, loop
 
-    initial, params, strategies = solara.use_memo(first_model, [])
+    initial, params, strategies, loop = solara.use_memo(first_model, [])
     model = solara.use_reactive(initial)
     picked = solara.use_reactive(None)
     colour_by = solara.use_reactive(COLOUR_BY[0])
-    views = solara.use_memo(lambda: session_views(picked, colour_by), [])
+    loop_vendor = solara.use_reactive(None)
+    truth_file = solara.use_reactive("")
+    views = solara.use_memo(lambda: session_views(picked, colour_by, loop_vendor, truth_file), [])
     SolaraViz(
         model,
         components=list(views),
@@ -1516,6 +2083,7 @@ def Page():
     )
     with solara.Sidebar():
         StrategyControls(model, strategies)
+        LoopControls(model, loop, truth_file)
 
 
 page = Page

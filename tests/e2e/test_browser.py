@@ -164,3 +164,42 @@ def test_click_a_buyer_shows_its_journey(viz_page):
     card.get_by_text(f"Buyer #{other}", exact=True).wait_for(timeout=10_000)
     stage = twin.buyer(other).journey()["stage"].replace("_", " ")
     assert f"stage {stage}" in " ".join(card.inner_text().split())
+
+
+def test_data_loop_panel_shows_the_mix_and_an_adjustment(viz_page, tmp_path):
+    """Load a scenario with a data-loop vendor through the sidebar: the DATA-loop panel
+    appears, and after its first adjustment week it lists the adjustment and its
+    beliefs; the truth note says where true returns come from."""
+    from sim import viz
+
+    text = viz.DEFAULT_SCENARIO.read_text().replace(
+        'name = "SearchHeavy"',
+        'name = "SearchHeavy"\npolicy = "data_loop"\ndata_loop = { baseline_weeks = 4, '
+        'cadence_weeks = 4, window_weeks = 4, tracking = { method = "perfect" } }',
+        1,
+    )
+    scenario = tmp_path / "data_loop_scenario.toml"
+    scenario.write_text(text)
+
+    page = viz_page
+    page.get_by_text("Time: 0.0", exact=True).wait_for(timeout=LOAD_TIMEOUT)
+    assert page.locator(".bjs-loop-panel").count() == 0  # the baseline: no panel
+    field = page.get_by_label("Scenario file")
+    field.fill(str(scenario))
+    field.press("Enter")
+    page.get_by_role("button", name="Reset", exact=True).click()
+    panel = page.locator(".bjs-loop-panel")
+    panel.get_by_text("No adjustment yet.").wait_for(timeout=20_000)
+    assert page.locator("main img").count() == 6  # the DATA-loop chart too
+    before = panel.locator("img").evaluate("e => e.src")
+    step = page.get_by_role("button", name="Step", exact=True)
+    for week in range(1, 6):
+        step.click()
+        wait_week(page, week)
+    panel.get_by_text("Adjusted at week 5.").wait_for(timeout=10_000)
+    said = " ".join(panel.inner_text().split())
+    assert "Return per 100,000 spent at week 5" in said, said
+    assert "true returns: run run.py dataloop and load its truth file" in said, said
+    assert panel.locator("img").evaluate("e => e.src") != before
+    box = panel.locator("img").bounding_box()
+    assert box is not None and box["width"] > 200

@@ -11,6 +11,7 @@ import time
 import ipyvuetify as v
 import ipywidgets
 import numpy as np
+import pandas as pd
 import pytest
 import solara
 from matplotlib.colors import to_rgba_array
@@ -735,3 +736,304 @@ def markdown_texts(rc) -> list[str]:
 def account_card(rc) -> str:
     """The plain text of the open account card ("" if none)."""
     return card_text(rc, "bjs-account-card")
+
+
+# ------------------------------------------------------------------------ the DATA loop
+LOOP_VENDOR = "SearchHeavy"
+NO_TRUTH = viz.NO_TRUTH_NOTE.replace("`", "")  # as rendered (code spans)
+
+
+def data_loop_file(tmp_path, baseline: int = 4, cadence: int = 4) -> str:
+    """The baseline with SearchHeavy on the DATA loop (perfect tracking, short baseline
+    and cadence so a small test run sees adjustments)."""
+    text = viz.DEFAULT_SCENARIO.read_text()
+    loop = (
+        f'policy = "data_loop"\ndata_loop = {{ baseline_weeks = {baseline}, '
+        f'cadence_weeks = {cadence}, window_weeks = {baseline}, tracking = {{ method = "perfect" }} }}'
+    )
+    text = text.replace(f'name = "{LOOP_VENDOR}"', f'name = "{LOOP_VENDOR}"\n{loop}', 1)
+    path = tmp_path / "data_loop_scenario.toml"
+    path.write_text(text)
+    return str(path)
+
+
+def beliefs_frame(rows) -> pd.DataFrame:
+    cols = ["vendor", "week", "channel", "believed_return", "share_before", "share_after"]
+    return pd.DataFrame(rows, columns=cols)
+
+
+def test_mix_over_weeks_is_each_weeks_share_of_the_vendors_channel_spend():
+    c = len(CHANNEL_NAMES)
+    week0 = np.zeros((2, c))
+    week0[1, :2] = (300.0, 100.0)
+    week1 = np.zeros((2, c))
+    week1[1, :2] = (100.0, 300.0)
+    week1[0, 3] = 50.0
+    mix = viz.mix_over_weeks([week0, week1, np.zeros((2, c))], 1)
+    assert mix.shape == (3, c)
+    np.testing.assert_allclose(mix[0, :2], (0.75, 0.25))
+    np.testing.assert_allclose(mix[1, :2], (0.25, 0.75))
+    assert mix[2].sum() == 0  # no spend: no shares, no division by zero
+    assert viz.mix_over_weeks([], 0).shape == (0, c)
+
+
+def test_adjustment_weeks_done_and_planned():
+    b = beliefs_frame(
+        [
+            ("A", 13, "search", 1e-5, 0.5, 0.4),
+            ("A", 13, "microblogs", 2e-5, 0.5, 0.6),
+            ("A", 26, "search", 1e-5, 0.4, 0.3),
+            ("B", 52, "search", 1e-5, 1.0, 1.0),
+        ]
+    )
+    assert viz.adjustment_weeks(b, "A") == [13, 26]
+    assert viz.adjustment_weeks(b, "C") == []
+    assert viz.adjustment_weeks(beliefs_frame([]), "A") == []
+    assert viz.planned_adjustments(26, 13, 104) == [26, 39, 52, 65, 78, 91]
+    assert viz.planned_adjustments(200, 13, 104) == []
+
+
+def test_returns_table_puts_the_latest_beliefs_next_to_the_matching_truth():
+    b = beliefs_frame(
+        [
+            ("A", 26, "search", 1e-5, 0.5, 0.4),
+            ("A", 26, "microblogs", 4e-5, 0.5, 0.6),
+            ("A", 39, "search", 2e-5, 0.4, 0.3),
+            ("A", 39, "microblogs", np.nan, 0.6, 0.7),
+            ("B", 39, "search", 9e-5, 1.0, 1.0),
+        ]
+    )
+    truth = pd.DataFrame(
+        {
+            "week": [26, 26, 39, 39, 52, 26],
+            "channel": ["search", "microblogs", "search", "microblogs", "search", "search"],
+            "true_return": [3e-5, 1e-5, 3.5e-5, 0.5e-5, 9.9, 7.7],
+            "low": [2e-5, 0.0, 3e-5, 0.0, 9.0, 7.0],
+            "high": [4e-5, 2e-5, 4e-5, 1e-5, 10.0, 8.0],
+            "oracle": ["oracle@13"] * 5 + ["oracle@52"],
+        }
+    )
+    t = viz.returns_table(b, "A", truth, cadence=13).set_index("channel")
+    assert list(t.index) == ["search", "microblogs"] and set(t["week"]) == {39}
+    assert t.loc["search", "believed_return"] == 2e-5
+    assert np.isnan(t.loc["microblogs", "believed_return"])  # no spend: no belief
+    # the oracle of the same cadence, at its latest week at or before the adjustment
+    assert t.loc["search", "true_return"] == 3.5e-5 and t.loc["search", "truth_week"] == 39
+    assert (t.loc["search", "true_low"], t.loc["search", "true_high"]) == (3e-5, 4e-5)
+    assert set(t["oracle"]) == {"oracle@13"}
+    assert viz.returns_table(b, "A", truth, cadence=52).loc[0, "true_return"] == 7.7
+    # no truth: believed only, the true columns empty (nothing is made up)
+    alone = viz.returns_table(b, "A")
+    assert alone["true_return"].isna().all() and alone["truth_week"].isna().all()
+    # a truth that starts after the adjustment: no truth for it
+    late = truth.assign(week=truth["week"] + 100)
+    assert viz.returns_table(b, "A", late, 13)["true_return"].isna().all()
+    assert len(viz.returns_table(b, "C", truth)) == 0
+
+
+def test_read_truth_takes_run_py_dataloops_file_and_refuses_others(tmp_path):
+    good = tmp_path / viz.TRUTH_FILE
+    pd.DataFrame(
+        {
+            "week": [26],
+            "channel": ["search"],
+            "share": [0.25],
+            "true_return": [3e-5],
+            "low": [2e-5],
+            "high": [4e-5],
+            "oracle": ["oracle@13"],
+        }
+    ).to_csv(good, index=False)
+    t = viz.read_truth(good)
+    assert t.problem == "" and t.table.loc[0, "true_return"] == 3e-5
+    bad = tmp_path / "bad.csv"
+    bad.write_text("week,channel\n26,search\n")
+    t = viz.read_truth(bad)
+    assert t.table is None and "true_return" in t.problem
+    t = viz.read_truth(tmp_path / "missing.csv")
+    assert t.table is None and "missing.csv" in t.problem
+    # picked up next to the scenario when none is typed in
+    scenario = str(tmp_path / "s.toml")
+    assert viz.truth_path(scenario, "") == str(good)
+    assert viz.truth_path(scenario, " other.csv ") == "other.csv"
+    assert viz.truth_path(str(tmp_path / "sub" / "s.toml"), None) is None
+
+
+def test_a_study_file_runs_its_base_scenario_with_a_chosen_policy_variant():
+    path = viz.ROOT / "scenarios" / "data_loop.toml"
+    assert viz.is_study_file(path) and not viz.is_study_file(viz.DEFAULT_SCENARIO)
+    scenario, (labels, chosen) = viz.load_view_scenario(path)
+    assert "static" in labels and not any(x.startswith("oracle") for x in labels)
+    focal = next(v for v in scenario.vendors if v.name == "Focal")
+    assert chosen == next(x for x in labels if x != "static")  # the first data-loop one
+    assert focal.policy == "data_loop"
+    scenario, (_, chosen) = viz.load_view_scenario(path, "survey@52")
+    focal = next(v for v in scenario.vendors if v.name == "Focal")
+    assert chosen == "survey@52" and focal.loop.cadence_weeks == 52
+    assert focal.loop.tracking.method == "point_of_sale"
+    scenario, (_, chosen) = viz.load_view_scenario(path, "static")
+    assert next(v for v in scenario.vendors if v.name == "Focal").policy == "static"
+    m = viz.VizModel(str(path), BUYERS, loop=viz.LoopSetup("reverse@13"))
+    assert m.study_variant == "reverse@13" and list(m.loops) == [m.vendor_names.index("Focal")]
+
+
+def find_panel(rc):
+    """The DATA-loop panel's widget (None if there is none). It sits in SolaraViz's grid
+    widget: found by walking every widget-valued trait, as `markdown_texts` does."""
+    panels: list = []
+    seen: set[int] = set()
+
+    def find(w) -> None:
+        if isinstance(w, list | tuple):
+            for x in w:
+                find(x)
+            return
+        if not isinstance(w, ipywidgets.Widget) or id(w) in seen:
+            return
+        seen.add(id(w))
+        if "bjs-loop-panel" in (getattr(w, "class_", None) or ""):
+            panels.append(w)
+        for name in w.keys:
+            if name not in ("template", "layout", "style"):
+                find(getattr(w, name, None))
+
+    for top in rc.find(ipywidgets.Widget).widgets:
+        find(top)
+    return panels[0] if panels else None
+
+
+def loop_image(rc) -> bytes:
+    """The DATA-loop chart's PNG."""
+    found = []
+
+    def walk(w) -> None:
+        if isinstance(w, ipywidgets.Image):
+            found.append(w.value)
+        for c in getattr(w, "children", None) or ():
+            walk(c)
+
+    walk(find_panel(rc))
+    assert len(found) == 1
+    return bytes(found[0])
+
+
+def loop_panel(rc) -> str:
+    """The plain text of the DATA-loop panel ("" if there is none)."""
+    panel = find_panel(rc)
+    if panel is None:
+        return ""
+    out: list[str] = []
+
+    def walk(w) -> None:
+        if isinstance(w, str):
+            out.append(w)
+            return
+        template = getattr(w, "template", None)
+        if isinstance(template, str):
+            out.append(html.unescape(re.sub(r"<[^>]+>", " ", template.split("<script")[0])))
+        for c in getattr(w, "children", None) or ():
+            walk(c)
+
+    walk(panel)
+    return " ".join(" ".join(out).split())
+
+
+def test_page_with_a_data_loop_vendor_shows_its_mix_and_beliefs(tmp_path, monkeypatch):
+    monkeypatch.setenv(viz.SCENARIO_ENV, data_loop_file(tmp_path))
+    rc = render()
+    m = model_of(rc)
+    index = m.vendor_names.index(LOOP_VENDOR)
+    assert list(m.loops) == [index]
+    assert len(images(rc)) == 6  # the five charts and the DATA-loop chart
+    text = loop_panel(rc)
+    assert "DATA loop" in text and "No adjustment yet." in text
+    assert NO_TRUTH in text
+    rc.find(v.Select, label="Adaptive vendor").assert_empty()  # only one: no select
+    rc.find(v.TextField, label="Truth file (run.py dataloop's dataloop_truth.csv)").assert_single()
+    chart = functools.partial(loop_image, rc)
+    for _ in range(4):
+        click(rc, "Step")
+    before = chart()
+    assert "No adjustment yet." in loop_panel(rc)
+    click(rc, "Step")  # week 4 (0-based) is the first adjustment: its plan is played
+    assert model_of(rc).week == 5
+    text = loop_panel(rc)
+    assert "Adjusted at week 5." in text
+    assert "Return per 100,000 spent at week 5" in text and "Internet search" in text
+    assert chart() != before
+    done = m.charts[f"loop:{index}"].marks.get_segments()
+    assert len(done) == 1 and done[0][0][0] == 5  # the adjustment is marked
+    # the truth file, typed into the sidebar: true returns next to the believed ones
+    truth = tmp_path / "elsewhere.csv"
+    pd.DataFrame(
+        {"week": [4], "channel": ["search"], "true_return": [4e-5], "low": [3e-5], "high": [5e-5]}
+    ).to_csv(truth, index=False)
+    before = chart()
+    type_text(rc, "Truth file (run.py dataloop's dataloop_truth.csv)", str(truth))
+    text = loop_panel(rc)
+    assert "4.0 (3.0 to 5.0)" in text and NO_TRUTH not in text
+    assert "oracle oracle at week 5" in text
+    assert chart() != before
+    type_text(rc, "Truth file (run.py dataloop's dataloop_truth.csv)", str(tmp_path / "no.csv"))
+    assert "no.csv" in loop_panel(rc) and NO_TRUTH in loop_panel(rc)
+
+
+def test_a_truth_file_next_to_the_scenario_is_picked_up(tmp_path, monkeypatch):
+    monkeypatch.setenv(viz.SCENARIO_ENV, data_loop_file(tmp_path))
+    pd.DataFrame({"week": [4], "channel": ["search"], "true_return": [2e-5]}).to_csv(
+        tmp_path / viz.TRUTH_FILE, index=False
+    )
+    rc = render()
+    for _ in range(5):
+        click(rc, "Step")
+    text = loop_panel(rc)
+    assert viz.TRUTH_FILE in text and " 2.0 " in text
+
+
+def test_several_data_loop_vendors_get_a_select(tmp_path, monkeypatch):
+    path = data_loop_file(tmp_path)
+    text = (
+        open(path)
+        .read()
+        .replace(
+            'name = "AnalystLed"',
+            'name = "AnalystLed"\npolicy = "data_loop"\n'
+            "data_loop = { baseline_weeks = 4, cadence_weeks = 8, window_weeks = 4 }",
+            1,
+        )
+    )
+    open(path, "w").write(text)
+    monkeypatch.setenv(viz.SCENARIO_ENV, path)
+    rc = render()
+    assert "AnalystLed measures" in loop_panel(rc)
+    select(rc, "Adaptive vendor").v_model = LOOP_VENDOR
+    assert f"{LOOP_VENDOR} measures" in loop_panel(rc)
+    assert len(images(rc)) == 6
+
+
+def test_a_study_file_typed_in_runs_on_reset_and_its_variant_select_applies_on_reset():
+    rc = render()
+    rc.find(v.Select, label="Policy variant (on Reset)").assert_empty()
+    type_text(rc, "Scenario file", str(viz.ROOT / "scenarios" / "data_loop.toml"))
+    click(rc, "Reset")
+    m = model_of(rc)
+    assert m.study_variant and m.loops and m.n_buyers == BUYERS
+    assert "Focal measures with forward" in loop_panel(rc)
+    select(rc, "Policy variant (on Reset)").v_model = "survey@13"
+    assert model_of(rc) is m  # on Reset only
+    click(rc, "Reset")
+    m = model_of(rc)
+    assert m.study_variant == "survey@13"
+    assert "Focal measures with point of sale" in loop_panel(rc)
+    select(rc, "Policy variant (on Reset)").v_model = "static"
+    click(rc, "Reset")
+    assert not model_of(rc).loops and loop_panel(rc) == ""  # a static focal: no panel
+
+
+def test_no_data_loop_vendor_no_panel():
+    rc = render()
+    assert not model_of(rc).loops
+    assert len(images(rc)) == 5
+    assert loop_panel(rc) == ""
+    assert not any("DATA loop" in t for t in markdown_texts(rc))
+    rc.find(v.TextField, label="Truth file (run.py dataloop's dataloop_truth.csv)").assert_empty()
