@@ -26,7 +26,7 @@ from pathlib import Path
 from analysis.cli import UsageError, int_arg, load_with_overrides
 
 ROOT = Path(__file__).resolve().parent.parent
-APP = ROOT / "sim" / "viz.py"
+APP = ROOT / "analysis" / "viz_app.py"  # sim/viz.py's page, able to read study files
 DEFAULT_SCENARIO = ROOT / "scenarios" / "baseline.toml"
 
 
@@ -149,7 +149,17 @@ def command(args: argparse.Namespace) -> int:
 
     path = Path(args.scenario)
     # a bad file or --buyers is a ScenarioError: one line and exit 2 (run.py)
-    scenario = load_with_overrides(path, args.buyers)
+    from sim.scenario import read_toml
+
+    data = read_toml(path, "scenario or study")
+    if isinstance(data.get("sweep"), dict) and "vendors" not in data:
+        # a DATA-loop study: its base scenario here; the page picks the policy variant
+        from analysis.dataloop import load_study
+
+        base = load_study(path).scenario
+        scenario = base if args.buyers is None else base.with_changes({"buyers.count": args.buyers})
+    else:
+        scenario = load_with_overrides(path, args.buyers)
     check_port(args.host, args.port)  # before any URL is printed
     host = f"[{args.host}]" if ":" in args.host else args.host
     url = f"http://{host}:{args.port}/"

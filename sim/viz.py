@@ -487,6 +487,19 @@ class LoopSetup:
     variant: str | None = None
 
 
+#: How the view turns a study file into (scenario, variants): set by analysis/viz_app.py,
+#: the page the launcher serves, with analysis.dataloop's reader (sim never imports
+#: analysis). None: the view runs scenarios only and refuses a study file in one line.
+_study_loader: Callable[[str | Path], Any] | None = None
+
+
+def register_study_loader(loader: Callable[[str | Path], Any] | None) -> None:
+    """Let the view open study files with `loader(path) -> study` (analysis/viz_app.py
+    passes `analysis.dataloop.load_study`)."""
+    global _study_loader
+    _study_loader = loader
+
+
 def is_study_file(path: str | Path) -> bool:
     """Whether `path` is a DATA-loop study file (a sweep-format file with [sweep] and a
     policy axis, no vendors of its own) rather than a scenario."""
@@ -516,9 +529,13 @@ def load_view_scenario(
     """
     if not is_study_file(path):
         return load_scenario(path), ((), None)
-    from analysis.dataloop import load_study
-
-    study = load_study(path)
+    if _study_loader is None:
+        raise ScenarioError(
+            str(path),
+            "sweep",
+            "a study file: open it with `python run.py viz FILE` (its page reads studies)",
+        )
+    study = _study_loader(path)
     runnable = [x for x in study.variants if x.policy != "oracle"]
     if not runnable:
         raise ScenarioError(str(path), "axes", "the study has no static or data_loop variant")

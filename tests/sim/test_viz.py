@@ -859,7 +859,26 @@ def test_read_truth_takes_run_py_dataloops_file_and_refuses_others(tmp_path):
     assert viz.truth_path(str(tmp_path / "sub" / "s.toml"), None) is None
 
 
-def test_a_study_file_runs_its_base_scenario_with_a_chosen_policy_variant():
+@pytest.fixture
+def studies():
+    """The view as `run.py viz` serves it (analysis/viz_app.py): able to read study files."""
+    from analysis.dataloop import load_study
+
+    viz.register_study_loader(load_study)
+    yield
+    viz.register_study_loader(None)
+
+
+def test_without_the_analysis_page_a_study_file_is_one_line():
+    """sim never imports analysis: sim/viz.py alone refuses a study file, in one line."""
+    from sim.scenario import ScenarioError
+
+    with pytest.raises(ScenarioError, match="run.py viz FILE") as err:
+        viz.load_view_scenario(viz.ROOT / "scenarios" / "data_loop.toml")
+    assert "\n" not in str(err.value)
+
+
+def test_a_study_file_runs_its_base_scenario_with_a_chosen_policy_variant(studies):
     path = viz.ROOT / "scenarios" / "data_loop.toml"
     assert viz.is_study_file(path) and not viz.is_study_file(viz.DEFAULT_SCENARIO)
     scenario, (labels, chosen) = viz.load_view_scenario(path)
@@ -1011,7 +1030,7 @@ def test_several_data_loop_vendors_get_a_select(tmp_path, monkeypatch):
     assert len(images(rc)) == 6
 
 
-def test_a_study_file_typed_in_runs_on_reset_and_its_variant_select_applies_on_reset():
+def test_a_study_file_typed_in_runs_on_reset_and_its_variant_select_applies_on_reset(studies):
     rc = render()
     rc.find(v.Select, label="Policy variant (on Reset)").assert_empty()
     type_text(rc, "Scenario file", str(viz.ROOT / "scenarios" / "data_loop.toml"))
