@@ -382,7 +382,9 @@ def lab_figure(table: pd.DataFrame):
     ax.axvline(0, color="grey", lw=0.8)
     ax.set_xlabel("share of the vendor's conversions")
     ax.set_title(f"{t.attrs.get('vendor', '')}: measured attribution vs true incremental share")
-    ax.legend(fontsize=7, loc="lower right")
+    # the legend right of the axes: it never hides a bar or a true-lift marker
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)
+    fig.set_figwidth(10)
     fig.tight_layout()
     return fig
 

@@ -94,6 +94,14 @@ def test_null_channel_has_zero_true_lift_but_measured_credit(null_scenario):
     cost = search.weekly_spend * weeks
     assert search.incremental_roi == pytest.approx((added - cost) / cost)
     assert search.incremental_roi_low < search.incremental_roi < search.incremental_roi_high
+    # the figure's legend covers no bar and no true-lift marker
+    fig = labmod.lab_figure(lab.table)
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    ax = fig.axes[0]
+    box = ax.get_legend().get_window_extent(renderer)
+    data = [a.get_window_extent(renderer) for a in (*ax.patches, *ax.lines, *ax.collections)]
+    assert data and not any(box.overlaps(b) for b in data if b.width > 0 and b.height > 0)
 
 
 def test_counterfactual_pairs_differ_only_downstream_of_removed_spend(null_scenario):
