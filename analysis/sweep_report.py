@@ -14,8 +14,10 @@ t intervals over replications; paired comparisons against a reference variant (c
 random numbers: replication r of every variant used the same seed) with a paired t-test
 and a verdict per pair; figures (conversions by variant with CI bars, the stage funnel,
 source use by stage next to the IDC ranking, win share over weeks); for sampled sweeps,
-each parameter's effect (binned means) and a sensitivity ranking; and any attribution
-labs saved into the folder (`run.py attribution ... --save DIR`).
+each parameter's effect (binned means) and a sensitivity ranking; for policy sweeps (the
+`mix` and `beliefs` tables, analysis.outcomes) how the adaptive vendor moved its mix and
+what it believed each channel returned; and any attribution labs saved into the folder
+(`run.py attribution ... --save DIR`).
 
 Only runs with status "ok" enter the statistics; the set-up says how many failed.
 """
@@ -64,6 +66,8 @@ class SweepData:
     weekly_vendors: pd.DataFrame | None
     attribution: list[pd.DataFrame] = field(default_factory=list)
     vendors_all: pd.DataFrame | None = None  # before a --vendor filter
+    mix: pd.DataFrame | None = None  # policy sweeps only (analysis.outcomes.mix)
+    beliefs: pd.DataFrame | None = None  # policy sweeps only (analysis.outcomes.beliefs)
 
     @property
     def failed(self) -> int:
@@ -125,7 +129,7 @@ def load(path: Path, sweep: str | None = None) -> SweepData:
     if runs.empty:
         raise ScenarioError(src, "DIR", f"all {len(runs_all)} runs failed; see the runs table")
     tables = {}
-    for t in ("vendors", "source_use", "weekly_vendors"):
+    for t in ("vendors", "source_use", "weekly_vendors", "mix", "beliefs"):
         df = optional(t)
         tables[t] = None if df is None else df[df["run_id"].isin(ok_ids)].reset_index(drop=True)
     if tables["vendors"] is None:
@@ -141,6 +145,8 @@ def load(path: Path, sweep: str | None = None) -> SweepData:
         tables["source_use"],
         tables["weekly_vendors"],
         attribution,
+        mix=tables["mix"],
+        beliefs=tables["beliefs"],
     )
 
 
@@ -793,6 +799,238 @@ def extra_sections(d: SweepData, vendor: str | None) -> list[tuple[str, str]]:
     return out
 
 
+# ------------------------------------------------------------------ policy sweeps (issue 11)
+#: believed and true returns are shown per this much spend (as in `run.py dataloop`)
+RETURN_PER = 100_000.0
+#: the file of true returns `run.py dataloop` writes
+TRUTH_FILE = "dataloop_truth.csv"
+
+
+def policy_vendor(d: SweepData, vendor: str | None) -> str | None:
+    """The vendor whose policy the report follows: --vendor, else the strategy axis's
+    vendor, else the first vendor in the `mix` table (None: no mix rows)."""
+    if d.mix is None or d.mix.empty:
+        return None
+    have = list(dict.fromkeys(d.mix["vendor"].astype(str)))
+    if vendor is not None:
+        return vendor if vendor in have else None
+    for a in d.info.get("axes", []):
+        if a.get("kind") == "strategy" and a.get("vendor") in have:
+            return a["vendor"]
+    return have[0]
+
+
+def policy_mix_table(mix: pd.DataFrame, vendor: str) -> pd.DataFrame:
+    """Per variant, quarter and channel: the vendor's mean share of its channel spend over
+    replications, with n and a 95% t half-width; channels it never spends on left out."""
+    m = mix[mix["vendor"] == vendor]
+    used = m.groupby("channel", observed=True)["spend"].sum()
+    m = m[m["channel"].isin(used[used > 0].index)]
+    g = m.groupby(["variant_id", "variant", "quarter", "channel"], observed=True)["share"]
+    out = g.agg(n="count", mean_share="mean", sd="std").reset_index()
+    out["half_width"] = compare.t_half_width(out["sd"].to_numpy(), out["n"].to_numpy())
+    out.insert(0, "vendor", vendor)
+    return out.drop(columns="sd").sort_values(["variant_id", "quarter", "channel"], kind="stable")
+
+
+def fig_policy_mix(pm: pd.DataFrame, variants: list[str]):
+    """The vendor's mean share per channel by quarter: one panel per variant (its full
+    name), the legend outside the axes."""
+    fig, axes = _panels(len(variants))
+    channels = sorted(pm["channel"].astype(str).unique())
+    plt = pyplot()
+    colors = {c: plt.cm.tab10(i % 10) for i, c in enumerate(channels)}
+    for ax, v in zip(axes.ravel(), variants, strict=False):
+        sub = pm[pm["variant"] == v].pivot_table(
+            index="quarter", columns="channel", values="mean_share", observed=True
+        )
+        for c in channels:
+            if c in sub:
+                ax.plot(sub.index + 1, sub[c], marker="o", ms=3, color=colors[c], label=c)
+        ax.set_title(wrap_label(v, 40), fontsize=8)
+        ax.set_xlabel("quarter (13 weeks)", fontsize=8)
+        ax.set_ylim(0, 1)
+    for ax in axes.ravel()[len(variants) :]:
+        ax.axis("off")
+    axes[0, 0].set_ylabel("share of channel spend")
+    handles = [plt.Line2D([], [], color=colors[c], marker="o", ms=3, label=c) for c in channels]
+    fig.tight_layout(rect=(0, 0, 0.8, 1))
+    fig.legend(handles=handles, fontsize=7, loc="upper left", bbox_to_anchor=(0.81, 0.95))
+    return fig
+
+
+def _cadence_of(d: SweepData, variant: str, vendor: str) -> int | None:
+    """A variant's adjustment cadence (weeks) for `vendor`, from its axis values."""
+    runs = d.runs[d.runs["variant"] == variant]
+    if runs.empty:
+        return None
+    r = runs.iloc[0]
+    for a in d.info.get("axes", []):
+        col = a.get("column", f"p:{a['name']}")
+        if col not in runs:
+            continue
+        if f"vendors.{vendor}.data_loop.cadence_weeks" in a.get("paths", []):
+            return int(float(r[col]))
+        if a.get("kind") == "strategy" and a.get("vendor") == vendor:
+            loop = (d.info.get("strategies", {}).get(str(r[col])) or {}).get("data_loop") or {}
+            if "cadence_weeks" in loop:
+                return int(loop["cadence_weeks"])
+    fixed = d.info.get("set", {}).get(f"vendors.{vendor}.data_loop.cadence_weeks")
+    return int(fixed) if fixed is not None else None
+
+
+def find_truth(d: SweepData, truth: Path | None) -> tuple[pd.DataFrame | None, Path | None]:
+    """The true returns of `run.py dataloop` (dataloop_truth.csv): the file given, else one
+    in the sweep folder or the results folder above it."""
+    candidates = (
+        [Path(truth)] if truth is not None else [d.path / TRUTH_FILE, d.path.parent / TRUTH_FILE]
+    )
+    for f in candidates:
+        if f.is_file():
+            t = pd.read_csv(f)
+            need = {"week", "channel", "true_return", "low", "high"}
+            if not need <= set(t.columns):
+                raise ScenarioError(
+                    str(f),
+                    "",
+                    f"not a {TRUTH_FILE} of `run.py dataloop` (needs {', '.join(sorted(need))})",
+                )
+            if "oracle" not in t:
+                t["oracle"] = "oracle"
+            return t, f
+        if truth is not None:
+            raise ScenarioError(str(f), "--truth", "no such file")
+    return None, None
+
+
+def _truth_at(truth: pd.DataFrame, cadence: int | None, week: int, channel: str) -> dict | None:
+    """The true return of `channel` at the latest truth week <= `week`, from the oracle of
+    the same cadence (label `...@<cadence>`) if there is one, else any oracle."""
+
+    def cad(label: str) -> int | None:
+        tail = str(label).rsplit("@", 1)
+        return int(tail[1]) if len(tail) == 2 and tail[1].isdigit() else None
+
+    labels = sorted(truth["oracle"].astype(str).unique(), key=lambda x: cad(x) != cadence)
+    for label in labels:
+        t = truth[(truth["oracle"].astype(str) == label) & (truth["channel"] == channel)]
+        t = t[t["week"] <= week].sort_values("week")
+        if len(t):
+            return t.iloc[-1].to_dict()
+    return None
+
+
+def belief_table(d: SweepData, vendor: str, truth: pd.DataFrame | None) -> pd.DataFrame:
+    """Per variant and channel: the vendor's mean believed return at its first and last
+    adjustment (per RETURN_PER spent) with 95% t intervals over replications, the mean
+    share after the last adjustment, and the true return at those weeks when known."""
+    b = d.beliefs
+    b = b[(b["vendor"] == vendor) & b["believed_return"].notna()]
+    if b.empty:
+        return pd.DataFrame()
+    wk = b.groupby("run_id")["week"]
+    rows = []
+    for which, mask in (
+        ("first", b["week"] == wk.transform("min")),
+        ("last", b["week"] == wk.transform("max")),
+    ):
+        g = b[mask].groupby(["variant_id", "variant", "channel"], observed=True)
+        agg = g.agg(
+            week=("week", "median"),
+            n=("believed_return", "count"),
+            mean=("believed_return", "mean"),
+            sd=("believed_return", "std"),
+            share_after=("share_after", "mean"),
+        ).reset_index()
+        agg["adjustment"] = which
+        rows.append(agg)
+    out = pd.concat(rows, ignore_index=True)
+    half = compare.t_half_width(out["sd"].to_numpy(), out["n"].to_numpy())
+    out["believed"] = out["mean"] * RETURN_PER
+    out["ci_low"] = (out["mean"] - half) * RETURN_PER
+    out["ci_high"] = (out["mean"] + half) * RETURN_PER
+    out["week"] = out["week"].astype(int)
+    cols = ["variant", "adjustment", "week", "channel", "n", "believed", "ci_low", "ci_high"]
+    if truth is not None:
+        t_rows = []
+        for r in out.itertuples():
+            tr = _truth_at(truth, _cadence_of(d, r.variant, vendor), int(r.week), r.channel)
+            t_rows.append(
+                [tr[k] * RETURN_PER if tr else math.nan for k in ("true_return", "low", "high")]
+            )
+        out[["true", "true_low", "true_high"]] = pd.DataFrame(t_rows, index=out.index)
+        cols += ["true", "true_low", "true_high"]
+    out["order"] = out["adjustment"].map({"first": 0, "last": 1})
+    out = out.sort_values(["variant_id", "order", "channel"], kind="stable")
+    return out[[*cols, "share_after"]].reset_index(drop=True)
+
+
+def policy_section(
+    d: SweepData, vendor: str | None, truth: Path | None = None
+) -> tuple[str, dict[str, pd.DataFrame]]:
+    """The "Policies" section of a policy sweep (one with `mix` rows: a data_loop or
+    oracle vendor, analysis.outcomes) as HTML and its tables; ("", {}) otherwise."""
+    focal = policy_vendor(d, vendor)
+    if focal is None:
+        return "", {}
+    order = [v for v in variant_order(d) if v in set(d.mix["variant"].astype(str))]
+    shown = order[:MAX_VARIANTS_SHOWN]
+    pm = policy_mix_table(d.mix, focal)
+    tables = {"policy_mix": pm}
+    esc = html.escape
+    parts = [
+        '<h2 id="policies">Policies: how adaptive vendors moved their mix</h2>',
+        f'<p class="note">{esc(focal)}\'s share of its channel spend per 13-week quarter, '
+        "mean over replications, one panel per variant (a static variant keeps its plan: "
+        "the reference). An oracle variant run as a plain sweep has no planner and keeps "
+        "its plan. Every share with its 95% interval is in policy_mix.csv.</p>",
+        fig_to_img(fig_policy_mix(pm, shown), f"{focal}: channel mix by quarter per variant"),
+    ]
+    if len(order) > len(shown):
+        parts.append(f'<p class="note">Showing {len(shown)} of {len(order):,} variants.</p>')
+    truth_df, truth_file = find_truth(d, truth)
+    bt = (
+        belief_table(d, focal, truth_df)
+        if d.beliefs is not None and not d.beliefs.empty
+        else pd.DataFrame()
+    )
+    parts.append(
+        f"<h3>What {esc(focal)} believed each channel returned (per {RETURN_PER:,.0f} spent)</h3>"
+    )
+    if bt.empty:
+        parts.append(
+            '<p class="note">No data-loop adjustment in these runs (no data_loop vendor, '
+            "or the runs end before its first adjustment).</p>"
+        )
+    else:
+        tables["policy_beliefs"] = bt
+        parts.append(
+            '<p class="note">Believed return: the objective its own tracking credits to the '
+            "channel over its window, per spend, at its first and last adjustment (week: "
+            "the median over runs); mean with 95% t interval over replications; "
+            "share_after: the channel's mean share after that adjustment.</p>"
+        )
+        show = bt[bt["variant"].isin(shown)]
+        parts.append(html_table(show, percent=["share_after"]))
+    if truth_df is None:
+        parts.append(
+            '<p class="note">True returns are not in a sweep: <code>run.py dataloop FILE '
+            "--out DIR</code> measures them (the oracle's counterfactual runs); put its "
+            f"{TRUTH_FILE} in the sweep folder or pass <code>--truth FILE</code> to show "
+            "them next to the beliefs.</p>"
+        )
+    else:
+        tables["policy_truth"] = truth_df
+        parts.append(
+            f'<p class="note">True returns (true, true_low, true_high: 95% interval) from '
+            f"{esc(str(truth_file))}, measured by <code>run.py dataloop</code> with the "
+            "oracle's counterfactual runs, at the latest truth week up to each adjustment "
+            "(the oracle of the same cadence where there is one). They come from that "
+            "study's scenario: they match this sweep only if it ran the same file.</p>"
+        )
+    return "\n".join(parts), tables
+
+
 def filter_vendor(d: SweepData, vendor: str | None) -> SweepData:
     """The sweep's tables restricted to one vendor (`--vendor`: filters everything)."""
     if vendor is None:
@@ -812,6 +1050,8 @@ def filter_vendor(d: SweepData, vendor: str | None) -> SweepData:
         keep(d.weekly_vendors),
         att,
         d.vendors if d.vendors_all is None else d.vendors_all,
+        keep(d.mix),
+        keep(d.beliefs),
     )
 
 
@@ -824,6 +1064,7 @@ def build_report(
     progress: Callable[[str], None] | None = None,
     data: SweepData | None = None,
     width: float | None = None,
+    truth: Path | None = None,
 ) -> Report:
     """Read a sweep folder and write the HTML report and its CSV tables.
 
@@ -841,6 +1082,8 @@ def build_report(
         progress: called with a step name as each step starts.
         data: the sweep already read with `load` (else it is read from `path`).
         width: the half-width the replications line aims at (default: half the widest).
+        truth: a dataloop_truth.csv of `run.py dataloop` to show next to a policy sweep's
+            beliefs (default: one in the sweep folder or the folder above it).
     """
     started = time.perf_counter()
     step = progress or (lambda _name: None)
@@ -1069,6 +1312,13 @@ def build_report(
             )
             + "</div></div>"
         )
+
+    if d.mix is not None and not d.mix.empty:
+        step("policies")
+        text, ptables = policy_section(d, vendor, truth)
+        if text:
+            parts.append(text)
+            tables.update(ptables)
 
     if d.attribution:
         step("attribution")
