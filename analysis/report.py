@@ -30,6 +30,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="half-width the replications line aims at (default: half the widest interval)",
     )
     parser.add_argument("--sweep", help="which sweep, when DIR holds several")
+    parser.add_argument(
+        "--truth",
+        type=Path,
+        help="dataloop_truth.csv of `run.py dataloop` (true returns next to a policy sweep's "
+        "beliefs; default: one in DIR or the folder above)",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -68,6 +74,7 @@ def command(args: argparse.Namespace) -> int:
             progress,
             data=data,
             width=args.width,
+            truth=args.truth,
         )
         bar.update(max(bar.total - bar.n, 0))
     print(

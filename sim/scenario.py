@@ -1032,6 +1032,13 @@ def _set_dotted(data: dict[str, Any], dotted: str, value: Any, source: str) -> N
                 node[part] = Accounts().model_dump()  # setting a field turns accounts on
             elif node[part] is None and part == "data_loop":
                 node[part] = DataLoop().model_dump()  # setting a field gives the defaults
+            elif isinstance(node[part], dict) and part == "data_loop":
+                # a data_loop table given in part (a sweep strategy's): its defaults filled
+                # in, so that a later change may set any of its fields (a cadence axis)
+                try:
+                    node[part] = DataLoop.model_validate(node[part]).model_dump()
+                except ValidationError:
+                    pass  # validation names the problem once the changes are applied
             node = node[part]
         elif isinstance(node, dict) and parts[0] == "channels" and i == 1:
             node = node.setdefault(part, {})  # a new per-channel override

@@ -170,6 +170,13 @@ def test_policy_report_shows_truth_next_to_beliefs(policy_sweep, tmp_path):
     assert "true_low" in sec and "run.py dataloop" in sec
     with pytest.raises(Exception, match="no such file"):
         report.build_report(sdir.parent, tmp_path / "x.html", truth=tmp_path / "missing.csv")
+    # the same from the command line: run.py report DIR --truth FILE
+    import run
+
+    out = tmp_path / "cli.html"
+    args = ["report", str(sdir.parent), "--out", str(out), "--truth", str(truth), "--quiet"]
+    assert run.main(args) == 0
+    assert "true_low" in section_of(out.read_text(encoding="utf-8"))
 
 
 def test_policy_section_follows_vendor_filter(policy_sweep, tmp_path):

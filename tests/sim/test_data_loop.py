@@ -186,3 +186,17 @@ def test_counter_uniforms_are_uniform_and_independent_across_weeks_and_lanes() -
         assert not np.isin(u[:10_000], other).any()
         assert abs(np.corrcoef(u, other)[0, 1]) < 4 / np.sqrt(u.size)
     np.testing.assert_array_equal(u[[5, 7]], counter_uniforms(99, 3, np.array([5, 7])))
+
+
+def test_a_partial_data_loop_table_then_one_of_its_fields_can_be_set(baseline) -> None:
+    """A sweep strategy gives a data_loop table in part; a cadence axis then sets one of
+    its fields: the table's defaults are filled in first, not refused as unknown."""
+    sc = baseline.with_changes(
+        {
+            f"vendors.{VENDOR}.policy": "data_loop",
+            f"vendors.{VENDOR}.data_loop": {"tracking": {"method": "forward"}},
+            f"vendors.{VENDOR}.data_loop.cadence_weeks": 52,
+        }
+    )
+    loop = next(v for v in sc.vendors if v.name == VENDOR).data_loop
+    assert loop.cadence_weeks == 52 and loop.tracking.method == "forward"
