@@ -493,8 +493,8 @@ def load_study(path: str | Path) -> Study:
         ScenarioError: one line naming the file and the key (no focal vendor, an unknown
         policy, a value the scenario refuses, ...).
     """
-    from analysis.design import _flatten
-    from sim.scenario import MAX_SEED, ScenarioError, load_scenario, read_toml, shown
+    from analysis.design import study_scenario
+    from sim.scenario import MAX_SEED, ScenarioError, read_toml, shown
 
     p = Path(path)
     src = str(path)
@@ -509,24 +509,7 @@ def load_study(path: str | Path) -> Study:
             "see scenarios/data_loop.toml",
         )
     name = str(head.get("name", p.stem))
-    scen = head.get("scenario")
-    if not isinstance(scen, str) or not scen:
-        raise ScenarioError(src, "sweep.scenario", "the base scenario file is needed")
-    scen_path = Path(scen) if Path(scen).is_absolute() else p.parent / scen
-    if not scen_path.is_file():
-        raise ScenarioError(
-            src,
-            "sweep.scenario",
-            f"scenario file {str(scen_path)!r} not found (paths start at the study file's folder)",
-        )
-    base = load_scenario(scen_path)
-    fixed = head.get("set", {})
-    if not isinstance(fixed, dict):
-        raise ScenarioError(src, "sweep.set", 'must be a table of "dotted.path" = value')
-    try:
-        base = base.with_changes(_flatten(fixed))
-    except ScenarioError as exc:
-        raise ScenarioError(src, f"sweep.set.{exc.field}", exc.problem) from None
+    base = study_scenario(src, "sweep", head, p.parent).scenario
     reps = head.get("replications", DEFAULT_REPS)
     seed = head.get("seed", base.seed)
     for key, val, hi in (("replications", reps, 10_000), ("seed", seed, MAX_SEED)):

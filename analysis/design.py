@@ -294,6 +294,54 @@ def _fmt(value: Any) -> str:
 
 
 # ------------------------------------------------------------------------ loading
+
+
+@dataclass(frozen=True)
+class StudyBase:
+    """What a study file's base scenario entry gives: the scenario (with the `set`
+    changes, if applied), the file it came from and the flattened `set` changes."""
+
+    scenario: Scenario
+    path: Path
+    fixed: dict[str, Any]
+
+
+def study_scenario(
+    src: str, table: str, head: dict[str, Any], folder: Path, apply_set: bool = True
+) -> StudyBase:
+    """The base scenario a study file's [table] names (`scenario = "file"`, relative to
+    the study file's folder), with the table's `set` changes ("dotted.path" = value)
+    applied when `apply_set`. Sweeps, sensitivity, optimisation and DATA-loop studies all
+    read their base this way; every problem is one line naming `<table>.scenario` or
+    `<table>.set.<path>`."""
+    scen = head.get("scenario")
+    if not isinstance(scen, str) or not scen:
+        raise ScenarioError(
+            src,
+            f"{table}.scenario",
+            f'the base scenario file is needed, e.g. scenario = "baseline.toml" '
+            f"(found {shown(scen)})",
+        )
+    path = Path(scen) if Path(scen).is_absolute() else folder / scen
+    if not path.is_file():
+        raise ScenarioError(
+            src,
+            f"{table}.scenario",
+            f"scenario file {str(path)!r} not found (paths start at this file's folder)",
+        )
+    base = load_scenario(path)
+    if not apply_set:
+        return StudyBase(base, path, {})
+    fixed = head.get("set", {})
+    if not isinstance(fixed, dict):
+        raise ScenarioError(src, f"{table}.set", 'must be a table of "dotted.path" = value')
+    fixed = _flatten(fixed)
+    try:
+        return StudyBase(base.with_changes(fixed), path, fixed)
+    except ScenarioError as exc:
+        raise ScenarioError(src, f"{table}.set.{exc.field}", exc.problem) from None
+
+
 def load_sweep_file(path: str | Path) -> Sweep:
     """Read and validate a sweep TOML file into a Sweep.
 
@@ -325,19 +373,8 @@ def load_sweep_file(path: str | Path) -> Sweep:
             "sweep.name",
             f"a name of letters, digits, '_', '-', '.' is needed (found {shown(name)})",
         )
-    scen = head.get("scenario")
-    if not isinstance(scen, str) or not scen:
-        raise ScenarioError(
-            src, "sweep.scenario", f"the base scenario file is needed (found {shown(scen)})"
-        )
-    scen_path = Path(scen) if Path(scen).is_absolute() else p.parent / scen
-    if not scen_path.is_file():
-        raise ScenarioError(
-            src,
-            "sweep.scenario",
-            f"scenario file {str(scen_path)!r} not found (paths start at the sweep file's folder)",
-        )
-    base = load_scenario(scen_path)
+    study_base = study_scenario(src, "sweep", head, p.parent, apply_set=False)
+    base, scen_path = study_base.scenario, study_base.path
     replications = _int(src, "sweep.replications", head.get("replications", 1), 1)
     seed = _int(src, "sweep.seed", head.get("seed", base.seed), 0, MAX_SEED)
     weekly = head.get("weekly", False)

@@ -223,10 +223,10 @@ def _num(src: str, key: str, value: Any, minimum: float, strict: bool = True) ->
 
 def load_spec(path: str | Path, trials: int | None = None) -> Spec:
     """Read and validate an optimisation file; every problem is one line (ScenarioError)."""
-    from analysis.design import _flatten
+    from analysis.design import study_scenario
     from analysis.limits import check_memory
     from sim.channels import CHANNELS
-    from sim.scenario import ScenarioError, load_scenario, read_toml, shown
+    from sim.scenario import ScenarioError, read_toml, shown
 
     p = Path(path)
     src = str(path)
@@ -251,24 +251,7 @@ def load_spec(path: str | Path, trials: int | None = None) -> Spec:
         raise ScenarioError(
             src, "optimize.name", f"must be a non-empty string (found {shown(name)})"
         )
-    scen = head.get("scenario")
-    if not isinstance(scen, str) or not scen:
-        raise ScenarioError(src, "optimize.scenario", "the base scenario file is needed")
-    scen_path = Path(scen) if Path(scen).is_absolute() else p.parent / scen
-    if not scen_path.is_file():
-        raise ScenarioError(
-            src,
-            "optimize.scenario",
-            f"scenario file {str(scen_path)!r} not found (paths start at this file's folder)",
-        )
-    base = load_scenario(scen_path)
-    fixed = head.get("set", {})
-    if not isinstance(fixed, dict):
-        raise ScenarioError(src, "optimize.set", 'must be a table of "dotted.path" = value')
-    try:
-        scenario = base.with_changes(_flatten(fixed))
-    except ScenarioError as exc:
-        raise ScenarioError(src, f"optimize.set.{exc.field}", exc.problem) from None
+    scenario = study_scenario(src, "optimize", head, p.parent).scenario
     vendor = head.get("vendor", scenario.vendor_names()[0])
     if vendor not in scenario.vendor_names():
         raise ScenarioError(

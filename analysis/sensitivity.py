@@ -256,8 +256,8 @@ def load_study(path: str | Path, method: str | None = None, samples: int | None 
     Raises:
         ScenarioError: one line naming the file, the key and the fix.
     """
-    from analysis.design import _current_value, _flatten
-    from sim.scenario import MAX_SEED, ScenarioError, load_scenario, read_toml, shown
+    from analysis.design import _current_value, _flatten, study_scenario
+    from sim.scenario import MAX_SEED, ScenarioError, read_toml, shown
 
     src = str(path)
     p = Path(path)
@@ -300,29 +300,8 @@ def load_study(path: str | Path, method: str | None = None, samples: int | None 
             "sensitivity.name",
             f"a name of letters, digits, '_', '-', '.' is needed (found {shown(name)})",
         )
-    scen = head.get("scenario")
-    if not isinstance(scen, str) or not scen:
-        raise ScenarioError(
-            src,
-            "sensitivity.scenario",
-            f'the base scenario file is needed, e.g. scenario = "baseline.toml" (found {shown(scen)})',
-        )
-    scen_path = Path(scen) if Path(scen).is_absolute() else p.parent / scen
-    if not scen_path.is_file():
-        raise ScenarioError(
-            src,
-            "sensitivity.scenario",
-            f"scenario file {str(scen_path)!r} not found (paths start at this file's folder)",
-        )
-    base = load_scenario(scen_path)
-    fixed = head.get("set", {})
-    if not isinstance(fixed, dict):
-        raise ScenarioError(src, "sensitivity.set", 'must be a table of "dotted.path" = value')
-    fixed = _flatten(fixed)
-    try:
-        scenario = base.with_changes(fixed)
-    except ScenarioError as exc:
-        raise ScenarioError(src, f"sensitivity.set.{exc.field}", exc.problem) from None
+    study_base = study_scenario(src, "sensitivity", head, p.parent)
+    scenario, scen_path, fixed = study_base.scenario, study_base.path, study_base.fixed
 
     method = method or head.get("method", "sobol")
     if method not in METHODS:
@@ -342,7 +321,7 @@ def load_study(path: str | Path, method: str | None = None, samples: int | None 
     if levels % 2:
         raise ScenarioError(src, "sensitivity.levels", f"must be even (found {levels}); use 4")
     replications = need_int("replications", head.get("replications", 1), 1, 100)
-    seed = need_int("seed", head.get("seed", base.seed), 0, MAX_SEED)
+    seed = need_int("seed", head.get("seed", scenario.seed), 0, MAX_SEED)
     resamples = need_int("resamples", head.get("resamples", DEFAULT_RESAMPLES), 10, 10_000)
     description = head.get("description", "")
     if not isinstance(description, str):
