@@ -49,7 +49,9 @@ _MIX1 = np.uint64(0xBF58476D1CE4E5B9)
 _MIX2 = np.uint64(0x94D049BB133111EB)
 
 
-def counter_uniforms(key: int, week: int, index: np.ndarray, lane: int = 0) -> np.ndarray:
+def counter_uniforms(
+    key: int, week: int, index: np.ndarray, lane: int | np.ndarray = 0
+) -> np.ndarray:
     """Uniforms in [0, 1) that are a fixed function of (key, week, index, lane): the
     splitmix64 finaliser over a combined counter (counter-based random numbers, as in
     Salmon et al., "Parallel random numbers: as easy as 1, 2, 3", SC 2011).
@@ -57,16 +59,30 @@ def counter_uniforms(key: int, week: int, index: np.ndarray, lane: int = 0) -> n
     A process that needs a uniform for only SOME rows of a fixed-shape array (the
     consultations that showed a tracking vendor) computes them for those rows alone,
     and row i gets the same number whatever the strategy: the paired-draw rule holds
-    without drawing for every row. `key` comes from the process's own stream."""
+    without drawing for every row. `key` comes from the process's own stream; `lane`
+    (one for all, or one per index, small non-negative integers) separates index
+    spaces of different kinds."""
     i = np.asarray(index, dtype=np.uint64)
     # the scalar part in Python integers (numpy warns on scalar wrap-around): each
     # (key, week, lane) gets its own well-mixed starting point, so weeks never overlap
-    base = _splitmix_int(_splitmix_int(_splitmix_int(int(key)) ^ int(week)) ^ int(lane))
-    z = np.uint64(base) + (i + np.uint64(1)) * _GOLDEN  # arrays wrap silently
-    z = (z ^ (z >> np.uint64(30))) * _MIX1
-    z = (z ^ (z >> np.uint64(27))) * _MIX2
-    z = z ^ (z >> np.uint64(31))
-    return (z >> np.uint64(11)).astype(np.float64) * (1.0 / 9007199254740992.0)
+    start = _splitmix_int(_splitmix_int(int(key)) ^ int(week))
+    if np.ndim(lane) == 0:
+        base = np.uint64(_splitmix_int(start ^ int(lane)))
+    else:
+        lanes = np.asarray(lane, dtype=np.int64)
+        top = int(lanes.max()) + 1 if lanes.size else 0
+        table = np.array([_splitmix_int(start ^ j) for j in range(top)], dtype=np.uint64)
+        base = table[lanes]
+    z = i + np.uint64(1)
+    z *= _GOLDEN  # uint64 arrays wrap silently
+    z += base
+    z ^= z >> np.uint64(30)
+    z *= _MIX1
+    z ^= z >> np.uint64(27)
+    z *= _MIX2
+    z ^= z >> np.uint64(31)
+    z >>= np.uint64(11)
+    return z.astype(np.float64) * (1.0 / 9007199254740992.0)
 
 
 def _splitmix_int(x: int) -> int:

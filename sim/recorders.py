@@ -278,19 +278,19 @@ class ObservedLog(Recorder):
     name = "observed"
 
     def start(self, model: BuyerJourneyModel) -> None:
-        self.blocks: list[dict[str, np.ndarray]] = []
+        self.parts: list = []  # every week's Observations parts (sim/tracking.py)
 
     def record(self, model: BuyerJourneyModel, week: Week) -> None:
-        block = week.extra.get("observed")
-        if block is not None:
-            self.blocks.append(block)
+        obs = week.extra.get("observed")
+        if obs is not None:
+            self.parts.extend(obs.parts)
 
     def table(self, model: BuyerJourneyModel) -> pd.DataFrame | None:
         if getattr(model, "tracking", None) is None:
             return None
         from sim.tables import observed_table
 
-        return observed_table(model, self.blocks)
+        return observed_table(model, self.parts)
 
 
 class BeliefsLog(Recorder):

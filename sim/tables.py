@@ -248,18 +248,15 @@ def spend_table(model: Any) -> pd.DataFrame:
     )
 
 
-def observed_table(model: Any, blocks: list[dict[str, np.ndarray]]) -> pd.DataFrame:
+def observed_table(model: Any, parts: list) -> pd.DataFrame:
     """One row per observation of a data-loop vendor (docs/model.md §5a): its vendor,
     week, journey_id (-1: an anonymous count), method, channel ("dont_know": a customer
     who remembered nothing), kind (touch, answer, record, count) and credit (this
-    observation's share of a conversion's credit; 0 for a touch as it is observed)."""
-    from sim.tracking import KINDS, METHOD_LABELS, OBSERVED_CHANNELS
+    observation's share of a conversion's credit; 0 for a touch as it is observed), from
+    the parts of every week's `Observations`."""
+    from sim.tracking import KINDS, METHOD_LABELS, OBSERVED_CHANNELS, Observations
 
-    keys = ("slot", "week", "journey", "method", "channel", "kind", "credit")
-    if blocks:
-        col = {k: np.concatenate([b[k] for b in blocks]) for k in keys}
-    else:
-        col = {k: np.zeros(0, dtype=float if k == "credit" else np.int64) for k in keys}
+    col = Observations.columns(parts)
     vendors = model.tracking.vendors[col["slot"].astype(np.int64)]
     return pd.DataFrame(
         {

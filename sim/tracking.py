@@ -45,6 +45,7 @@ journey's observations pool its members' summaries when it closes.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -81,6 +82,7 @@ LAST, FIRST, LINEAR = (ATTRIBUTIONS.index(a) for a in ATTRIBUTIONS)
 
 _C = len(CHANNEL_NAMES)
 _NEVER = np.iinfo(np.int64).max
+_NEVER_WEEK = np.iinfo(np.int32).max  # later than any week (first_wk is int32)
 WOM_MASK = np.array([c in WORD_OF_MOUTH for c in CHANNEL_NAMES])
 RECORDED_MASK = np.array([c in RECORDED_CHANNELS for c in CHANNEL_NAMES])
 COUNTED_MASK = np.array([c in COUNTED_CHANNELS for c in CHANNEL_NAMES])
@@ -93,18 +95,26 @@ class Touches:
 
     `slot` is the tracking vendor's slot (0..L-1); `named` marks a recommendation (a
     referral consultation naming the vendor: not the vendor's own activity); `u` the
-    touch's "tracking" uniform (forward capture); `journey` its journey id."""
+    touch's "tracking" uniform (forward capture; None when no vendor tracks forward)."""
 
     buyer: np.ndarray
     slot: np.ndarray
     channel: np.ndarray
     gain: np.ndarray
     named: np.ndarray
-    u: np.ndarray
-    journey: np.ndarray
+    u: np.ndarray | None
 
     def take(self, keep: np.ndarray) -> Touches:
-        return Touches(*(getattr(self, f)[keep] for f in self.__dataclass_fields__))
+        keep = np.flatnonzero(keep) if keep.dtype == bool else keep
+        u = None if self.u is None else self.u[keep]
+        return Touches(
+            self.buyer[keep],
+            self.slot[keep],
+            self.channel[keep],
+            self.gain[keep],
+            self.named[keep],
+            u,
+        )
 
 
 def observed_mask(
@@ -182,16 +192,40 @@ class TrackingState:
     attributed: list[np.ndarray] = field(default_factory=list)
     spend: list[np.ndarray] = field(default_factory=list)
 
-    @property
+    @cached_property
     def slot_or_none(self) -> np.ndarray:
         """`slot` with one more entry, -1, so that vendor -1 (none) indexes it."""
-        if not hasattr(self, "_slot_or_none"):
-            self._slot_or_none = np.r_[self.slot, -1]
-        return self._slot_or_none
+        return np.r_[self.slot, -1]
 
-    @property
+    @cached_property
     def n_slots(self) -> int:
         return int(self.vendors.size)
+
+    @cached_property
+    def captures(self) -> bool:
+        """Whether some vendor tracks forward (captures touches by chance)."""
+        return bool((self.method == FORWARD).any())
+
+    @cached_property
+    def asks(self) -> bool:
+        """Whether some vendor asks its new customers (point of sale)."""
+        return bool((self.method == POINT_OF_SALE).any())
+
+    @cached_property
+    def sees_recommendations(self) -> bool:
+        """Whether some vendor's method remembers recommendations (point of sale,
+        perfect): forward codes and reverse records never see one."""
+        return bool(np.isin(self.method, (POINT_OF_SALE, PERFECT)).any())
+
+    @cached_property
+    def relevant_any(self) -> np.ndarray:
+        """bool (C,): the channels whose touches some vendor's method or web analytics
+        sees (forward: taggable; reverse: its records; others: every channel)."""
+        rel = np.tile(COUNTED_MASK, (self.n_slots, 1))
+        rel |= (self.method == FORWARD)[:, None] & self.taggable
+        rel |= (self.method == REVERSE)[:, None] & RECORDED_MASK[None, :]
+        rel |= np.isin(self.method, (POINT_OF_SALE, PERFECT))[:, None]
+        return rel.any(0)
 
     @classmethod
     def build(cls, model: BuyerJourneyModel) -> TrackingState | None:
@@ -229,8 +263,8 @@ class TrackingState:
     def observe(self, touches: Touches, week: int, start: np.ndarray) -> None:
         """Add the touches each vendor observes to the open journeys' summaries.
 
-        `touches` are in the order they happened; `start` is each touch's buyer's journey
-        start week (for the point-of-sale salience)."""
+        `touches` are in the order they happened; `start` is each buyer's journey start
+        week (for the point-of-sale salience)."""
         if not touches.buyer.size:
             return
         L = self.n_slots
@@ -251,14 +285,15 @@ class TrackingState:
         self.first_wk.reshape(-1)[key[new]] = week
         flat_last[key[tail]] = ch[tail]
         self.last_wk.reshape(-1)[key[tail]] = week
-        np.add.at(self.counts.reshape(-1), key * _C + touches.channel, np.ones(key.size, np.int16))
+        cell = key * _C + touches.channel
+        np.add.at(self.counts.reshape(-1), cell, np.ones(key.size, np.int16))
         if self.salience.shape[0]:
             pos = self.method[touches.slot] == POINT_OF_SALE
             w = touches.gain * np.where(
                 WOM_MASK[touches.channel] & touches.named, WORD_OF_MOUTH_RECALL, 1
             )
-            w = w * np.exp2(np.minimum(week - start, 1000) / RECALL_HALF_LIFE)
-            np.add.at(self.salience.reshape(-1), (key * _C + touches.channel)[pos], w[pos])
+            w = w * np.exp2(np.minimum(week - start[touches.buyer], 1000) / RECALL_HALF_LIFE)
+            np.add.at(self.salience.reshape(-1), cell[pos], w[pos])
 
     def forget(self, buyers: np.ndarray) -> None:
         """The buyers' journeys closed: their summaries start afresh."""
@@ -285,21 +320,19 @@ class TrackingState:
         the observed touches per channel and the recall weights per channel now."""
         fc, fw = self.first_ch[members, slots], self.first_wk[members, slots]
         lc, lw = self.last_ch[members, slots], self.last_wk[members, slots]
-        head = np.flatnonzero(np.r_[True, group[1:] != group[:-1]])
-        n = head.size
-        idx = np.arange(members.size)
-        first, last = np.full(n, -1), np.full(n, -1)
-        gid = np.cumsum(np.r_[False, group[1:] != group[:-1]])  # 0..n-1
+        head = np.flatnonzero(np.concatenate(([True], group[1:] != group[:-1])))
+        # one int64 key per member, (week, position): the group's earliest observed touch
+        # is its minimum (ties: the earlier member), its latest the maximum (the later)
+        m = members.size
+        idx = np.arange(m, dtype=np.int64)
         seen = fc >= 0
-        big = np.iinfo(np.int64).max
-        o = np.lexsort((idx, np.where(seen, fw.astype(np.int64), big), gid))
-        at = np.r_[True, gid[o][1:] != gid[o][:-1]]
-        ok = seen[o[at]]
-        first[gid[o[at]][ok]] = fc[o[at]][ok]
-        o = np.lexsort((idx, np.where(seen, lw.astype(np.int64), -1), gid))
-        at = np.r_[gid[o][1:] != gid[o][:-1], True]
-        ok = seen[o[at]]
-        last[gid[o[at]][ok]] = lc[o[at]][ok]
+        at = (
+            np.minimum.reduceat(np.where(seen, fw, _NEVER_WEEK).astype(np.int64) * m + idx, head)
+            % m
+        )
+        first = np.where(seen[at], fc[at], -1).astype(np.int64)
+        at = np.maximum.reduceat(np.where(seen, lw, -1).astype(np.int64) * m + idx, head) % m
+        last = np.where(seen[at], lc[at], -1).astype(np.int64)
         counts = np.add.reduceat(self.counts[members, slots].astype(float), head, axis=0)
         weights = np.zeros(counts.shape)
         if self.salience.shape[0]:
@@ -309,29 +342,45 @@ class TrackingState:
         return first, last, counts, weights
 
 
+#: The observed table's columns (codes; sim/tables.py labels them) and their dtypes.
+OBSERVED_FIELDS = {
+    "slot": np.int64,
+    "week": np.int64,
+    "journey": np.int64,
+    "method": np.int8,
+    "channel": np.int8,
+    "kind": np.int8,
+    "credit": np.float64,
+}
+
+
 @dataclass
 class Observations:
-    """One week's rows of the observed table (codes; sim/tables.py labels them)."""
+    """One week's rows of the observed table, kept as added (scalars or arrays, one
+    part per `add`): `columns` builds the table's columns once, from every week's
+    parts, so a run pays for no per-week copying."""
 
-    parts: list[dict[str, Any]] = field(default_factory=list)
+    parts: list[tuple[int, tuple[Any, ...]]] = field(default_factory=list)
 
     def add(self, slot, week, journey, method, channel, kind, credit) -> None:
         n = np.size(journey)
-        if not n:
-            return
-        self.parts.append(
-            {
-                "slot": np.broadcast_to(np.asarray(slot, dtype=np.int64), (n,)),
-                "week": np.broadcast_to(np.asarray(week, dtype=np.int64), (n,)),
-                "journey": np.broadcast_to(np.asarray(journey, dtype=np.int64), (n,)),
-                "method": np.broadcast_to(np.asarray(method, dtype=np.int8), (n,)),
-                "channel": np.broadcast_to(np.asarray(channel, dtype=np.int8), (n,)),
-                "kind": np.broadcast_to(np.asarray(kind, dtype=np.int8), (n,)),
-                "credit": np.broadcast_to(np.asarray(credit, dtype=float), (n,)),
-            }
-        )
+        if n:
+            self.parts.append((n, (slot, week, journey, method, channel, kind, credit)))
 
-    def block(self) -> dict[str, np.ndarray] | None:
-        if not self.parts:
-            return None
-        return {k: np.concatenate([p[k] for p in self.parts]) for k in self.parts[0]}
+    @staticmethod
+    def columns(parts: list[tuple[int, tuple[Any, ...]]]) -> dict[str, np.ndarray]:
+        """The columns (OBSERVED_FIELDS) of `parts` from any number of weeks."""
+        sizes = np.array([n for n, _ in parts], dtype=np.int64)
+        out = {}
+        for i, (name, dtype) in enumerate(OBSERVED_FIELDS.items()):
+            values = [p[i] for _, p in parts]
+            if all(np.ndim(v) == 0 for v in values):
+                out[name] = np.repeat(np.array(values, dtype=dtype), sizes)
+            else:
+                out[name] = np.concatenate(
+                    [
+                        np.broadcast_to(np.asarray(v, dtype=dtype), (n,))
+                        for (n, _), v in zip(parts, values, strict=True)
+                    ]
+                )
+        return out

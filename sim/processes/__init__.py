@@ -19,9 +19,8 @@
     memory_brand    BrandBuilding   buyers not in market take in paid presence (brand memory)
     tracking        Tracking        data-loop vendors observe the week by their tracking method
 
-tracking_referrals (TrackingReferrals, right before referrals) notes the tracking vendors'
-consultations before the touch log names recommended vendors. Both tracking processes
-(docs/model.md §5a) do nothing, and spawn no stream, unless a vendor's policy is data_loop.
+The tracking process (docs/model.md §5a) does nothing, and spawns no stream, unless a
+vendor's policy is data_loop.
 
 The memory processes (docs/model.md §11a) do nothing unless the scenario's [memory] is on.
 
@@ -50,7 +49,7 @@ from sim.processes.rest import EndOfRest, InMarket
 from sim.processes.sales import SalesPipeline
 from sim.processes.social_selling import SocialSelling
 from sim.processes.stages import StageProgress
-from sim.processes.tracking import Tracking, TrackingReferrals
+from sim.processes.tracking import Tracking
 from sim.processes.word_of_mouth import WordOfMouth
 
 #: The random streams of the default week, in the order the run's Generator spawns them.
@@ -73,7 +72,6 @@ def default_processes(memory_half_lives: Mapping[str, float | None] | None = Non
         Research(),
         OrganicDiscovery(),
         channels,
-        TrackingReferrals(),
         Referrals(),
         Reviews(),
         SocialSelling(),

@@ -98,6 +98,10 @@ class Week:
     active: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     research_share: np.ndarray | None = None  # of `active`, after this week's research
     consultations: Consultations | None = None
+    # the referral consultations that showed no vendor but name the contacts' most
+    # recommended one (rows of `consultations`, that vendor, its preference gain), set by
+    # the referrals process whether or not touches are recorded
+    referral_named: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
     contacts: Contacts | None = None  # social selling
     quotes: Contacts | None = None  # the sales pipeline's quotes
     deciders: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))

@@ -36,8 +36,8 @@ def review_scores(reviews: np.ndarray, scale: float = 1.0) -> np.ndarray:
 
 class Referrals(Process):
     """What contacts say, for this week's consultations of referral sources. A referral
-    consultation that showed no paid vendor names the most recommended one in the touch
-    log (only when touches are recorded). No draws."""
+    consultation that showed no paid vendor names the most recommended one
+    (`week.referral_named`; in the touch log when touches are recorded). No draws."""
 
     name = "referrals"
 
@@ -60,12 +60,14 @@ class Referrals(Process):
         pr, pv = np.nonzero(sig > 0)
         state.enter(buyers[pr], pv, ORIGIN_REFERRAL)
         state.referred[buyers[pr], pv] = True
-        if not week.record_touches:
-            return  # what follows only names the vendor in the touch table
+        # a consultation that showed no vendor names the most recommended one
         best = np.argmax(sig, axis=1)
-        named = (c.vendor[r_idx] < 0) & (sig[np.arange(r_idx.size), best] > 0)
-        c.vendor[r_idx[named]] = best[named]
-        c.gain[r_idx[named]] = delta[named, best[named]]
+        named = np.flatnonzero((c.vendor[r_idx] < 0) & (sig[np.arange(r_idx.size), best] > 0))
+        rows, best = r_idx[named], best[named]
+        week.referral_named = (rows, best, delta[named, best])
+        if week.record_touches:  # the touch table names it
+            c.vendor[rows] = best
+            c.gain[rows] = week.referral_named[2]
 
 
 class Reviews(Process):

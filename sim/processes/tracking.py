@@ -1,17 +1,14 @@
 """Tracking: data-loop vendors record what their tracking method observes of the week's
 true touches, and of the journeys that closed (docs/model.md §5a, sim/tracking.py).
 
-Two processes, both doing nothing (and declaring no stream) unless some vendor's policy
-is data_loop:
-
-    tracking_referrals  right before `referrals`: notes the consultations that showed a
-                        tracking vendor (paid or organic) and the referral consultations
-                        that will name one (the vendor the touch log names: the contact
-                        opinion the referrals process reads), whether or not touches are
-                        recorded. No draws.
-    tracking            last in the week: the observations (forward captures, web
-                        analytics counts, the conversions' credits, point-of-sale
-                        answers) into `week.extra["observed"]` and `model.tracking`.
+One process, `tracking`, last in the week; it does nothing (and declares no stream)
+unless some vendor's policy is data_loop. It reads the week's consultations that showed
+a tracking vendor (paid or organic), the referral consultations that name one
+(`week.referral_named`, set by the referrals process whether or not touches are
+recorded), the social-selling contacts and quotes, and the closed journeys, and writes
+the observations (forward captures, web analytics counts, the conversions' credits,
+point-of-sale answers) into `week.extra["observed"]` (an `Observations`) and
+`model.tracking`.
 
 Randomness (stream "tracking", spawned after every other stream of the default week, so
 a run's other streams are the same whether or not a vendor tracks): one key drawn when
@@ -19,7 +16,8 @@ the process binds, then each week a (deciders, 2) block for point-of-sale answer
 capture uniforms of touches are counter-based (`sim.arrays.counter_uniforms`): the
 uniform of consultation row i of week w (and of the contact or quote of in-market buyer
 position p, tracking slot s) is a fixed function of (key, w, i): computed only for the
-rows that showed a tracking vendor, the same number whatever the strategies. So the
+rows that showed a tracking vendor, and only when a vendor tracks forward (the one
+method that captures by chance), the same number whatever the strategies. So the
 draws' shapes depend on the journey timeline only, never on a vendor's spend or
 tracking method: runs whose vendors differ only in strategy or tracking method are
 paired, without drawing a uniform for every consultation (about a tenth of a run's time
@@ -32,7 +30,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.arrays import counter_uniforms, rows_of
+from sim.arrays import counter_uniforms
 from sim.channels import CHANNEL_NAMES, SALES_REPS
 from sim.processes.base import Process, Week
 from sim.processes.decision import group_index
@@ -63,55 +61,6 @@ if TYPE_CHECKING:
     from sim.model import BuyerJourneyModel
 
 
-class TrackingReferrals(Process):
-    """Notes this week's consultations of tracking vendors before the referrals process
-    names recommended vendors in the touch log (only when touches are recorded)."""
-
-    name = "tracking_referrals"
-
-    def bind(self, model: BuyerJourneyModel) -> None:
-        if not hasattr(model, "tracking"):
-            model.tracking = TrackingState.build(model)
-        self.referral = model.channels.referral
-
-    def run(self, model: BuyerJourneyModel, week: Week) -> None:
-        tr: TrackingState | None = model.tracking
-        c = week.consultations
-        if tr is None or c is None:
-            return
-        slot = tr.slot_or_none[c.vendor]  # -1: no vendor, or one that does not track
-        shown = np.flatnonzero(slot >= 0)
-        # a referral consultation that showed no vendor names the most recommended one
-        ref = np.flatnonzero(self.referral[c.channel] & (c.vendor < 0))
-        named = ref[:0]
-        gain = np.zeros(0)
-        best = np.zeros(0, dtype=np.int64)
-        if ref.size:
-            # only a buyer whose contacts speak well of a tracking vendor may name one
-            opinion = model.buyers.neighbour_opinion
-            flat, cells = opinion.reshape(-1), c.buyer[ref] * opinion.shape[1]
-            speaks = np.zeros(ref.size, dtype=bool)
-            for v in tr.vendors:
-                speaks |= flat[cells + v] > 0
-            ref = ref[speaks]
-        if ref.size:
-            sig = rows_of(opinion, c.buyer[ref])
-            best = np.argmax(sig, axis=1)
-            top = sig[np.arange(ref.size), best]
-            keep = (top > 0) & (tr.slot[best] >= 0)
-            named, best, top = ref[keep], best[keep], top[keep]
-            w = model.channels.credibility[c.stage_row[named], c.channel[named]]
-            gain = w * model.spec.choice.referral_weight * np.tanh(top / 2.0)
-        rows = np.concatenate([shown, named])
-        order = np.argsort(rows, kind="stable")  # in the order of the consultations
-        week.extra["tracking_consultations"] = (
-            rows[order],
-            np.concatenate([c.vendor[shown], best])[order],
-            np.concatenate([c.gain[shown], gain])[order],
-            np.concatenate([np.zeros(shown.size, bool), np.ones(named.size, bool)])[order],
-        )
-
-
 class Tracking(Process):
     """The tracking vendors' observations of the week (see the module docstring)."""
 
@@ -132,79 +81,120 @@ class Tracking(Process):
         tr: TrackingState | None = model.tracking
         if tr is None:
             return
-        L = tr.n_slots
         stream = self.stream(model, "tracking")
         deciders = week.deciders
+        # point of sale: whether and what they answer (drawn whatever the methods, so
+        # that the stream's shape never depends on a vendor's tracking method)
         u_d = stream.random((deciders.size, 2)) if deciders.size else np.zeros((0, 2))
+        groups = None  # the deciding members' groups (decision.group_index), once a week
+        if week.ballots is not None and week.ballots.buyers.size:
+            groups = group_index(model.buyers.account[week.ballots.buyers])
 
-        state = model.buyers
-        touches = self.touches(model, week, tr, L)
+        touches = self.touches(model, week, tr)
         obs = Observations()
-        self.observe(tr, touches, week.number, state.journey_start, obs)
-        self.close(model, week, tr, u_d, obs)
+        self.observe(model, week, tr, touches, groups, obs)
+        self.close(model, week, tr, u_d, groups, obs)
         if week.ballots is not None:
             tr.forget(week.ballots.buyers)
         tr.spend.append(model.market.spend[tr.vendors].copy())
-        week.extra["observed"] = obs.block()
+        week.extra["observed"] = obs
 
     # --------------------------------------------------------------- the touches
-    def touches(self, model, week, tr, L: int) -> Touches:
-        """This week's true touches of the tracking vendors, in the order they happened,
-        with their journey ids (a journey that closed this week: its closed id)."""
-        parts = []
-        info = week.extra.get("tracking_consultations")
+    def touches(self, model, week, tr) -> Touches:
+        """This week's true touches of the tracking vendors that some vendor's method or
+        web analytics can see (`TrackingState.relevant_any`), in the order they happened:
+        consultations, then social-selling contacts, then quotes."""
+        parts = []  # (buyer, vendor, channel, gain, named, counter index, counter lane)
         c = week.consultations
-        if info is not None and c is not None:
-            rows, vendor, gain, named = info
-            u = counter_uniforms(self.key, week.number, rows, lane=0)
-            parts.append((c.buyer[rows], vendor, c.channel[rows], gain, named, u))
-        active = week.active
-        for s, col in ((week.contacts, 0), (week.quotes, 1)):
-            if s is None or not s.buyer.size:
-                continue
-            keep = tr.slot[s.vendor] >= 0
-            b, v = s.buyer[keep], s.vendor[keep]
-            pos = np.searchsorted(active, b)
-            u = counter_uniforms(self.key, week.number, (pos * L + tr.slot[v]) * 2 + col, lane=1)
-            ch = np.full(b.size, SALES_REPS)
-            parts.append((b, v, ch, s.gain[keep], np.zeros(b.size, bool), u))
+        if c is not None:
+            rows, vendor, gain, named = self.consulted(week, tr, c)
+            parts.append((c.buyer[rows], vendor, c.channel[rows], gain, named, rows, 0))
+        if tr.relevant_any[SALES_REPS]:
+            for s, col in ((week.contacts, 0), (week.quotes, 1)):
+                if s is None or not s.buyer.size:
+                    continue
+                keep = np.flatnonzero(tr.slot[s.vendor] >= 0)
+                b, v = s.buyer[keep], s.vendor[keep]
+                # counter index: (in-market position, tracking slot, contact or quote)
+                idx = (np.searchsorted(week.active, b) * tr.n_slots + tr.slot[v]) * 2 + col
+                ch = np.full(b.size, SALES_REPS)
+                parts.append((b, v, ch, s.gain[keep], np.zeros(b.size, bool), idx, 1))
         if not parts:
             z = np.zeros(0, dtype=np.int64)
-            return Touches(z, z, z, np.zeros(0), np.zeros(0, bool), np.zeros(0), z)
-        buyer, vendor, channel, gain, named, u = (
-            np.concatenate(x) for x in zip(*parts, strict=True)
+            return Touches(z, z, z, np.zeros(0), np.zeros(0, bool), None)
+        buyer, vendor, channel, gain, named, idx = (
+            np.concatenate(x) for x in list(zip(*parts, strict=True))[:6]
         )
-        journey = model.buyers.journey[buyer]
-        gone = np.flatnonzero(journey < 0)
-        if gone.size and week.closed is not None:  # closed this week: the group's journey id
-            members = week.ballots.buyers
-            group, _ = group_index(model.buyers.account[members])
-            journey[gone] = week.closed.journey_id[group[np.searchsorted(members, buyer[gone])]]
+        u = None
+        if tr.captures:  # forward capture: one uniform per touch, a function of its counter
+            lane = np.repeat([p[6] for p in parts], [p[0].size for p in parts])
+            u = counter_uniforms(self.key, week.number, idx, lane=lane)
         return Touches(
-            buyer.astype(np.int64),
+            buyer.astype(np.int64, copy=False),
             tr.slot[vendor],
-            channel.astype(np.int64),
-            gain.astype(float),
+            channel.astype(np.int64, copy=False),
+            gain.astype(float, copy=False),
             named,
             u,
-            journey.astype(np.int64),
         )
 
-    def observe(self, tr, touches, week, journey_start, obs) -> None:
+    @staticmethod
+    def consulted(week, tr, c):
+        """The consultations that touched a tracking vendor in a channel some method or
+        web analytics sees, in row order: (rows, vendor, preference gain, named) where
+        `named` marks a referral consultation naming it (only when a method remembers
+        recommendations: point of sale, perfect)."""
+        if tr.n_slots == 1:
+            shown = np.flatnonzero(c.vendor == tr.vendors[0])
+        else:
+            shown = np.flatnonzero(tr.slot_or_none[c.vendor] >= 0)
+        if not tr.relevant_any.all():
+            shown = shown[tr.relevant_any[c.channel[shown]]]
+        if week.referral_named is None or not tr.sees_recommendations:
+            return shown, c.vendor[shown], c.gain[shown], np.zeros(shown.size, bool)
+        rows, best, gain = week.referral_named
+        keep = np.flatnonzero(tr.slot[best] >= 0)
+        rows, best, gain = rows[keep], best[keep], gain[keep]
+        if week.record_touches and rows.size:  # the touch log names them: not exposures
+            shown = shown[~np.isin(shown, rows, assume_unique=True)]
+        all_rows = np.concatenate([shown, rows])
+        order = np.argsort(all_rows, kind="stable")
+        return (
+            all_rows[order],
+            np.concatenate([c.vendor[shown], best])[order],
+            np.concatenate([c.gain[shown], gain])[order],
+            (np.arange(all_rows.size) >= shown.size)[order],
+        )
+
+    def observe(self, model, week, tr, touches, groups, obs) -> None:
         """Each vendor's method observes its touches; forward and perfect log each touch
         they see; web analytics counts content and search visits without identity."""
+        start = model.buyers.journey_start
         for slot in range(tr.n_slots):
             mine = touches if tr.n_slots == 1 else touches.take(touches.slot == slot)
             method = int(tr.method[slot])
             seen = mine.take(observed_mask(method, mine, tr.taggable[slot], tr.capture[slot]))
-            tr.observe(seen, week, journey_start[seen.buyer])
+            tr.observe(seen, week.number, start)
             if method in (FORWARD, PERFECT):
-                obs.add(slot, week, seen.journey, method, seen.channel, TOUCH, 0.0)
+                journey = self.journeys(model, week, groups, seen.buyer)
+                obs.add(slot, week.number, journey, method, seen.channel, TOUCH, 0.0)
             visits = mine.channel[~mine.named & COUNTED_MASK[mine.channel]]
-            obs.add(slot, week, np.full(visits.size, -1), WEB_ANALYTICS, visits, COUNT, 0.0)
+            obs.add(slot, week.number, np.full(visits.size, -1), WEB_ANALYTICS, visits, COUNT, 0.0)
+
+    @staticmethod
+    def journeys(model, week, groups, buyers: np.ndarray) -> np.ndarray:
+        """The journey ids of `buyers`' touches this week (a journey that closed this
+        week: the closed group journey's id)."""
+        journey = model.buyers.journey[buyers]
+        gone = np.flatnonzero(journey < 0)
+        if gone.size and week.closed is not None:
+            members = week.ballots.buyers
+            group = groups[0][np.searchsorted(members, buyers[gone])]
+            journey[gone] = week.closed.journey_id[group]
+        return journey.astype(np.int64, copy=False)
 
     # --------------------------------------------------------------- conversions
-    def close(self, model, week, tr, u_d, obs) -> None:
+    def close(self, model, week, tr, u_d, grouped, obs) -> None:
         """Credit each conversion of a tracking vendor by its method and attribution."""
         attributed = np.zeros((tr.n_slots, CHANNELS))
         tr.attributed.append(attributed)
@@ -216,7 +206,7 @@ class Tracking(Process):
         if not groups.size:
             return
         members = week.ballots.buyers
-        group, head = group_index(model.buyers.account[members])
+        group, head = grouped
         m = np.flatnonzero(slots[group] >= 0)  # members of the groups that bought, in order
         slot = slots[groups]
         mb = members[m]
@@ -225,24 +215,32 @@ class Tracking(Process):
         )
         method = tr.method[slot]
         jid = closed.journey_id[groups]
-        value = np.stack(
-            [np.ones(groups.size), closed.deal_value[groups], closed.originated[groups]]
-        )[tr.objective[slot], np.arange(groups.size)]
-        # point of sale: the lead's draws say whether and what the customer answers
+        # each conversion's value by its vendor's objective (conversions, revenue,
+        # marketing-originated customers)
+        values = (None, closed.deal_value, closed.originated)
+        objective = tr.objective[slot]
+        value = np.ones(groups.size)
+        for k in (1, 2):
+            if (objective == k).any():
+                value = np.where(objective == k, values[k][groups], value)
         pos = method == POINT_OF_SALE
-        u = u_d[head[groups]]
-        answer = np.flatnonzero(pos & (u[:, 0] < tr.response_rate[slot]))
-        ch = recall_pick(weights[answer], u[answer, 1])
-        known = ch != DONT_KNOW
-        obs.add(slot[answer], week.number, jid[answer], POINT_OF_SALE, ch, ANSWER, known * 1.0)
-        np.add.at(attributed, (slot[answer[known]], ch[known]), value[answer[known]])
+        if tr.asks and pos.any():  # the lead's draws: whether and what the customer answers
+            u = u_d[head[groups]]
+            answer = np.flatnonzero(pos & (u[:, 0] < tr.response_rate[slot]))
+            ch = recall_pick(weights[answer], u[answer, 1])
+            known = ch != DONT_KNOW
+            obs.add(slot[answer], week.number, jid[answer], POINT_OF_SALE, ch, ANSWER, known * 1.0)
+            np.add.at(attributed, (slot[answer[known]], ch[known]), value[answer[known]])
         # the others: attribution over what they observed
         rest = np.flatnonzero(~pos)
+        if not rest.size:
+            return
         share = credit(tr.attribution[slot[rest]], first[rest], last[rest], counts[rest])
         np.add.at(attributed, slot[rest], share * value[rest, None])
         rev = method[rest] == REVERSE
-        g, c = np.nonzero((counts[rest] > 0) & RECORDED_MASK[None, :] & rev[:, None])
-        obs.add(slot[rest[g]], week.number, jid[rest[g]], REVERSE, c, RECORD, share[g, c])
+        if rev.any():
+            g, c = np.nonzero((counts[rest] > 0) & RECORDED_MASK[None, :] & rev[:, None])
+            obs.add(slot[rest[g]], week.number, jid[rest[g]], REVERSE, c, RECORD, share[g, c])
         g, c = np.nonzero((share > 0) & ~rev[:, None])
         r = rest[g]
         obs.add(slot[r], week.number, jid[r], method[r], c, TOUCH, share[g, c])
