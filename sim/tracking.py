@@ -83,6 +83,8 @@ LAST, FIRST, LINEAR = (ATTRIBUTIONS.index(a) for a in ATTRIBUTIONS)
 _C = len(CHANNEL_NAMES)
 _NEVER = np.iinfo(np.int64).max
 _NEVER_WEEK = np.iinfo(np.int32).max  # later than any week (first_wk is int32)
+#: 2 ** (weeks since the journey started / RECALL_HALF_LIFE), weeks 0..1000 (capped)
+_GROWTH = np.exp2(np.arange(1001) / RECALL_HALF_LIFE)
 WOM_MASK = np.array([c in WORD_OF_MOUTH for c in CHANNEL_NAMES])
 RECORDED_MASK = np.array([c in RECORDED_CHANNELS for c in CHANNEL_NAMES])
 COUNTED_MASK = np.array([c in COUNTED_CHANNELS for c in CHANNEL_NAMES])
@@ -227,6 +229,11 @@ class TrackingState:
         rel |= np.isin(self.method, (POINT_OF_SALE, PERFECT))[:, None]
         return rel.any(0)
 
+    @cached_property
+    def sees_every_channel(self) -> bool:
+        """Whether `relevant_any` holds every channel (no touch can be left out early)."""
+        return bool(self.relevant_any.all())
+
     @classmethod
     def build(cls, model: BuyerJourneyModel) -> TrackingState | None:
         """The tracking of `model`'s data-loop vendors (None if no vendor tracks)."""
@@ -261,14 +268,23 @@ class TrackingState:
 
     # ------------------------------------------------------------ during a journey
     def observe(self, touches: Touches, week: int, start: np.ndarray) -> None:
-        """Add the touches each vendor observes to the open journeys' summaries.
+        """Add the touches one vendor observes (all of one slot) to its open journeys'
+        summaries: a point-of-sale vendor keeps the recall weights (all it asks about),
+        the others the first and last observed channel and the counts per channel.
 
         `touches` are in the order they happened; `start` is each buyer's journey start
         week (for the point-of-sale salience)."""
         if not touches.buyer.size:
             return
-        L = self.n_slots
-        key = touches.buyer * L + touches.slot
+        key = touches.buyer * self.n_slots + touches.slot
+        cell = key * _C + touches.channel
+        if self.method[touches.slot[0]] == POINT_OF_SALE:
+            w = touches.gain * np.where(
+                WOM_MASK[touches.channel] & touches.named, WORD_OF_MOUTH_RECALL, 1
+            )
+            w *= _GROWTH[np.clip(week - start[touches.buyer], 0, _GROWTH.size - 1)]
+            np.add.at(self.salience.reshape(-1), cell, w)
+            return
         ch = touches.channel.astype(np.int8)
         order = np.arange(key.size)
         # each journey's first and last touch this week (ufunc.at: no sort needed)
@@ -285,15 +301,7 @@ class TrackingState:
         self.first_wk.reshape(-1)[key[new]] = week
         flat_last[key[tail]] = ch[tail]
         self.last_wk.reshape(-1)[key[tail]] = week
-        cell = key * _C + touches.channel
         np.add.at(self.counts.reshape(-1), cell, np.ones(key.size, np.int16))
-        if self.salience.shape[0]:
-            pos = self.method[touches.slot] == POINT_OF_SALE
-            w = touches.gain * np.where(
-                WOM_MASK[touches.channel] & touches.named, WORD_OF_MOUTH_RECALL, 1
-            )
-            w = w * np.exp2(np.minimum(week - start[touches.buyer], 1000) / RECALL_HALF_LIFE)
-            np.add.at(self.salience.reshape(-1), cell[pos], w[pos])
 
     def forget(self, buyers: np.ndarray) -> None:
         """The buyers' journeys closed: their summaries start afresh."""

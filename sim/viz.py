@@ -71,7 +71,6 @@ from sim.processes.decision import (
     NO_CONSENSUS,
     REASONS,
     STATUS_QUO,
-    group_index,
 )
 from sim.recorders import Recorder
 from sim.scenario import SIZE_CLASSES, Scenario, ScenarioError, load_scenario
@@ -374,7 +373,7 @@ class VoteRecorder(Recorder):
         if ballots is None or not ballots.buyers.size:
             return
         state, n_vendors = model.buyers, model.market.n
-        group, lead_pos = group_index(state.account[ballots.buyers])
+        group, lead_pos = ballots.group, ballots.lead
         shares = vote_shares(ballots.choice, ballots.weight, group, lead_pos.size, n_vendors)
         self.votes.put(week.number, state.account[ballots.buyers[lead_pos]], shares)
 

@@ -75,11 +75,15 @@ class ClosedJourneys:
 @dataclass
 class Ballots:
     """This week's deciding members' own picks, group by group (lead first): `choice` is
-    a vendor index or -1 for the status quo, `weight` the member's vote (span)."""
+    a vendor index or -1 for the status quo, `weight` the member's vote (span), `group`
+    each member's group (0..G-1, the row of `Week.closed`) and `lead` the position of
+    each group's lead (sim.processes.decision.group_index)."""
 
     buyers: np.ndarray
     choice: np.ndarray
     weight: np.ndarray
+    group: np.ndarray
+    lead: np.ndarray
 
 
 @dataclass

@@ -98,7 +98,7 @@ class Decision(Process):
         group, lead_pos = group_index(state.account[buyers])
         n_groups = lead_pos.size
         weight = state.span[buyers]
-        week.ballots = Ballots(buyers, choice, weight)
+        week.ballots = Ballots(buyers, choice, weight, group, lead_pos)
         verdict, reason = consensus(choice, weight, group, n_groups, market.n, self.threshold)
         leads = buyers[lead_pos]
         bought = verdict >= 0

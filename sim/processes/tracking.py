@@ -33,7 +33,6 @@ import numpy as np
 from sim.arrays import counter_uniforms
 from sim.channels import CHANNEL_NAMES, SALES_REPS
 from sim.processes.base import Process, Week
-from sim.processes.decision import group_index
 from sim.tracking import (
     ANSWER,
     COUNT,
@@ -86,9 +85,8 @@ class Tracking(Process):
         # point of sale: whether and what they answer (drawn whatever the methods, so
         # that the stream's shape never depends on a vendor's tracking method)
         u_d = stream.random((deciders.size, 2)) if deciders.size else np.zeros((0, 2))
-        groups = None  # the deciding members' groups (decision.group_index), once a week
-        if week.ballots is not None and week.ballots.buyers.size:
-            groups = group_index(model.buyers.account[week.ballots.buyers])
+        ballots = week.ballots
+        groups = None if ballots is None else (ballots.group, ballots.lead)
 
         touches = self.touches(model, week, tr)
         obs = Observations()
@@ -148,7 +146,7 @@ class Tracking(Process):
             shown = np.flatnonzero(c.vendor == tr.vendors[0])
         else:
             shown = np.flatnonzero(tr.slot_or_none[c.vendor] >= 0)
-        if not tr.relevant_any.all():
+        if not tr.sees_every_channel:
             shown = shown[tr.relevant_any[c.channel[shown]]]
         if week.referral_named is None or not tr.sees_recommendations:
             return shown, c.vendor[shown], c.gain[shown], np.zeros(shown.size, bool)
@@ -201,7 +199,7 @@ class Tracking(Process):
         closed = week.closed
         if closed is None or week.ballots is None:
             return
-        slots = np.where(closed.vendor >= 0, tr.slot[np.maximum(closed.vendor, 0)], -1)
+        slots = tr.slot_or_none[closed.vendor]  # -1: the status quo, or not tracking
         groups = np.flatnonzero(slots >= 0)
         if not groups.size:
             return
