@@ -112,6 +112,40 @@ def test_oracle_moves_the_budget_to_the_effective_channel(tmp_path: Path, seed: 
     assert (plan.truth.loc[plan.truth["week"] == 13, "true_return"] >= 0).all()
 
 
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_last_touch_over_invests_in_the_late_channel_against_the_oracle(
+    tmp_path: Path, seed: int
+) -> None:
+    """Known answer against counterfactual truth: industry media does the early work and
+    the sales team's quotes collect the last touches. The oracle (true incremental
+    return from removal runs) finds media the better channel and keeps little in
+    sales_reps; a last-touch forward-tracking vendor over-invests in sales_reps, in
+    every seed, by a wide margin."""
+    from ..sim.test_data_loop import SALES, VENDOR, loop
+
+    market = load_scenario(SCENARIOS / "baseline.toml").with_changes(
+        {"buyers.count": 2000, "weeks": 78, "seed": seed}
+    )
+    start = {"industry_media": 0.5, "sales_reps": 0.5}
+    settings = LoopSettings(baseline_weeks=13, cadence_weeks=13, window_weeks=13)
+    oracle = plan_oracle(
+        market.with_changes({f"vendors.{VENDOR}.channel_mix": start}),
+        VENDOR,
+        settings,
+        tmp_path / "o",
+        reps=2,
+        workers=2,
+    )
+    truth = oracle.truth.groupby("channel")["true_return"].mean()
+    assert truth["industry_media"] > truth["sales_reps"]  # the early channel matters more
+    oracle_sales = oracle.schedule[-1]["channel_mix"].get("sales_reps", 0.0)
+    from sim.model import BuyerJourneyModel
+
+    measured = BuyerJourneyModel(loop(market, "forward", "last_touch"), seed=seed).run()
+    last_touch_sales = measured.vendor(VENDOR).policy.shares[SALES]
+    assert last_touch_sales > oracle_sales + 0.3
+
+
 def test_planner_resumes_without_running_again(tmp_path: Path) -> None:
     settings = LoopSettings(baseline_weeks=13, cadence_weeks=26, window_weeks=13)
     sc = null_market(4, buyers=300, weeks=39)
