@@ -5,6 +5,8 @@ analysis.design, seeded with SeedSequence so replication r shares its seed acros
 variants) and a `RunPlan` naming what each run computes: the long tables it yields (one
 `Table` each: a function of the finished model) and the summary columns of its `runs`
 row. Sweeps, the attribution lab and any later calibration go through `run_experiment`.
+The model is the buyer-journey simulator unless the plan names another (`RunPlan.simulate`:
+the sensitivity tests run the Ishigami function through this same engine).
 
 Layout under the experiment folder DIR:
 
@@ -86,11 +88,22 @@ class RunPlan:
 
     `summarize(model, spec)` returns {column: value} for the names in `columns`
     (column -> pandas dtype, e.g. "Int64"); failed runs leave them missing.
+
+    `simulate(base, spec)`: what "the model" of a run is, when it is not the simulator.
+    It builds and runs whatever it likes for one run spec (reading `spec.changes` and
+    `spec.seed` itself) and returns the object `summarize` and the tables' `compute`
+    then receive; it decides itself what it records (`record_touches` is not passed).
+    None (the default, and every command's plan): the buyer-journey model of the base
+    scenario with the spec's changes, seeded with the spec's seed. It exists so a
+    known-answer function (the sensitivity tests' Ishigami function) runs through the
+    very same engine path as the model: worker processes, chunked Parquet, resume. Like
+    the other functions it must be picklable (module-level, or a partial of one).
     """
 
     tables: tuple[Table, ...] = ()
     columns: Mapping[str, str] = field(default_factory=dict)
     summarize: Callable[[Any, RunSpec], dict[str, Any]] | None = None
+    simulate: Callable[[Scenario, RunSpec], Any] | None = None
 
     def record_touches(self, spec: RunSpec) -> bool:
         """Whether a run must record touches (only when one of its tables needs them)."""
@@ -113,8 +126,12 @@ class Experiment:
 def execute_run(
     base: Scenario, spec: RunSpec, plan: RunPlan
 ) -> tuple[dict[str, Any], dict[str, pd.DataFrame]]:
-    """Run one spec; return its `runs` row and its long tables (none if it failed)."""
-    from sim.model import BuyerJourneyModel
+    """Run one spec; return its `runs` row and its long tables (none if it failed).
+
+    The run is the plan's `simulate(base, spec)` when it has one, else the buyer-journey
+    model of `base` with the spec's changes and seed."""
+    if plan.simulate is None:
+        from sim.model import BuyerJourneyModel
 
     started = time.perf_counter()
     row: dict[str, Any] = {
@@ -127,11 +144,14 @@ def execute_run(
     keys = {k: getattr(spec, k) for k in RUN_KEYS}
     tables: dict[str, pd.DataFrame] = {}
     try:
-        scenario = base.with_changes(spec.changes)
-        model = BuyerJourneyModel(
-            scenario, seed=spec.seed, record_touches=plan.record_touches(spec)
-        )
-        model.run()
+        if plan.simulate is not None:
+            model = plan.simulate(base, spec)
+        else:
+            scenario = base.with_changes(spec.changes)
+            model = BuyerJourneyModel(
+                scenario, seed=spec.seed, record_touches=plan.record_touches(spec)
+            )
+            model.run()
         summary = plan.summarize(model, spec) if plan.summarize is not None else {}
         for table in plan.tables:
             if table.applies(spec):
@@ -645,8 +665,8 @@ def _run_missing(
 
 def worker_modules(plan: RunPlan) -> tuple[str, ...]:
     """What a worker imports before its first chunk: the engine, the model, and the
-    modules of the plan's functions."""
-    funcs = [t.compute for t in plan.tables] + [plan.summarize]
+    modules of the plan's functions (its `simulate` too, when it has one)."""
+    funcs = [t.compute for t in plan.tables] + [plan.summarize, plan.simulate]
     names = {getattr(getattr(f, "func", f), "__module__", None) for f in funcs if f is not None}
     base = ("analysis.engine", "analysis.store", "sim.model", "sim.tables")
     return base + tuple(sorted(n for n in names if n and n not in base and n != "__main__"))

@@ -23,8 +23,17 @@ The model's evaluation (`EngineEvaluation`) runs every point as one variant of a
 experiment on the engine (analysis.engine: processes or Dask, progress bar, resumable
 chunked Parquet under DIR); `replications` seeds per point, shared by all points (common
 random numbers: points differ only by their parameters), averaged. Each run computes its
-outcomes in the worker and writes only its `runs` row (`o:<outcome>` columns). The tests
-swap the model for the Ishigami function and recover its analytic indices.
+outcomes in the worker and writes only its `runs` row (`o:<outcome>` columns).
+
+The model itself is pluggable: a `Study` with a `simulate` function (module-level, so
+worker processes can unpickle it) runs that function instead of the simulator, on the same
+path: `run_study` -> `EngineEvaluation` -> `study_experiment` -> `run_experiment` (worker
+processes, chunked Parquet, resume) -> the `o:<outcome>` columns of the `runs` parts ->
+`load_table` and the mean per point -> SALib. Its parameters are plain names, never
+applied to a scenario: the function reads them from `spec.changes` and returns
+{outcome: value}. The tests run the Ishigami function this way (Sobol' indices against the
+analytic values, Morris effects against their exact values on the grid, and a resume that
+runs nothing twice).
 
 Written to DIR: sensitivity.html (a figure per outcome: bars with 95% intervals),
 indices.csv, points.csv (parameter values and outcomes per point), sensitivity.json (set-up
@@ -42,7 +51,7 @@ import math
 import re
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -177,7 +186,8 @@ def _finite(x: Any) -> float | None:
 # ----------------------------------------------------------------------------- the study
 @dataclass(frozen=True)
 class Parameter:
-    """One uncertain input: a dotted scenario path and its [low, high] range."""
+    """One uncertain input: a dotted scenario path and its [low, high] range (for a study
+    with a `simulate` function: any name that function reads from `spec.changes`)."""
 
     path: str
     low: float
@@ -191,7 +201,16 @@ class Parameter:
 
 @dataclass(frozen=True)
 class Study:
-    """A validated sensitivity file."""
+    """A validated sensitivity file (or a study built in code).
+
+    `simulate`: None (files, the command) runs the buyer-journey model: each point's
+    values are scenario changes and the outcomes come from the finished model
+    (`outcome_row`). A function `simulate(base, spec)` replaces the model on the same
+    engine path (the tests' known-answer functions): it reads the point's values from
+    `spec.changes` (keys: the parameter names; nothing applies them to `base`) and
+    returns {outcome: value} with every name of `outcomes`. It must be picklable (a
+    module-level function) to reach worker processes.
+    """
 
     name: str
     source: str
@@ -207,6 +226,7 @@ class Study:
     seed: int = 0
     resamples: int = DEFAULT_RESAMPLES
     description: str = ""
+    simulate: Callable[[Scenario, RunSpec], Mapping[str, float]] | None = None
 
     @property
     def problem(self) -> dict[str, Any]:
@@ -222,8 +242,9 @@ class Study:
         return points_needed(self.method, self.samples, len(self.parameters))
 
     def describe(self) -> dict[str, Any]:
-        """The set-up as plain data."""
-        return {
+        """The set-up as plain data (with "model", the function's name, when the study
+        runs a `simulate` function instead of the simulator)."""
+        info = {
             "name": self.name,
             "description": self.description,
             "source": self.source,
@@ -243,6 +264,15 @@ class Study:
             "points": self.points(),
             "runs": self.points() * self.replications,
         }
+        if self.simulate is not None:
+            info["model"] = function_name(self.simulate)
+        return info
+
+
+def function_name(f: Callable[..., Any]) -> str:
+    """module:qualname of a function (of the function a partial wraps)."""
+    f = getattr(f, "func", f)
+    return f"{getattr(f, '__module__', '?')}:{getattr(f, '__qualname__', repr(f))}"
 
 
 def points_needed(method: str, samples: int, d: int) -> int:
@@ -515,20 +545,45 @@ def analyse(
 
 
 # ----------------------------------------------------------------------------- the engine
-def study_plan(outcomes: tuple[str, ...]):
-    """Each run computes the study's outcomes in the worker and writes only its runs row."""
+def study_plan(
+    outcomes: tuple[str, ...],
+    simulate: Callable[[Scenario, RunSpec], Mapping[str, float]] | None = None,
+):
+    """Each run computes the study's outcomes in the worker and writes only its runs row
+    (`o:<outcome>` columns): from the finished model, or (with `simulate`, which then is
+    the run) from the {outcome: value} the function returned."""
     from analysis.engine import RunPlan
 
+    columns = {f"o:{n}": "Float64" for n in outcomes}
+    if simulate is None:
+        return RunPlan(tables=(), columns=columns, summarize=partial(outcome_row, names=outcomes))
     return RunPlan(
         tables=(),
-        columns={f"o:{n}": "Float64" for n in outcomes},
-        summarize=partial(outcome_row, names=outcomes),
+        columns=columns,
+        summarize=partial(returned_outcomes, names=outcomes),
+        simulate=simulate,
     )
+
+
+def returned_outcomes(
+    values: Mapping[str, float], spec: RunSpec, names: tuple[str, ...]
+) -> dict[str, float | None]:
+    """The `o:<name>` columns of a run whose `simulate` function returned {outcome: value}
+    (in the worker). An outcome it did not return fails the run (a runs row with the error)."""
+    missing = [n for n in names if n not in values]
+    if missing:
+        raise KeyError(f"the model function returned no {', '.join(map(repr, missing))}")
+    return {f"o:{n}": _finite(values[n]) for n in names}
 
 
 def study_experiment(study: Study, x: np.ndarray) -> Experiment:
     """One variant per point (its id and label the point's index), `replications` seeds
-    shared by all points (common random numbers)."""
+    shared by all points (common random numbers).
+
+    A point's values are its variant's changes: scenario changes for the model; for a
+    `simulate` function, the values it reads (the engine then applies nothing to the
+    scenario). Such a study's run ids also hash the function's name, so its runs and the
+    model's never pass for one another in a folder."""
     from analysis.design import Variant, expand_runs, replication_seeds, scenario_hash
     from analysis.engine import Experiment
 
@@ -537,12 +592,15 @@ def study_experiment(study: Study, x: np.ndarray) -> Experiment:
         values = {p.path: p.value(v) for p, v in zip(study.parameters, row, strict=True)}
         variants.append(Variant(i, f"point={i}", {"point": i, **values}, values))
     seeds = replication_seeds(study.seed, study.replications)
-    runs = expand_runs(scenario_hash(study.scenario), variants, seeds)
+    base = scenario_hash(study.scenario)
+    if study.simulate is not None:
+        base = f"{base}+{function_name(study.simulate)}"
+    runs = expand_runs(base, variants, seeds)
     return Experiment(
         name=f"sensitivity {study.name}",
         scenario=study.scenario,
         runs=tuple(runs),
-        plan=study_plan(study.outcomes),
+        plan=study_plan(study.outcomes, study.simulate),
         params=(("point", True), *((p.path, True) for p in study.parameters)),
     )
 
@@ -558,7 +616,9 @@ class Stopped(Exception):
 @dataclass
 class EngineEvaluation:
     """The model as the evaluation function: runs the points on the engine under `out`
-    (resumable), returns the mean over replications of each outcome per point."""
+    (resumable), returns the mean over replications of each outcome per point (read back
+    from the `o:<outcome>` columns of the `runs` parts). The model is the study's
+    `simulate` function when it has one, else the simulator."""
 
     study: Study
     out: Path
