@@ -119,7 +119,7 @@ class Tracking(Process):
                 parts.append((b, v, ch, s.gain[keep], np.zeros(b.size, bool), idx, 1))
         if not parts:
             z = np.zeros(0, dtype=np.int64)
-            return Touches(z, z, z, np.zeros(0), np.zeros(0, bool), None)
+            return Touches(z, z, z, np.zeros(0), np.zeros(0, bool), np.zeros(0))
         buyer, vendor, channel, gain, named, idx = (
             np.concatenate(x) for x in list(zip(*parts, strict=True))[:6]
         )
