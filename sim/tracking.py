@@ -138,11 +138,16 @@ def credit(
     total = counts.sum(1)
     seen = total > 0
     out = np.zeros(counts.shape)
-    linear = seen & (attribution == LINEAR)
-    out[linear] = counts[linear] / total[linear, None]
-    for rule, ch in ((LAST, last), (FIRST, first)):
-        rows = np.flatnonzero(seen & (attribution == rule))
-        out[rows, ch[rows]] = 1.0
+    rules = (LINEAR, LAST, FIRST)
+    if attribution.size and (attribution == attribution[0]).all():  # one rule for all
+        rules = (int(attribution[0]),)
+    for rule in rules:
+        rows = seen if len(rules) == 1 else seen & (attribution == rule)
+        rows = np.flatnonzero(rows)
+        if rule == LINEAR:
+            out[rows] = counts[rows] / total[rows, None]
+        else:
+            out[rows, (last if rule == LAST else first)[rows]] = 1.0
     return out
 
 
@@ -371,7 +376,7 @@ class Observations:
     parts: list[tuple[int, tuple[Any, ...]]] = field(default_factory=list)
 
     def add(self, slot, week, journey, method, channel, kind, credit) -> None:
-        n = np.size(journey)
+        n = journey.size if isinstance(journey, np.ndarray) else np.size(journey)
         if n:
             self.parts.append((n, (slot, week, journey, method, channel, kind, credit)))
 

@@ -171,7 +171,9 @@ class Tracking(Process):
         for slot in range(tr.n_slots):
             mine = touches if tr.n_slots == 1 else touches.take(touches.slot == slot)
             method = int(tr.method[slot])
-            seen = mine.take(observed_mask(method, mine, tr.taggable[slot], tr.capture[slot]))
+            seen = mine
+            if method in (FORWARD, REVERSE):  # the others observe every touch
+                seen = mine.take(observed_mask(method, mine, tr.taggable[slot], tr.capture[slot]))
             tr.observe(seen, week.number, start)
             if method in (FORWARD, PERFECT):
                 journey = self.journeys(model, week, groups, seen.buyer)
