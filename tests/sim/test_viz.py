@@ -153,7 +153,13 @@ def test_play_interval_slider_sets_the_pause_between_played_steps(monkeypatch):
         while m.week < week and time.monotonic() < deadline:
             real_sleep(0.02)
         rc.find(v.Btn, children=["❚❚"]).widget.click()
-        real_sleep(0.1)  # let the loop notice the pause
+        # let the loop notice the pause: wait until no pause has been added for 0.2 s
+        # (a loaded machine may take longer than one interval to stop)
+        seen, quiet_since = len(pauses), time.monotonic()
+        while time.monotonic() - quiet_since < 0.2 and time.monotonic() < deadline + 5:
+            real_sleep(0.02)
+            if len(pauses) != seen:
+                seen, quiet_since = len(pauses), time.monotonic()
 
     play_until(2)
     assert m.week >= 2
