@@ -34,6 +34,9 @@ VENDOR_METRICS: dict[str, str] = {
     "originated_share": "marketing-originated share",
 }
 
+#: Metrics where less is better (a report's answers pick the lowest).
+LOWER_IS_BETTER = frozenset({"marketing_spend", "cost_per_acquisition", "break_even_volume"})
+
 #: Significance level of the verdicts (two-sided, Holm-adjusted over a table's pairs).
 ALPHA = 0.05
 
@@ -307,7 +310,9 @@ def plain_sentence(
     'A wins 77 more conversions than B (95% CI 11 to 143)' when the difference is clear
     (Holm-adjusted p < ALPHA); 'no clear difference between A and B in conversions (A - B:
     5, 95% CI -20 to 30)' otherwise; 'no difference: ...' when every pair was identical.
-    A negative difference is turned round (B wins ... than A), never 'wins 0 fewer'."""
+    A negative difference is turned round (B wins ... than A), never 'wins 0 fewer'; for
+    a metric where less is better (LOWER_IS_BETTER) the one with less is named first
+    ('A has 120 lower cost per acquisition than B')."""
     label = VENDOR_METRICS.get(metric, metric)
     if verdict_ == "no difference":
         return f"no difference: {a} and {b} had the same {label} in every replication"
@@ -318,8 +323,11 @@ def plain_sentence(
             f"no clear difference between {a} and {b} in {label} "
             f"({a} - {b}: {_signed(diff, metric)}, {_ci(lo, hi, metric)})"
         )
-    if diff < 0:
+    lower = metric in LOWER_IS_BETTER
+    if (diff > 0) if lower else (diff < 0):  # the better one first
         a, b, diff, lo, hi = b, a, -diff, -hi, -lo
+    if lower:  # diff < 0: a has less
+        return f"{a} has {_amount(-diff, metric)} lower {label} than {b} ({_ci(lo, hi, metric)})"
     amount = _amount(diff, metric)
     if metric == "conversions":
         return f"{a} wins {amount} more conversions than {b} ({_ci(lo, hi, metric)})"

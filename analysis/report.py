@@ -31,6 +31,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--sweep", help="which sweep, when DIR holds several")
     parser.add_argument(
+        "--metric",
+        default="conversions",
+        choices=METRICS,
+        help="the answers' best variant by this vendor metric (default: conversions; "
+        "cost_per_acquisition and break_even_volume: lowest is best)",
+    )
+    parser.add_argument(
         "--truth",
         type=Path,
         help="dataloop_truth.csv of `run.py dataloop` (true returns next to a policy sweep's "
@@ -40,6 +47,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 STEPS = 10
+#: vendor metrics the answers can rank by (analysis.compare.VENDOR_METRICS, without the
+#: spend itself, which a strategy chooses rather than wins)
+METRICS = (
+    "conversions",
+    "win_share",
+    "revenue",
+    "roi",
+    "cost_per_acquisition",
+    "break_even_volume",
+    "originated_share",
+)
 
 
 def command(args: argparse.Namespace) -> int:
@@ -75,6 +93,7 @@ def command(args: argparse.Namespace) -> int:
             data=data,
             width=args.width,
             truth=args.truth,
+            metric=args.metric,
         )
         bar.update(max(bar.total - bar.n, 0))
     print(

@@ -594,7 +594,8 @@ def answers_table(d: SweepData, vendors: list[str], metric: str = "conversions")
     best (a bootstrap over replications: the share of BOOTSTRAP resamples of the paired
     replications in which its mean is highest; also the share of replications in which it
     did best), and the paired difference to the runner-up with its 95% t interval and
-    Holm's adjustment over the vendor's comparisons of this metric (one family)."""
+    Holm's adjustment over the vendor's comparisons of this metric (one family). For a
+    metric where less is better (compare.LOWER_IS_BETTER) the best is the lowest."""
     info = d.info
     vf = _variant_frame(d)
     if any(a.get("kind") == "range" for a in info.get("axes", [])) or len(vf) < 2:
@@ -633,6 +634,8 @@ def answers_table(d: SweepData, vendors: list[str], metric: str = "conversions")
             if len(w) < 2:
                 continue
             x = w.to_numpy(float)
+            if metric in compare.LOWER_IS_BETTER:
+                x = -x  # the best is the lowest: rank the negatives
             means = x.mean(axis=0)
             order = np.argsort(-means, kind="stable")
             best, runner = members[order[0]], members[order[1]]
@@ -669,8 +672,8 @@ def answers_table(d: SweepData, vendors: list[str], metric: str = "conversions")
                     "p_best": p_best,
                     "best_share_of_replications": float(per_rep[:, order[0]].mean()),
                     "runner_up": runner,
-                    "mean_best": float(means[order[0]]),
-                    "mean_runner_up": float(means[order[1]]),
+                    "mean_best": float(w[best].mean()),
+                    "mean_runner_up": float(w[runner].mean()),
                     "n_pairs": int(pdiff.n_pairs),
                     "diff": float(pdiff["diff"]),
                     "half_width": float(pdiff.half_width),
@@ -726,12 +729,13 @@ def answers_html(ans: pd.DataFrame, reps: int, width: float | None) -> tuple[str
             cls = "clear" if r.verdict == "clear" else "unclear"
             items.append(
                 f"<li>{html.escape(lead.capitalize() if lead else '')}<b>{html.escape(r.best)}</b> "
-                f"is best of {r.variants} (mean {r.mean_best:,.1f} {html.escape(r.metric)}; "
+                f"is best of {r.variants} (mean {html.escape(_fmt_metric(r.metric, r.mean_best))} "
+                f"{html.escape(compare.VENDOR_METRICS.get(r.metric, r.metric))}; "
                 f"probability of being best {r.p_best:.2f}; best in "
                 f"{100 * r.best_share_of_replications:.0f}% of the {r.n_pairs} replications). "
                 f'<span class="{cls}">{html.escape(r.plain)}</span> '
                 f'<span class="small">(paired over {r.n_pairs} replications; p = {r.p_value:.3g}, '
-                f"Holm-adjusted {r.p_holm:.3g} within {html.escape(vendor)}'s {html.escape(r.metric)} family of "
+                f"Holm-adjusted {r.p_holm:.3g} within {html.escape(vendor)}'s {html.escape(compare.VENDOR_METRICS.get(r.metric, r.metric))} family of "
                 f"{n_fam} comparison{'s' if n_fam != 1 else ''})</span></li>"
             )
         parts.append(f"<h3>{html.escape(vendor)}</h3><ul>{''.join(items)}</ul>")
@@ -739,7 +743,8 @@ def answers_html(ans: pd.DataFrame, reps: int, width: float | None) -> tuple[str
     target = width if width else _round_target(wide.half_width / 2)
     need = compare.replications_for_width(float(wide.half_width), int(wide.n_pairs), target)
     line = (
-        f"Replications: the widest interval above is ±{wide.half_width:,.1f} {wide.metric} "
+        f"Replications: the widest interval above is ±{_fmt_metric(wide.metric, wide.half_width)} "
+        f"{compare.VENDOR_METRICS.get(wide.metric, wide.metric)} "
         f"({wide.vendor}, {wide.best} vs {wide.runner_up}, {wide.n_pairs} replications); about "
         f"{need:,} replications would bring it to ±{target:,.3g} (rerun the sweep with "
         "replications raised: only the new ones run)."
@@ -1065,6 +1070,7 @@ def build_report(
     data: SweepData | None = None,
     width: float | None = None,
     truth: Path | None = None,
+    metric: str = "conversions",
 ) -> Report:
     """Read a sweep folder and write the HTML report and its CSV tables.
 
@@ -1084,6 +1090,8 @@ def build_report(
         width: the half-width the replications line aims at (default: half the widest).
         truth: a dataloop_truth.csv of `run.py dataloop` to show next to a policy sweep's
             beliefs (default: one in the sweep folder or the folder above it).
+        metric: the vendor metric the answers pick the best variant by (compare.
+            VENDOR_METRICS; the lowest for cost metrics).
     """
     started = time.perf_counter()
     step = progress or (lambda _name: None)
@@ -1112,7 +1120,7 @@ def build_report(
     reps = int(d.runs["replication"].nunique())
     all_vendors = list(dict.fromkeys(d.vendors["vendor"]))
     asked = [vendor] if vendor else asked_vendors(d.info, all_vendors)
-    answers = answers_table(d, asked) if reps > 1 else pd.DataFrame()
+    answers = answers_table(d, asked, metric) if reps > 1 else pd.DataFrame()
     tables["answers"] = answers
     comparisons = None
     if len(variants_order) > 1 and reps > 1:
@@ -1137,14 +1145,16 @@ def build_report(
     if not answers.empty:
         eq = bool(answers["equal_budget"].any())
         parts.append(
-            '<p class="note">Best by mean conversions over the '
-            f"{reps} replications; variants are compared "
+            f'<p class="note">Best by mean {html.escape(compare.VENDOR_METRICS[metric])}'
+            + (" (lowest is best)" if metric in compare.LOWER_IS_BETTER else "")
+            + f" over the {reps} replications; variants are compared "
             + ("<b>at equal budget</b> (within each budget level) and " if eq else "")
             + "under the same other conditions. <b>Probability of being best</b>: the "
             f"share of {BOOTSTRAP:,} bootstrap resamples of the replications (pairs kept "
             "together) in which the variant's mean is highest. <b>Multiple comparisons</b>: "
             "one family per vendor and metric (the vendor's best-vs-runner-up comparisons "
-            "of conversions); Holm's adjustment within it; a difference is called only when "
+            f"of {html.escape(compare.VENDOR_METRICS[metric])}); Holm's adjustment within it; "
+            "a difference is called only when "
             'its Holm-adjusted p &lt; 0.05, otherwise "no clear difference".</p>'
         )
     parts.append(body)

@@ -418,6 +418,31 @@ def test_the_answers_difference_to_the_runner_up_is_paired_and_holm_is_per_vendo
     assert re.search(r"about [\d,]+ replications would bring it to ±", page)
 
 
+def test_the_answers_rank_by_a_chosen_metric_lowest_first_for_costs(answered):
+    """`--metric cost_per_acquisition`: the best variant of each budget group is the one
+    with the lowest mean cost per acquisition, and the sentence says 'lower'."""
+    root, _rep, _page = answered
+    out = root / "out_cpa" / "report.html"
+    rep = report.build_report(root, out, metric="cost_per_acquisition")
+    page = out.read_text(encoding="utf-8")
+    ans = rep.tables["answers"]
+    assert (ans.metric == "cost_per_acquisition").all() and len(ans) == 2
+    v = ok_vendor_rows(root)
+    v = v[v.vendor == "Alpha"]
+    for r in ans.itertuples():
+        means = v[v.variant.isin([r.best, r.runner_up])].groupby("variant")["cost_per_acquisition"]
+        means = means.mean()
+        assert means[r.best] < means[r.runner_up]
+        assert r.mean_best == pytest.approx(means[r.best])
+        assert r.diff < 0
+        if r.verdict == "clear":
+            assert (
+                r.plain.startswith(f"{r.best} has ") and " lower cost per acquisition " in r.plain
+            )
+    assert "Best by mean cost per acquisition (lowest is best)" in page
+    assert "cost per acquisition family of 2 comparisons" in page
+
+
 def test_no_clear_difference_is_worded_plainly(tmp_path):
     root = make_sweep(tmp_path, variants=("a", "b"), reps=6, seed=3)
     sdir = root / "sweep=demo"
