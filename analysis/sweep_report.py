@@ -685,6 +685,102 @@ def answers_table(d: SweepData, vendors: list[str], metric: str = "conversions")
     out = pd.DataFrame(rows)
     if out.empty:
         return out
+    out["sampled"] = False
+    out["points"] = 0
+    return _holm_and_words(out, metric)
+
+
+def sampled_answers_table(
+    d: SweepData, vendors: list[str], metric: str = "conversions"
+) -> pd.DataFrame:
+    """For a sampled sweep (range axes: the uncertainties) in which a vendor's choices
+    are crossed with the sampled points: per vendor, the choice best on average over the
+    sampled conditions by `metric` (each point's replications averaged first: the points
+    are the independent units), its probability of being best (the share of BOOTSTRAP
+    resamples of the points in which its mean is highest), the share of points at which
+    it did best, and the difference to the runner-up paired by point with its 95% t
+    interval (Holm within the vendor's family). Empty when no vendor's choices are
+    crossed with at least two points. Where each choice wins: `run.py discover`."""
+    info = d.info
+    axes = info.get("axes", [])
+    if not any(a.get("kind") == "range" for a in axes):
+        return pd.DataFrame()
+    vf = _variant_frame(d)
+    rng = np.random.default_rng(0)
+    rows = []
+    for vendor in vendors:
+        choices, _budgets = vendor_choices(info, vendor)
+        if not choices:
+            continue
+        names = {a["name"] for a in choices}
+        choice_cols = [a.get("column", f"p:{a['name']}") for a in choices]
+        point_axes = [a for a in axes if a["name"] not in names]
+        point_cols = [a.get("column", f"p:{a['name']}") for a in point_axes]
+        if not point_cols or any(c not in vf for c in choice_cols + point_cols):
+            continue
+        label = pd.Series("", index=vf.index)
+        for i, (a, col) in enumerate(zip(choices, choice_cols, strict=True)):
+            label = label + ("," if i else "") + f"{a['name']}=" + vf[col].astype(str)
+        point = vf[point_cols].astype(str).agg("|".join, axis=1)
+        sub = d.vendors[d.vendors["vendor"] == vendor]
+        sub = sub.assign(choice=sub["variant"].map(label), point=sub["variant"].map(point))
+        per_point = sub.pivot_table(index="point", columns="choice", values=metric, aggfunc="mean")
+        per_point = per_point.dropna()
+        if per_point.shape[1] < 2 or len(per_point) < 2:
+            continue
+        raw = per_point.to_numpy(float)
+        x = -raw if metric in compare.LOWER_IS_BETTER else raw
+        means = x.mean(axis=0)
+        order = np.argsort(-means, kind="stable")
+        members = list(per_point.columns)
+        best, runner = members[order[0]], members[order[1]]
+        boot = x[rng.integers(0, len(x), size=(BOOTSTRAP, len(x)))].mean(axis=1)
+        top = boot == boot.max(axis=1, keepdims=True)
+        p_best = float((top / top.sum(axis=1, keepdims=True))[:, order[0]].mean())
+        wins = x == x.max(axis=1, keepdims=True)
+        share = float((wins / wins.sum(axis=1, keepdims=True))[:, order[0]].mean())
+        frame = pd.DataFrame(
+            {
+                "variant": np.repeat([best, runner], len(raw)),
+                "replication": np.tile(np.arange(len(raw)), 2),
+                "vendor": vendor,
+                metric: np.concatenate([raw[:, order[0]], raw[:, order[1]]]),
+            }
+        )
+        pdiff = compare.paired_differences(frame, runner, metric).iloc[0]
+        rows.append(
+            {
+                "vendor": vendor,
+                "metric": metric,
+                "budget": "-",
+                "conditions": ", ".join(a["name"] for a in point_axes),
+                "equal_budget": False,
+                "variants": len(members),
+                "best": best,
+                "p_best": p_best,
+                "best_share_of_replications": share,
+                "runner_up": runner,
+                "mean_best": float(raw[:, order[0]].mean()),
+                "mean_runner_up": float(raw[:, order[1]].mean()),
+                "n_pairs": int(pdiff.n_pairs),
+                "diff": float(pdiff["diff"]),
+                "half_width": float(pdiff.half_width),
+                "ci_low": float(pdiff.ci_low),
+                "ci_high": float(pdiff.ci_high),
+                "p_value": float(pdiff.p_value),
+                "sampled": True,
+                "points": len(raw),
+            }
+        )
+    out = pd.DataFrame(rows)
+    if out.empty:
+        return out
+    return _holm_and_words(out, metric)
+
+
+def _holm_and_words(out: pd.DataFrame, metric: str) -> pd.DataFrame:
+    """Holm's adjustment within each vendor's family of this metric, the verdicts and
+    the plain sentences of an answers table."""
     out["family_size"] = out.groupby(["vendor", "metric"])["p_value"].transform("size")
     out["p_holm"] = np.nan
     for _, idx in out.groupby(["vendor", "metric"]).groups.items():
@@ -712,7 +808,8 @@ def answers_html(ans: pd.DataFrame, reps: int, width: float | None) -> tuple[str
     if ans.empty:
         return (
             '<p class="note">No answer to give: every variant is its own group (a sampled '
-            "sweep, or a single variant); see the scorecard and the sensitivity below.</p>",
+            "sweep whose choices are not crossed with its points, or a single variant); see "
+            "the scorecard and the sensitivity below.</p>",
             "",
         )
     parts = []
@@ -720,6 +817,9 @@ def answers_html(ans: pd.DataFrame, reps: int, width: float | None) -> tuple[str
         n_fam = int(g["family_size"].iloc[0])
         items = []
         for r in g.itertuples():
+            if getattr(r, "sampled", False):
+                items.append(_sampled_item(r, vendor, n_fam))
+                continue
             where = []
             if r.budget != "-":
                 where.append(f"at equal budget, {_money(r.budget)} a week")
@@ -742,6 +842,15 @@ def answers_html(ans: pd.DataFrame, reps: int, width: float | None) -> tuple[str
     wide = ans.loc[ans["half_width"].idxmax()]
     target = width if width else _round_target(wide.half_width / 2)
     need = compare.replications_for_width(float(wide.half_width), int(wide.n_pairs), target)
+    if bool(wide.get("sampled", False)):
+        line = (
+            f"Sampled points: the widest interval above is "
+            f"±{_fmt_metric(wide.metric, wide.half_width)} "
+            f"{compare.VENDOR_METRICS.get(wide.metric, wide.metric)} ({wide.vendor}, "
+            f"{wide.best} vs {wide.runner_up}, over {wide.n_pairs} points); a sweep of about "
+            f"{need:,} sampled points would bring it to ±{target:,.3g} (raise `samples`)."
+        )
+        return "\n".join(parts), line
     line = (
         f"Replications: the widest interval above is ±{_fmt_metric(wide.metric, wide.half_width)} "
         f"{compare.VENDOR_METRICS.get(wide.metric, wide.metric)} "
@@ -750,6 +859,24 @@ def answers_html(ans: pd.DataFrame, reps: int, width: float | None) -> tuple[str
         "replications raised: only the new ones run)."
     )
     return "\n".join(parts), line
+
+
+def _sampled_item(r: Any, vendor: str, n_fam: int) -> str:
+    """One answer of a sampled sweep (sampled_answers_table) as an HTML list item."""
+    label = compare.VENDOR_METRICS.get(r.metric, r.metric)
+    cls = "clear" if r.verdict == "clear" else "unclear"
+    return (
+        f"<li>Over {r.points} sampled conditions ({html.escape(r.conditions)}; each "
+        f"point's replications averaged): <b>{html.escape(r.best)}</b> is best on average "
+        f"of {r.variants} (mean {html.escape(_fmt_metric(r.metric, r.mean_best))} "
+        f"{html.escape(label)}; probability of being best {r.p_best:.2f} over a bootstrap "
+        f"of the points; best at {100 * r.best_share_of_replications:.0f}% of the points). "
+        f'<span class="{cls}">{html.escape(r.plain)}</span> '
+        f'<span class="small">(paired by point over {r.n_pairs} points; p = '
+        f"{r.p_value:.3g}, Holm-adjusted {r.p_holm:.3g} within {html.escape(vendor)}'s "
+        f"{html.escape(label)} family of {n_fam} comparison{'s' if n_fam != 1 else ''}; "
+        "where each wins: <code>run.py discover</code>)</span></li>"
+    )
 
 
 def _round_target(x: float) -> float:
@@ -1121,6 +1248,8 @@ def build_report(
     all_vendors = list(dict.fromkeys(d.vendors["vendor"]))
     asked = [vendor] if vendor else asked_vendors(d.info, all_vendors)
     answers = answers_table(d, asked, metric) if reps > 1 else pd.DataFrame()
+    if answers.empty:  # a sampled sweep: the best choice over the sampled conditions
+        answers = sampled_answers_table(d, asked, metric)
     tables["answers"] = answers
     comparisons = None
     if len(variants_order) > 1 and reps > 1:
@@ -1142,7 +1271,19 @@ def build_report(
         parts.append(f"<p><b>Question:</b> {html.escape(d.info['description'])}</p>")
     parts.append('<h2 id="answers">Answers</h2>')
     body, reps_line = answers_html(answers, reps, width)
-    if not answers.empty:
+    if not answers.empty and bool(answers["sampled"].any()):
+        parts.append(
+            f'<p class="note">A sampled sweep: each answer ranks the vendor\'s choices by '
+            f"mean {html.escape(compare.VENDOR_METRICS[metric])}"
+            + (" (lowest is best)" if metric in compare.LOWER_IS_BETTER else "")
+            + " over the sampled market conditions, every choice run at the same points "
+            "with the same seeds; each point's replications are averaged first, so the "
+            "points are the units of the intervals and of the bootstrap. <b>Multiple "
+            "comparisons</b>: one family per vendor and metric, Holm's adjustment within "
+            "it. An average over the sampled space says which choice wins more, not where: "
+            "scenario discovery (<code>run.py discover</code>) finds the conditions.</p>"
+        )
+    elif not answers.empty:
         eq = bool(answers["equal_budget"].any())
         parts.append(
             f'<p class="note">Best by mean {html.escape(compare.VENDOR_METRICS[metric])}'
