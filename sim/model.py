@@ -164,8 +164,12 @@ class BuyerJourneyModel(mesa.Model):
         for vendor in self.vendors:
             vendor.step()
         self.market.pay_week()
+        touches = any(r.wants_touches for r in self.recorders)
         week = Week(
-            self.week, self.market.n, record_touches=any(r.wants_touches for r in self.recorders)
+            self.week,
+            self.market.n,
+            record_touches=touches,
+            name_referrals=touches or any(p.reads_referral_names for p in self.processes),
         )
         for process in self.processes:
             process.run(self, week)

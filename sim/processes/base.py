@@ -104,8 +104,10 @@ class Week:
     consultations: Consultations | None = None
     # the referral consultations that showed no vendor but name the contacts' most
     # recommended one (rows of `consultations`, that vendor, its preference gain), set by
-    # the referrals process whether or not touches are recorded
+    # the referrals process when `name_referrals` (touches recorded, or a process reads
+    # them: Process.reads_referral_names)
     referral_named: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+    name_referrals: bool = False
     contacts: Contacts | None = None  # social selling
     quotes: Contacts | None = None  # the sales pipeline's quotes
     deciders: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
@@ -135,6 +137,9 @@ class Process:
 
     name: ClassVar[str] = "process"
     streams: ClassVar[tuple[str, ...]] = ()
+    #: whether the process reads `Week.referral_named` (the referrals process names
+    #: recommended vendors only when touches are recorded or a process reads them)
+    reads_referral_names: bool = False
 
     def bind(self, model: BuyerJourneyModel) -> None:
         """Prepare per-model lookups (default: nothing)."""

@@ -36,8 +36,9 @@ def review_scores(reviews: np.ndarray, scale: float = 1.0) -> np.ndarray:
 
 class Referrals(Process):
     """What contacts say, for this week's consultations of referral sources. A referral
-    consultation that showed no paid vendor names the most recommended one
-    (`week.referral_named`; in the touch log when touches are recorded). No draws."""
+    consultation that showed no paid vendor names the most recommended one when
+    `week.name_referrals` (`week.referral_named`; in the touch log when touches are
+    recorded). No draws."""
 
     name = "referrals"
 
@@ -60,6 +61,8 @@ class Referrals(Process):
         pr, pv = np.nonzero(sig > 0)
         state.enter(buyers[pr], pv, ORIGIN_REFERRAL)
         state.referred[buyers[pr], pv] = True
+        if not week.name_referrals:
+            return  # what follows only names vendors (the touch log, tracking)
         # a consultation that showed no vendor names the most recommended one
         best = np.argmax(sig, axis=1)
         named = np.flatnonzero((c.vendor[r_idx] < 0) & (sig[np.arange(r_idx.size), best] > 0))

@@ -4,8 +4,9 @@ true touches, and of the journeys that closed (docs/model.md §5a, sim/tracking.
 One process, `tracking`, last in the week; it does nothing (and declares no stream)
 unless some vendor's policy is data_loop. It reads the week's consultations that showed
 a tracking vendor (paid or organic), the referral consultations that name one
-(`week.referral_named`, set by the referrals process whether or not touches are
-recorded), the social-selling contacts and quotes, and the closed journeys, and writes
+(`week.referral_named`, set by the referrals process because this process reads them
+when a vendor tracks by point of sale or perfect log), the social-selling contacts and
+quotes, and the closed journeys, and writes
 the observations (forward captures, web analytics counts, the conversions' credits,
 point-of-sale answers) into `week.extra["observed"]` (an `Observations`) and
 `model.tracking`.
@@ -72,6 +73,9 @@ class Tracking(Process):
         if model.tracking is None:
             return
         self.streams = ("tracking",)
+        # point of sale and perfect remember recommendations (the referrals process
+        # then names the recommended vendor of its consultations)
+        self.reads_referral_names = model.tracking.sees_recommendations
         if "tracking" not in model.streams:
             model.streams["tracking"] = model.rng.spawn(1)[0]
         self.key = int(self.stream(model, "tracking").integers(2**63))
