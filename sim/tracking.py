@@ -107,7 +107,7 @@ class Touches:
     u: np.ndarray | None
 
     def take(self, keep: np.ndarray) -> Touches:
-        keep = np.flatnonzero(keep) if keep.dtype == bool else keep
+        keep = keep.nonzero()[0] if keep.dtype == bool else keep
         u = None if self.u is None else self.u[keep]
         return Touches(
             self.buyer[keep],
@@ -143,7 +143,7 @@ def credit(
         rules = (int(attribution[0]),)
     for rule in rules:
         rows = seen if len(rules) == 1 else seen & (attribution == rule)
-        rows = np.flatnonzero(rows)
+        rows = rows.nonzero()[0]
         if rule == LINEAR:
             out[rows] = counts[rows] / total[rows, None]
         else:
@@ -301,7 +301,7 @@ class TrackingState:
         tail = scratch[key] == order
         scratch[key] = _NEVER
         flat_first, flat_last = self.first_ch.reshape(-1), self.last_ch.reshape(-1)
-        new = np.flatnonzero(head & (flat_first[key] < 0))
+        new = (head & (flat_first[key] < 0)).nonzero()[0]
         flat_first[key[new]] = ch[new]
         self.first_wk.reshape(-1)[key[new]] = week
         flat_last[key[tail]] = ch[tail]
@@ -333,7 +333,7 @@ class TrackingState:
         the observed touches per channel and the recall weights per channel now."""
         fc, fw = self.first_ch[members, slots], self.first_wk[members, slots]
         lc, lw = self.last_ch[members, slots], self.last_wk[members, slots]
-        head = np.flatnonzero(np.concatenate(([True], group[1:] != group[:-1])))
+        head = (np.concatenate(([True], group[1:] != group[:-1]))).nonzero()[0]
         # one int64 key per member, (week, position): the group's earliest observed touch
         # is its minimum (ties: the earlier member), its latest the maximum (the later)
         m = members.size

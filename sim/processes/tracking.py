@@ -115,7 +115,7 @@ class Tracking(Process):
             for s, col in ((week.contacts, 0), (week.quotes, 1)):
                 if s is None or not s.buyer.size:
                     continue
-                keep = np.flatnonzero(tr.slot[s.vendor] >= 0)
+                keep = (tr.slot[s.vendor] >= 0).nonzero()[0]
                 b, v = s.buyer[keep], s.vendor[keep]
                 # counter index: (in-market position, tracking slot, contact or quote)
                 idx = (np.searchsorted(week.active, b) * tr.n_slots + tr.slot[v]) * 2 + col
@@ -147,15 +147,15 @@ class Tracking(Process):
         `named` marks a referral consultation naming it (only when a method remembers
         recommendations: point of sale, perfect)."""
         if tr.n_slots == 1:
-            shown = np.flatnonzero(c.vendor == tr.vendors[0])
+            shown = (c.vendor == tr.vendors[0]).nonzero()[0]
         else:
-            shown = np.flatnonzero(tr.slot_or_none[c.vendor] >= 0)
+            shown = (tr.slot_or_none[c.vendor] >= 0).nonzero()[0]
         if not tr.sees_every_channel:
             shown = shown[tr.relevant_any[c.channel[shown]]]
         if week.referral_named is None or not tr.sees_recommendations:
             return shown, c.vendor[shown], c.gain[shown], np.zeros(shown.size, bool)
         rows, best, gain = week.referral_named
-        keep = np.flatnonzero(tr.slot[best] >= 0)
+        keep = (tr.slot[best] >= 0).nonzero()[0]
         rows, best, gain = rows[keep], best[keep], gain[keep]
         if week.record_touches and rows.size:  # the touch log names them: not exposures
             shown = shown[~np.isin(shown, rows, assume_unique=True)]
@@ -190,7 +190,7 @@ class Tracking(Process):
         """The journey ids of `buyers`' touches this week (a journey that closed this
         week: the closed group journey's id)."""
         journey = model.buyers.journey[buyers]
-        gone = np.flatnonzero(journey < 0)
+        gone = (journey < 0).nonzero()[0]
         if gone.size and week.closed is not None:
             members = week.ballots.buyers
             group = groups[0][np.searchsorted(members, buyers[gone])]
@@ -206,12 +206,12 @@ class Tracking(Process):
         if closed is None or week.ballots is None:
             return
         slots = tr.slot_or_none[closed.vendor]  # -1: the status quo, or not tracking
-        groups = np.flatnonzero(slots >= 0)
+        groups = (slots >= 0).nonzero()[0]
         if not groups.size:
             return
         members = week.ballots.buyers
         group, head = grouped
-        m = np.flatnonzero(slots[group] >= 0)  # members of the groups that bought, in order
+        m = (slots[group] >= 0).nonzero()[0]  # members of the groups that bought, in order
         slot = slots[groups]
         mb = members[m]
         first, last, counts, weights = tr.pooled(
@@ -230,13 +230,13 @@ class Tracking(Process):
         pos = method == POINT_OF_SALE
         if tr.asks and pos.any():  # the lead's draws: whether and what the customer answers
             u = u_d[head[groups]]
-            answer = np.flatnonzero(pos & (u[:, 0] < tr.response_rate[slot]))
+            answer = (pos & (u[:, 0] < tr.response_rate[slot])).nonzero()[0]
             ch = recall_pick(weights[answer], u[answer, 1])
             known = ch != DONT_KNOW
             obs.add(slot[answer], week.number, jid[answer], POINT_OF_SALE, ch, ANSWER, known * 1.0)
             np.add.at(attributed, (slot[answer[known]], ch[known]), value[answer[known]])
         # the others: attribution over what they observed
-        rest = np.flatnonzero(~pos)
+        rest = (~pos).nonzero()[0]
         if not rest.size:
             return
         share = credit(tr.attribution[slot[rest]], first[rest], last[rest], counts[rest])
