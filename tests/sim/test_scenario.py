@@ -793,3 +793,27 @@ def test_an_error_inside_the_base_names_the_base_file(tmp_path: Path, capsys) ->
 def test_a_base_is_read_from_files_only() -> None:
     with pytest.raises(ScenarioError, match="scenario.base: a base file is read when"):
         scenario_from_dict({"scenario": {"base": "baseline.toml"}, "vendors": [VENDOR]})
+
+
+ON_THE_BASELINE = ("social_maturity", "twitter_vs_forums", "flighted_budgets")
+
+
+@pytest.mark.parametrize("name", ON_THE_BASELINE)
+def test_the_shipped_scenarios_are_on_the_calibrated_market(name: str, baseline) -> None:
+    """Each asks its own question (its vendors, horizon and seed) of the baseline's
+    calibrated market: buying groups and the fitted choice constants, as the baseline
+    has them now (read from it, so a re-fit carries over)."""
+    import tomllib
+
+    path = SCENARIOS / f"{name}.toml"
+    own = tomllib.loads(path.read_text())
+    sc = load_scenario(path)
+    assert sc.accounts == baseline.accounts and sc.accounts is not None
+    assert sc.choice.status_quo == baseline.choice.status_quo
+    assert sc.accounts.consensus == baseline.accounts.consensus
+    assert sc.buyers.sales_readiness_mean == baseline.buyers.sales_readiness_mean
+    assert sc.buyers == baseline.buyers and sc.organic == baseline.organic
+    assert sc.memory == baseline.memory and sc.market == baseline.market
+    assert sc.vendor_names() == tuple(v["name"] for v in own["vendors"])
+    assert not set(sc.vendor_names()) & set(baseline.vendor_names())
+    assert (sc.name, sc.weeks, sc.seed) == (name, own["scenario"]["weeks"], own["scenario"]["seed"])
