@@ -169,7 +169,7 @@ def _simulate(args: argparse.Namespace, path: Path, scenario, staged) -> int:
     print(funnel_summary(funnel(model)))
     if staged is not None:
         extra = {"weeks": scenario.weeks, "buyers": b.count, "scenario_name": scenario.name}
-        written = write_run(tables, staged.stage, path, seed, extra) + [touches.path]
+        written = write_run(tables, staged.stage, path, seed, extra, scenario) + [touches.path]
         staged.commit()  # the earlier run in --out is replaced only now, whole
         print(
             f"\nwrote {len(written)} files to {args.out}/ (tables as Parquet, scenario.toml, run.json)"

@@ -10,10 +10,14 @@ import json
 import os
 import shutil
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+
+if TYPE_CHECKING:
+    from sim.scenario import Scenario
 
 
 def write_parquet(df: pd.DataFrame, path: Path) -> Path:
@@ -74,22 +78,46 @@ class ParquetStream:
         return self.path
 
 
+def _names_a_base(scenario_file: Path) -> bool:
+    """Whether a scenario file takes a base market (`[scenario] base`)."""
+    from sim.scenario import read_toml
+
+    head = read_toml(scenario_file, "scenario").get("scenario")
+    return isinstance(head, dict) and "base" in head
+
+
 def write_run(
     tables: dict[str, pd.DataFrame],
     out_dir: Path,
     scenario_file: Path | None,
     seed: int,
     extra: dict | None = None,
+    scenario: Scenario | None = None,
 ) -> list[Path]:
     """Write a run's tables as `<out_dir>/<table>.parquet`, plus the scenario file and seed.
+
+    `scenario.toml` is a copy of the file, or, when the file takes a base market
+    (`[scenario] base`) and the loaded `scenario` is given, the scenario as run with its
+    base merged in: the folder's copy must load on its own, wherever it is.
 
     Returns the paths written.
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     written = [write_parquet(df, out_dir / f"{name}.parquet") for name, df in tables.items()]
     if scenario_file is not None:
-        shutil.copyfile(scenario_file, out_dir / "scenario.toml")
-        written.append(out_dir / "scenario.toml")
+        target = out_dir / "scenario.toml"
+        if scenario is not None and _names_a_base(scenario_file):
+            from analysis.scenario_toml import scenario_toml
+
+            header = (
+                f"The scenario {Path(scenario_file).name} as run (run.py simulate), with its "
+                "base market merged in:\nthe original names its base by a path relative to "
+                "itself, which would not load from here."
+            )
+            target.write_text(scenario_toml(scenario, header), encoding="utf-8")
+        else:
+            shutil.copyfile(scenario_file, target)
+        written.append(target)
     meta = {"seed": seed, "scenario": None if scenario_file is None else str(scenario_file)}
     meta.update(extra or {})
     run_json = out_dir / "run.json"

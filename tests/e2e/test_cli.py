@@ -90,6 +90,24 @@ def test_simulate_writes_tidy_parquet_tables(tmp_path: Path) -> None:
     assert not list(out.glob(".*.tmp"))
 
 
+def test_simulate_records_a_scenario_with_a_base_as_run(tmp_path: Path) -> None:
+    """A file on the baseline's market (`[scenario] base`) would not load from the output
+    folder, so the folder records the scenario as run, base merged in: it validates
+    there and loads to the same scenario."""
+    from analysis.design import scenario_hash
+    from sim.scenario import load_scenario
+
+    out = tmp_path / "res"
+    src = ROOT / "scenarios/twitter_vs_forums.toml"
+    done = cli("simulate", str(src), "--weeks", "8", "--buyers", "300", "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    saved = out / "scenario.toml"
+    assert "base market merged in" in saved.read_text()
+    assert cli("validate", str(saved)).returncode == 0
+    ran = load_scenario(src).with_changes({"weeks": 8, "buyers.count": 300})
+    assert scenario_hash(load_scenario(saved)) == scenario_hash(ran)
+
+
 def test_duckdb_reads_the_tables(tmp_path: Path) -> None:
     duckdb = pytest.importorskip("duckdb")
     out = tmp_path / "res"
