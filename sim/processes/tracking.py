@@ -152,13 +152,15 @@ class Tracking(Process):
             shown = (tr.slot_or_none[c.vendor] >= 0).nonzero()[0]
         if not tr.sees_every_channel:
             shown = shown[tr.relevant_any[c.channel[shown]]]
-        if week.referral_named is None or not tr.sees_recommendations:
+        named = week.referral_named
+        if week.record_touches and named is not None and named[0].size:
+            # the touch log names the recommended vendor in c.vendor: not exposures
+            shown = shown[~np.isin(shown, named[0], assume_unique=True)]
+        if named is None or not tr.sees_recommendations:
             return shown, c.vendor[shown], c.gain[shown], np.zeros(shown.size, bool)
-        rows, best, gain = week.referral_named
+        rows, best, gain = named
         keep = (tr.slot[best] >= 0).nonzero()[0]
         rows, best, gain = rows[keep], best[keep], gain[keep]
-        if week.record_touches and rows.size:  # the touch log names them: not exposures
-            shown = shown[~np.isin(shown, rows, assume_unique=True)]
         all_rows = np.concatenate([shown, rows])
         order = np.argsort(all_rows, kind="stable")
         return (

@@ -173,8 +173,15 @@ def test_web_analytics_counts_without_identity(runs) -> None:
 
 
 def test_observations_do_not_need_the_touch_log(market) -> None:
-    """Data-loop vendors work with record_touches=False: the same observations."""
-    for how in ({"method": "perfect", "attribution": "linear"}, {"method": "point_of_sale"}):
+    """Data-loop vendors work with record_touches=False: the same observations (the
+    touch log's naming of recommended vendors changes nothing a method sees)."""
+    forward = {"method": "forward", "taggable": ["professional_networks", "search"]}
+    for how in (
+        {"method": "perfect", "attribution": "linear"},
+        {"method": "point_of_sale"},
+        forward,  # tags a channel where contacts also recommend: never a capture
+        {"method": "reverse"},
+    ):
         sc = tracked(market.with_changes({"weeks": 40}), **how)
         a, b = run(sc, 4, True), run(sc, 4, False)
         assert "touches" not in b
