@@ -633,31 +633,9 @@ def answers_table(d: SweepData, vendors: list[str], metric: str = "conversions")
             w = wide[members].dropna()
             if len(w) < 2:
                 continue
-            x = w.to_numpy(float)
-            if metric in compare.LOWER_IS_BETTER:
-                x = -x  # the best is the lowest: rank the negatives
-            means = x.mean(axis=0)
-            order = np.argsort(-means, kind="stable")
-            best, runner = members[order[0]], members[order[1]]
-            idx = rng.integers(0, len(x), size=(BOOTSTRAP, len(x)))
-            boot = x[idx].mean(axis=1)
-            top = boot.max(axis=1, keepdims=True)
-            p_best = float(
-                ((boot == top) / (boot == top).sum(axis=1, keepdims=True))[:, order[0]].sum()
-                / BOOTSTRAP
+            stats = _best_and_runner_up(
+                w.to_numpy(float), members, w.index.to_numpy(), vendor, metric, rng
             )
-            per_rep = (x == x.max(axis=1, keepdims=True)) / (x == x.max(axis=1, keepdims=True)).sum(
-                axis=1, keepdims=True
-            )
-            frame = pd.DataFrame(
-                {
-                    "variant": np.repeat([best, runner], len(w)),
-                    "replication": np.tile(w.index.to_numpy(), 2),
-                    "vendor": vendor,
-                    metric: np.concatenate([w[best].to_numpy(float), w[runner].to_numpy(float)]),
-                }
-            )
-            pdiff = compare.paired_differences(frame, runner, metric).iloc[0]
             key = key if isinstance(key, tuple) else (key,)
             cond = dict(zip(keys.columns, key, strict=True))
             rows.append(
@@ -668,18 +646,7 @@ def answers_table(d: SweepData, vendors: list[str], metric: str = "conversions")
                     "conditions": ", ".join(f"{k}={v}" for k, v in cond.items()) or "-",
                     "equal_budget": equal_budget,
                     "variants": len(members),
-                    "best": best,
-                    "p_best": p_best,
-                    "best_share_of_replications": float(per_rep[:, order[0]].mean()),
-                    "runner_up": runner,
-                    "mean_best": float(w[best].mean()),
-                    "mean_runner_up": float(w[runner].mean()),
-                    "n_pairs": int(pdiff.n_pairs),
-                    "diff": float(pdiff["diff"]),
-                    "half_width": float(pdiff.half_width),
-                    "ci_low": float(pdiff.ci_low),
-                    "ci_high": float(pdiff.ci_high),
-                    "p_value": float(pdiff.p_value),
+                    **stats,
                 }
             )
     out = pd.DataFrame(rows)
@@ -728,26 +695,10 @@ def sampled_answers_table(
         per_point = per_point.dropna()
         if per_point.shape[1] < 2 or len(per_point) < 2:
             continue
-        raw = per_point.to_numpy(float)
-        x = -raw if metric in compare.LOWER_IS_BETTER else raw
-        means = x.mean(axis=0)
-        order = np.argsort(-means, kind="stable")
         members = list(per_point.columns)
-        best, runner = members[order[0]], members[order[1]]
-        boot = x[rng.integers(0, len(x), size=(BOOTSTRAP, len(x)))].mean(axis=1)
-        top = boot == boot.max(axis=1, keepdims=True)
-        p_best = float((top / top.sum(axis=1, keepdims=True))[:, order[0]].mean())
-        wins = x == x.max(axis=1, keepdims=True)
-        share = float((wins / wins.sum(axis=1, keepdims=True))[:, order[0]].mean())
-        frame = pd.DataFrame(
-            {
-                "variant": np.repeat([best, runner], len(raw)),
-                "replication": np.tile(np.arange(len(raw)), 2),
-                "vendor": vendor,
-                metric: np.concatenate([raw[:, order[0]], raw[:, order[1]]]),
-            }
+        stats = _best_and_runner_up(
+            per_point.to_numpy(float), members, np.arange(len(per_point)), vendor, metric, rng
         )
-        pdiff = compare.paired_differences(frame, runner, metric).iloc[0]
         rows.append(
             {
                 "vendor": vendor,
@@ -756,26 +707,60 @@ def sampled_answers_table(
                 "conditions": ", ".join(a["name"] for a in point_axes),
                 "equal_budget": False,
                 "variants": len(members),
-                "best": best,
-                "p_best": p_best,
-                "best_share_of_replications": share,
-                "runner_up": runner,
-                "mean_best": float(raw[:, order[0]].mean()),
-                "mean_runner_up": float(raw[:, order[1]].mean()),
-                "n_pairs": int(pdiff.n_pairs),
-                "diff": float(pdiff["diff"]),
-                "half_width": float(pdiff.half_width),
-                "ci_low": float(pdiff.ci_low),
-                "ci_high": float(pdiff.ci_high),
-                "p_value": float(pdiff.p_value),
+                **stats,
                 "sampled": True,
-                "points": len(raw),
+                "points": len(per_point),
             }
         )
     out = pd.DataFrame(rows)
     if out.empty:
         return out
     return _holm_and_words(out, metric)
+
+
+def _best_and_runner_up(
+    values: np.ndarray,
+    members: list[str],
+    pairs: np.ndarray,
+    vendor: str,
+    metric: str,
+    rng: np.random.Generator,
+) -> dict[str, Any]:
+    """The best of `members` by mean `metric` (columns of `values`, one row per paired
+    unit: a replication, or a sampled point; the lowest for a cost metric), the share of
+    BOOTSTRAP resamples of the units in which it is best and the share of units in which
+    it did best (ties shared), and its paired difference to the runner-up."""
+    x = -values if metric in compare.LOWER_IS_BETTER else values
+    order = np.argsort(-x.mean(axis=0), kind="stable")
+    best, runner = members[order[0]], members[order[1]]
+    boot = x[rng.integers(0, len(x), size=(BOOTSTRAP, len(x)))].mean(axis=1)
+    top = boot == boot.max(axis=1, keepdims=True)
+    wins = x == x.max(axis=1, keepdims=True)
+    frame = pd.DataFrame(
+        {
+            "variant": np.repeat([best, runner], len(x)),
+            "replication": np.tile(pairs, 2),
+            "vendor": vendor,
+            metric: np.concatenate([values[:, order[0]], values[:, order[1]]]),
+        }
+    )
+    pdiff = compare.paired_differences(frame, runner, metric).iloc[0]
+    return {
+        "best": best,
+        "p_best": float((top / top.sum(axis=1, keepdims=True))[:, order[0]].mean()),
+        "best_share_of_replications": float(
+            (wins / wins.sum(axis=1, keepdims=True))[:, order[0]].mean()
+        ),
+        "runner_up": runner,
+        "mean_best": float(values[:, order[0]].mean()),
+        "mean_runner_up": float(values[:, order[1]].mean()),
+        "n_pairs": int(pdiff.n_pairs),
+        "diff": float(pdiff["diff"]),
+        "half_width": float(pdiff.half_width),
+        "ci_low": float(pdiff.ci_low),
+        "ci_high": float(pdiff.ci_high),
+        "p_value": float(pdiff.p_value),
+    }
 
 
 def _holm_and_words(out: pd.DataFrame, metric: str) -> pd.DataFrame:
