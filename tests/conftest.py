@@ -22,6 +22,35 @@ def assert_one_line_error(error, path: Path, field: str, fragment: str) -> None:
     assert fragment in msg
 
 
+def sampled_sweep(
+    name: str, replications: int = 1, buyers: int = 400, weeks: int = 26, samples: int = 8
+) -> str:
+    """A small sampled sweep file: CommunityFirst's forums vs analysts mix, crossed with
+    `samples` sampled values of choice.status_quo (the uncertainty)."""
+    return f"""
+[sweep]
+name = "{name}"
+scenario = "{SCENARIOS / "baseline.toml"}"
+replications = {replications}
+seed = 9
+samples = {samples}
+
+[sweep.set]
+"buyers.count" = {buyers}
+weeks = {weeks}
+
+[axes]
+mix = {{ vendor = "CommunityFirst", strategies = ["forums", "analysts"] }}
+status_quo = {{ path = "choice.status_quo", low = 1.0, high = 2.5 }}
+
+[strategies.forums]
+channel_mix = {{ topic_communities = 0.7, vendor_content = 0.3 }}
+
+[strategies.analysts]
+channel_mix = {{ third_party_experts = 0.7, industry_media = 0.3 }}
+"""
+
+
 @pytest.fixture(scope="session")
 def baseline() -> Scenario:
     """The shipped baseline scenario (5,000 buyers, 104 weeks)."""

@@ -533,31 +533,6 @@ def test_optimisation_results_in_the_folder_appear_as_a_section(tmp_path):
     assert "Mix optimisation" not in page
 
 
-SAMPLED = """
-[sweep]
-name = "sampled"
-scenario = "{scenario}"
-replications = 2
-seed = 9
-sampler = "lhs"
-samples = 8
-
-[sweep.set]
-"buyers.count" = 1000
-weeks = 78
-
-[axes]
-mix = {{ vendor = "CommunityFirst", strategies = ["forums", "analysts"] }}
-status_quo = {{ path = "choice.status_quo", low = 1.0, high = 2.5 }}
-
-[strategies.forums]
-channel_mix = {{ topic_communities = 0.7, vendor_content = 0.3 }}
-
-[strategies.analysts]
-channel_mix = {{ third_party_experts = 0.7, industry_media = 0.3 }}
-"""
-
-
 def test_a_sampled_sweep_answers_over_its_sampled_conditions(tmp_path):
     """Choices crossed with sampled points: the answer ranks them by the mean over the
     points (each point's replications averaged), pairs them by point, and says so; the
@@ -565,10 +540,10 @@ def test_a_sampled_sweep_answers_over_its_sampled_conditions(tmp_path):
     from analysis.design import load_sweep_file
     from analysis.sweep import run_sweep
 
-    from ..conftest import SCENARIOS
+    from ..conftest import sampled_sweep
 
     f = tmp_path / "sampled.toml"
-    f.write_text(SAMPLED.format(scenario=SCENARIOS / "baseline.toml"))
+    f.write_text(sampled_sweep("sampled", replications=2, buyers=1000, weeks=78))
     out = tmp_path / "sweeps"
     run_sweep(load_sweep_file(f), out, workers=1, progress=False)
     rep = report.build_report(out, tmp_path / "report.html")

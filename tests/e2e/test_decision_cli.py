@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from ..conftest import SCENARIOS
+from ..conftest import SCENARIOS, sampled_sweep
 from .cli import cli
 
 STUDY = f"""
@@ -29,28 +29,7 @@ weeks = 26
 "choice.referral_weight" = [0.5, 1.5]
 """
 
-SWEEP = f"""
-[sweep]
-name = "tinydisc"
-scenario = "{SCENARIOS / "baseline.toml"}"
-replications = 1
-seed = 9
-samples = 8
-
-[sweep.set]
-"buyers.count" = 400
-weeks = 26
-
-[axes]
-mix = {{ vendor = "CommunityFirst", strategies = ["forums", "analysts"] }}
-status_quo = {{ path = "choice.status_quo", low = 1.0, high = 2.5 }}
-
-[strategies.forums]
-channel_mix = {{ topic_communities = 0.7, vendor_content = 0.3 }}
-
-[strategies.analysts]
-channel_mix = {{ third_party_experts = 0.7, industry_media = 0.3 }}
-"""
+SWEEP = sampled_sweep("tinydisc")
 
 
 def one_line_error(proc, *fragments: str) -> None:
