@@ -20,7 +20,7 @@ import sys
 import time
 from pathlib import Path
 
-from analysis.cli import UsageError, int_arg
+from analysis.cli import Stopped, UsageError, int_arg
 
 ROOT = Path(__file__).resolve().parent
 BASELINE = ROOT / "scenarios" / "baseline.toml"
@@ -245,6 +245,9 @@ def main(argv: list[str] | None = None) -> int:
     except (ScenarioError, UsageError) as exc:
         print(f"error: {printable(exc)}", file=sys.stderr)
         return 2
+    except Stopped as exc:  # a long command stopped: its one line, what it saved is kept
+        print(printable(exc), file=sys.stderr)
+        return exc.code
     except PermissionError as exc:  # e.g. --out in a folder the user cannot write
         print(
             f"error: {printable(exc.filename)}: permission denied; choose a writable folder",

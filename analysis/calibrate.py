@@ -67,7 +67,7 @@ from functools import cached_property, partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from analysis.cli import add_execution_arguments, int_arg
+from analysis.cli import Stopped, add_execution_arguments, int_arg
 from analysis.scenario_toml import scenario_toml
 
 if TYPE_CHECKING:
@@ -340,14 +340,6 @@ class Evaluation:
     objective: float = math.nan
 
 
-class Stopped(Exception):
-    """The engine stopped (Ctrl-C, a broken pool) or a run failed; `code` is the exit code."""
-
-    def __init__(self, message: str, code: int) -> None:
-        super().__init__(message)
-        self.code = code
-
-
 class _Budget(Exception):
     """The evaluation budget is spent."""
 
@@ -424,7 +416,7 @@ class Evaluator:
     # -- running
     def run(self, specs: list[RunSpec]) -> None:
         """Run whatever of `specs` the folder does not hold yet."""
-        from analysis.cli import stopped_message
+        from analysis.cli import raise_if_stopped
         from analysis.engine import Experiment, run_experiment
 
         for s in specs:
@@ -451,9 +443,7 @@ class Evaluator:
         self.retry_failed = False
         self.ran += outcome.ran
         self.already += len(specs) - outcome.ran
-        stopped = stopped_message(outcome)
-        if stopped is not None:
-            raise Stopped(*stopped)
+        raise_if_stopped(outcome)
         self._read_new_parts()
         failed = [s for s in specs if self.status.get(s.run_id, ("", ""))[0] != "ok"]
         if failed:
@@ -1085,19 +1075,15 @@ def command(args: argparse.Namespace) -> int:
         ranges = {p.path: [p.low, p.high] for p in free}
         original = original.with_changes({"calibration.free": ranges})
     setup = Setup(scenario, targets, free, args.replications, args.validation, args.max_evals)
-    try:
-        result = calibrate(
-            setup,
-            args.out,
-            workers=args.workers,
-            dask=args.dask,
-            progress=not args.quiet,
-            retry_failed=args.retry_failed,
-            original=original,
-        )
-    except Stopped as exc:
-        print(f"{exc}", file=sys.stderr)
-        return exc.code
+    result = calibrate(
+        setup,
+        args.out,
+        workers=args.workers,
+        dask=args.dask,
+        progress=not args.quiet,
+        retry_failed=args.retry_failed,
+        original=original,
+    )
     written = write_outputs(result, args.out)
     for line in _summary_lines(result):
         print(line)

@@ -90,6 +90,23 @@ def add_execution_arguments(parser: argparse.ArgumentParser, default: int | None
     )
 
 
+class Stopped(Exception):
+    """A long command stopped before its answer (the engine was interrupted or its pool
+    broke, or a run it needs failed): `run.py` prints the one line and exits with `code`
+    (130 interrupted, 1 otherwise); what was saved stays for the next run."""
+
+    def __init__(self, message: str, code: int) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def raise_if_stopped(outcome: Outcome) -> None:
+    """Raise Stopped (stopped_message's line and code) if the experiment stopped."""
+    stopped = stopped_message(outcome)
+    if stopped is not None:
+        raise Stopped(*stopped)
+
+
 def stopped_message(outcome: Outcome) -> tuple[str, int] | None:
     """For a stopped experiment: the line for stderr and the exit code; else None."""
     if not (outcome.interrupted or outcome.broken):

@@ -47,14 +47,13 @@ from __future__ import annotations
 import argparse
 import hashlib
 import math
-import sys
 import time
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from analysis.cli import add_execution_arguments, int_arg
+from analysis.cli import Stopped, add_execution_arguments, int_arg
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -230,14 +229,6 @@ class OraclePlan:
         return [(p["week"], dict(p["channel_mix"])) for p in self.schedule]
 
 
-class Stopped(Exception):
-    """The engine stopped or a run failed; `code` is the exit code."""
-
-    def __init__(self, message: str, code: int) -> None:
-        super().__init__(message)
-        self.code = code
-
-
 def _stored_specs(out: str | Path) -> list[RunSpec]:
     """The runs already in a planner's folder, as specs the engine counts as done (they
     are never run again; listing them keeps the engine from calling them stale)."""
@@ -285,7 +276,7 @@ def plan_oracle(
     import numpy as np
     import pandas as pd
 
-    from analysis.cli import stopped_message
+    from analysis.cli import raise_if_stopped
     from analysis.compare import t_half_width
     from analysis.design import RunSpec, replication_seed, run_id, scenario_hash
     from analysis.engine import Experiment, RunPlan, load_table, run_experiment
@@ -360,9 +351,7 @@ def plan_oracle(
             info=info,
             info_file="oracle.json",
         )
-        stopped = stopped_message(outcome)
-        if stopped is not None:
-            raise Stopped(*stopped)
+        raise_if_stopped(outcome)
         ran += outcome.ran
         already += len(specs) - outcome.ran
         got = load_table(out, "runs", {s.run_id for s in specs})
@@ -698,7 +687,7 @@ def run_study(
 ) -> StudyResult:
     """Plan every oracle variant, then run every variant x replication (paired seeds);
     everything under `out` (resumable). Raises Stopped when the engine stops."""
-    from analysis.cli import stopped_message
+    from analysis.cli import raise_if_stopped
     from analysis.design import Variant, expand_runs, replication_seeds, scenario_hash
     from analysis.engine import Experiment, load_table, run_experiment
     from analysis.executors import default_workers
@@ -756,9 +745,7 @@ def run_study(
         outcome = run_experiment(
             exp, out / "study", workers, dask, progress=progress, info=info, info_file="study.json"
         )
-        stopped = stopped_message(outcome)
-        if stopped is not None:
-            raise Stopped(*stopped)
+        raise_if_stopped(outcome)
         ids = {s.run_id for s in exp.runs}
         runs = load_table(out / "study", "runs", ids)
     failed = int((runs["status"] != "ok").sum())
@@ -1369,13 +1356,9 @@ def command(args: argparse.Namespace) -> int:
 
     study = load_study(args.study)
     out = check_out_dir(args.out)
-    try:
-        res = run_study(
-            study, out, args.reps, args.oracle_reps, args.workers, args.dask, not args.quiet
-        )
-    except Stopped as exc:
-        print(str(exc), file=sys.stderr)
-        return exc.code
+    res = run_study(
+        study, out, args.reps, args.oracle_reps, args.workers, args.dask, not args.quiet
+    )
     print(format_study(res))
     written = write_study(res, out)
     print(

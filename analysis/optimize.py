@@ -65,7 +65,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from analysis.cli import add_execution_arguments, int_arg
+from analysis.cli import Stopped, add_execution_arguments, int_arg
 
 if TYPE_CHECKING:
     import numpy as np
@@ -455,14 +455,6 @@ def current(spec: Spec) -> Candidate:
 
 
 # ----------------------------------------------------------------------------- evaluation
-class Stopped(Exception):
-    """The engine stopped or every run of a candidate failed; `code` is the exit code."""
-
-    def __init__(self, message: str, code: int) -> None:
-        super().__init__(message)
-        self.code = code
-
-
 class Evaluator(Protocol):
     """Per-replication objective values of candidates: {key: {replication: value}}
     (replication r uses seed replication_seed(spec.seed, r) for every candidate)."""
@@ -572,7 +564,7 @@ class EngineEvaluator:
         ]
 
     def evaluate(self, cands, reps):
-        from analysis.cli import stopped_message
+        from analysis.cli import raise_if_stopped
         from analysis.engine import Experiment, run_experiment
 
         wanted = {c.key: self.specs(c, reps) for c in cands}
@@ -598,9 +590,7 @@ class EngineEvaluator:
                 progress=False,
             )
             self.ran += outcome.ran
-            stopped = stopped_message(outcome)
-            if stopped is not None:
-                raise Stopped(*stopped)
+            raise_if_stopped(outcome)
             self._read()
         result: dict[str, dict[int, dict[str, float]]] = {}
         for key, ss in wanted.items():
@@ -1370,13 +1360,7 @@ def command(args: argparse.Namespace) -> int:
 
     spec = load_spec(args.file, args.trials)
     check_out_dir(args.out)
-    try:
-        result = optimize(
-            spec, args.out, workers=args.workers, dask=args.dask, progress=not args.quiet
-        )
-    except Stopped as exc:
-        print(str(exc), file=sys.stderr)
-        return exc.code
+    result = optimize(spec, args.out, workers=args.workers, dask=args.dask, progress=not args.quiet)
     written = write_outputs(result, args.out)
     for line in summary_lines(result):
         print(line)

@@ -49,7 +49,6 @@ import html
 import json
 import math
 import re
-import sys
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -57,7 +56,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from analysis.cli import add_execution_arguments, int_arg
+from analysis.cli import Stopped, add_execution_arguments, int_arg
 
 if TYPE_CHECKING:
     import numpy as np
@@ -605,14 +604,6 @@ def study_experiment(study: Study, x: np.ndarray) -> Experiment:
     )
 
 
-class Stopped(Exception):
-    """The runs stopped (interrupted, a broken pool, failed runs): one line, exit code."""
-
-    def __init__(self, message: str, code: int) -> None:
-        super().__init__(message)
-        self.code = code
-
-
 @dataclass
 class EngineEvaluation:
     """The model as the evaluation function: runs the points on the engine under `out`
@@ -630,7 +621,7 @@ class EngineEvaluation:
     outcome: Outcome | None = None
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
-        from analysis.cli import stopped_message
+        from analysis.cli import raise_if_stopped
         from analysis.engine import load_table, run_experiment
 
         exp = study_experiment(self.study, x)
@@ -645,9 +636,7 @@ class EngineEvaluation:
             info={**self.study.describe(), "written": "runs of the study's points"},
             info_file="study.json",
         )
-        stopped = stopped_message(self.outcome)
-        if stopped is not None:
-            raise Stopped(*stopped)
+        raise_if_stopped(self.outcome)
         ids = {s.run_id for s in exp.runs}
         runs = load_table(self.out, "runs", ids)
         bad = runs[runs["status"] != "ok"]
@@ -957,18 +946,14 @@ def command(args: argparse.Namespace) -> int:
     workers = args.workers or default_workers()
     if not args.dask:
         check_memory(study.scenario, study.source, "sensitivity.set", runs_at_once=workers)
-    try:
-        result = run_study(
-            study,
-            args.out,
-            workers=workers,
-            dask=args.dask,
-            progress=not args.quiet,
-            retry_failed=args.retry_failed,
-        )
-    except Stopped as exc:
-        print(str(exc), file=sys.stderr)
-        return exc.code
+    result = run_study(
+        study,
+        args.out,
+        workers=workers,
+        dask=args.dask,
+        progress=not args.quiet,
+        retry_failed=args.retry_failed,
+    )
     written = write_outputs(result, args.out)
     for line in summary_lines(result):
         print(line)

@@ -357,3 +357,33 @@ def test_attribution_reps_are_bounded(capsys) -> None:
         "--reps", "1000000000",
     )  # fmt: skip
     one_line(code, err, "--reps must be 1-10000", "found 1000000000")
+
+
+@pytest.mark.parametrize(
+    ("command", "file"),
+    [
+        ("sensitivity", "sensitivity_baseline.toml"),
+        ("optimize", "optimize_one_channel.toml"),
+        ("dataloop", "data_loop.toml"),
+    ],
+)
+def test_a_stopped_long_command_is_its_line_and_code(
+    capsys, monkeypatch, tmp_path: Path, command: str, file: str
+) -> None:
+    """Every long command that stops (Ctrl-C in the engine, a failed run it needs) ends
+    the same way: run.py prints the one line and exits with the Stopped code."""
+    import importlib
+
+    from analysis.cli import Stopped
+
+    module = importlib.import_module(f"analysis.{command}")
+
+    def stops(*_args, **_kw):
+        raise Stopped("interrupted: 3 of 9 runs are saved in DIR; run the same command again", 130)
+
+    name = {"sensitivity": "run_study", "optimize": "optimize", "dataloop": "run_study"}[command]
+    monkeypatch.setattr(module, name, stops)
+    code = run.main([command, str(SCENARIOS / file), "--out", str(tmp_path / "out"), "--quiet"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 130
+    assert err == ["interrupted: 3 of 9 runs are saved in DIR; run the same command again"]
