@@ -711,35 +711,19 @@ def index_figure(df: pd.DataFrame, method: str, outcome: str) -> str:
     y = np.arange(len(names))
     fig, ax = plt.subplots(figsize=(7.5, 0.5 * len(names) + 1.6), dpi=100)
     if method == "sobol":
-        h = 0.38
-        ax.barh(
-            y - h / 2,
-            df["S1"],
-            h,
-            xerr=df["S1_conf"],
-            label="first order S1",
-            color="#4c72b0",
-            capsize=3,
-        )
-        ax.barh(
-            y + h / 2, df["ST"], h, xerr=df["ST_conf"], label="total ST", color="#dd8452", capsize=3
-        )
+        first = ("S1", "S1_conf", "first order S1")
+        second = ("ST", "ST_conf", "total ST")
+    else:
+        first = ("mu_star", "mu_star_conf", "mu* (mean |effect|)")
+        second = ("sigma", None, "sigma (interactions / non-linearity)")
+    h = 0.38
+    for shift, (col, conf, label), color in ((-1, first, "#4c72b0"), (1, second, "#dd8452")):
+        err = df[conf] if conf else None
+        ax.barh(y + shift * h / 2, df[col], h, xerr=err, label=label, color=color, capsize=3)
+    if method == "sobol":
         ax.set_xlabel("Sobol' index (share of variance), 95% interval")
         ax.axvline(0, color="#888", lw=0.8)
     else:
-        h = 0.38
-        ax.barh(
-            y - h / 2,
-            df["mu_star"],
-            h,
-            xerr=df["mu_star_conf"],
-            label="mu* (mean |effect|)",
-            color="#4c72b0",
-            capsize=3,
-        )
-        ax.barh(
-            y + h / 2, df["sigma"], h, label="sigma (interactions / non-linearity)", color="#dd8452"
-        )
         ax.set_xlabel("elementary effect (outcome units), mu* with 95% interval")
     ax.set_yticks(y, names)
     ax.invert_yaxis()
