@@ -20,7 +20,7 @@ import sys
 import time
 from pathlib import Path
 
-from analysis.cli import Stopped, UsageError, int_arg
+from analysis.cli.common import Stopped, UsageError, int_arg
 
 ROOT = Path(__file__).resolve().parent
 BASELINE = ROOT / "scenarios" / "baseline.toml"
@@ -28,33 +28,36 @@ BASELINE = ROOT / "scenarios" / "baseline.toml"
 #: subcommand -> (module, one-line help); the module provides add_arguments and command.
 PLUGINS: dict[str, tuple[str, str]] = {
     "summary": (
-        "analysis.replicate",
+        "analysis.studies.summary.study",
         "a scenario's scorecard over replications, with 95%% intervals (the default command)",
     ),
-    "sweep": ("analysis.sweep", "run a scenario sweep in parallel (processes or Dask)"),
-    "report": ("analysis.report", "write the HTML batch report of a sweep"),
-    "attribution": ("analysis.attribution", "measured attribution vs counterfactual lift"),
+    "sweep": (
+        "analysis.studies.sweep.study",
+        "run a scenario sweep in parallel (processes or Dask)",
+    ),
+    "report": ("analysis.cli.report", "write the HTML batch report of a sweep"),
+    "attribution": ("analysis.cli.attribution", "measured attribution vs counterfactual lift"),
     "calibrate": (
-        "analysis.calibrate",
+        "analysis.studies.calibrate.study",
         "fit a scenario's free parameters to published targets (simulated method of moments)",
     ),
     "dataloop": (
-        "analysis.dataloop",
+        "analysis.studies.dataloop.study",
         "the value of measurement: a vendor's policies (static, data loop, oracle) compared",
     ),
     "sensitivity": (
-        "analysis.sensitivity",
+        "analysis.studies.sensitivity.study",
         "Sobol' or Morris sensitivity indices of outcomes to parameters (SALib)",
     ),
     "discover": (
-        "analysis.discover",
+        "analysis.studies.discover.study",
         "scenario discovery: PRIM boxes of a sweep's uncertainties where a condition holds",
     ),
     "optimize": (
-        "analysis.optimize",
+        "analysis.studies.optimize.study",
         "the channel mix (and budget) that maximises one vendor's objective (Optuna, paired)",
     ),
-    "viz": ("analysis.serve", "start the Solara live visualization"),
+    "viz": ("analysis.cli.viz", "start the Solara live visualization"),
 }
 
 
@@ -108,10 +111,10 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     """Run one scenario, print the vendor table and funnel, optionally write tables.
 
     With --out, the folder is checked before the run and replaced whole at the end
-    (analysis.folders.StagedOut): a run that fails or is interrupted leaves it as it was.
+    (analysis.engine.folders.StagedOut): a run that fails or is interrupted leaves it as it was.
     """
-    from analysis.cli import load_with_overrides
-    from analysis.folders import StagedOut
+    from analysis.cli.common import load_with_overrides
+    from analysis.engine.folders import StagedOut
 
     path = Path(args.scenario)
     scenario = load_with_overrides(path, args.buyers, args.weeks)
@@ -127,8 +130,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 
 def _simulate(args: argparse.Namespace, path: Path, scenario, staged) -> int:
-    from analysis.store import ParquetStream, write_run
-    from analysis.summary import funnel_summary, vendor_summary
+    from analysis.engine.store import ParquetStream, write_run
+    from analysis.render.terminal import funnel_summary, vendor_summary
     from sim.model import BuyerJourneyModel
     from sim.recorders import TouchLog, default_recorders
     from sim.tables import funnel
@@ -180,7 +183,7 @@ def _simulate(args: argparse.Namespace, path: Path, scenario, staged) -> int:
 def cmd_validate(args: argparse.Namespace) -> int:
     """Check scenario and sweep files as the commands that run them do, before any model
     is built (graph files read and sized, memory estimated); print one line per file."""
-    from analysis.limits import check_memory
+    from analysis.engine.limits import check_memory
     from sim.network import check_graph_file
     from sim.scenario import load_scenario, read_toml, shown
 
@@ -188,23 +191,23 @@ def cmd_validate(args: argparse.Namespace) -> int:
         path = Path(file)
         data = read_toml(path, "scenario, sweep or study")
         if "sweep" in data:
-            from analysis.design import load_sweep_file
+            from analysis.engine.design import load_sweep_file
 
             sweep = load_sweep_file(path)
             check_graph_file(sweep.scenario)
             print(f"ok: {printable(file)}: sweep {sweep.name} ({sweep.run_count():,} runs)")
         elif "sensitivity" in data:
-            from analysis.sensitivity import load_study
+            from analysis.studies.sensitivity.study import load_study
 
             load_study(path)
             print(f"ok: {printable(file)}: sensitivity study")
         elif "optimize" in data:
-            from analysis.optimize import load_spec
+            from analysis.studies.optimize.study import load_spec
 
             load_spec(path)
             print(f"ok: {printable(file)}: optimisation study")
         elif "targets" in data:
-            from analysis.targets import load_targets
+            from analysis.studies.calibrate.targets import load_targets
 
             targets = load_targets(path)
             print(f"ok: {printable(file)}: calibration targets ({len(targets.targets)} targets)")

@@ -109,7 +109,7 @@ def main() -> int:
         "",
         "Mesa, pandas, matplotlib and Dask are imported only where a model or a figure is",
         "built: run.py and every subcommand module's `add_arguments` import none of them",
-        "(tests/analysis/test_layering.py checks it), and `validate` reads scenario and sweep",
+        "(tests/test_layering.py checks it), and `validate` reads scenario and sweep",
         "files with pydantic only (a sweep's run count needs no sampling, so no scipy).",
         "",
     ]

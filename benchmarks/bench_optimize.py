@@ -22,7 +22,7 @@ def main() -> None:
     import sys
 
     sys.path.insert(0, str(ROOT))
-    from analysis import optimize as opt
+    from analysis.studies.optimize import study as opt
     from sim.model import BuyerJourneyModel
     from sim.scenario import load_scenario
 

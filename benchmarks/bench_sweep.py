@@ -26,8 +26,8 @@ sys.path.insert(0, str(ROOT))
 import mesa  # noqa: E402
 from mesa import DataCollector  # noqa: E402
 
-from analysis.design import load_sweep_file  # noqa: E402
-from analysis.sweep import run_sweep  # noqa: E402
+from analysis.engine.design import load_sweep_file  # noqa: E402
+from analysis.studies.sweep.study import run_sweep  # noqa: E402
 from sim.model import BuyerJourneyModel  # noqa: E402
 from sim.scenario import load_scenario  # noqa: E402
 
@@ -81,8 +81,8 @@ def timed_sweep(path: Path, workers: int, dask: str | None = None, repeats: int 
 MEMORY_SCRIPT = """
 import resource, sys, time
 sys.path.insert(0, {root!r})
-from analysis.design import load_sweep_file
-from analysis.sweep import run_sweep
+from analysis.engine.design import load_sweep_file
+from analysis.studies.sweep.study import run_sweep
 sweep = load_sweep_file({path!r})
 t = time.perf_counter()
 o = run_sweep(sweep, {out!r}, workers=2, progress=False)

@@ -53,7 +53,7 @@ def in_process(buyers: int, steps: int) -> dict[str, float]:
     import ipyvuetify as v
     import solara
 
-    from sim import viz
+    from analysis.live import view as viz
 
     t = time.perf_counter()
     _, rc = solara.render(solara.AppLayout(children=[viz.Page()]), handle_error=False)
@@ -105,7 +105,7 @@ def in_process_loop(buyers: int, steps: int) -> dict[str, float]:
     import ipyvuetify as v
     import solara
 
-    from sim import viz
+    from analysis.live import view as viz
 
     _, rc = solara.render(solara.AppLayout(children=[viz.Page()]), handle_error=False)
     step = rc.find(v.Btn, children=["Step"]).widget
@@ -128,7 +128,7 @@ def serve(buyers: int) -> tuple[subprocess.Popen, str]:
     sys.path.insert(0, str(ROOT / "tests" / "e2e"))
     from conftest import free_port, wait_http_ok
 
-    from analysis.serve import server_command, server_env
+    from analysis.cli.viz import server_command, server_env
 
     port = free_port()
     env = server_env(ROOT / "scenarios" / "baseline.toml", buyers)
@@ -194,7 +194,7 @@ def screenshot(path: Path, buyers: int = 2000, weeks: int = 40) -> None:
     from conftest import CHROMIUM, CHROMIUM_ARGS
     from playwright.sync_api import sync_playwright
 
-    from sim import viz
+    from analysis.live import view as viz
 
     twin = viz.VizModel(str((ROOT / "scenarios" / "baseline.toml").resolve()), buyers)
     for _ in range(weeks):

@@ -60,7 +60,7 @@ def browser_type_launch_args():
 @pytest.fixture(scope="session")
 def viz_url(tmp_path_factory):
     """`solara run sim/viz.py --production` on a free port, with a 500-buyer baseline."""
-    from analysis.serve import server_command, server_env
+    from analysis.cli.viz import server_command, server_env
 
     port = free_port()
     env = server_env(ROOT / "scenarios" / "baseline.toml", TEST_BUYERS)

@@ -88,7 +88,7 @@ def test_click_a_buyer_shows_its_journey(viz_page):
     and what stage it is in."""
     import numpy as np
 
-    from sim import viz
+    from analysis.live import view as viz
 
     from .conftest import ROOT, TEST_BUYERS
 
@@ -170,7 +170,7 @@ def test_data_loop_panel_shows_the_mix_and_an_adjustment(viz_page, tmp_path):
     """Load a scenario with a data-loop vendor through the sidebar: the DATA-loop panel
     appears, and after its first adjustment week it lists the adjustment and its
     beliefs; the truth note says where true returns come from."""
-    from sim import viz
+    from analysis.live import view as viz
 
     text = viz.DEFAULT_SCENARIO.read_text().replace(
         'name = "SearchHeavy"',

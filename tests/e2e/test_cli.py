@@ -94,7 +94,7 @@ def test_simulate_records_a_scenario_with_a_base_as_run(tmp_path: Path) -> None:
     """A file on the baseline's market (`[scenario] base`) would not load from the output
     folder, so the folder records the scenario as run, base merged in: it validates
     there and loads to the same scenario."""
-    from analysis.design import scenario_hash
+    from analysis.engine.design import scenario_hash
     from sim.scenario import load_scenario
 
     out = tmp_path / "res"
@@ -177,7 +177,7 @@ def test_validate_accepts_the_shipped_scenarios() -> None:
 
 def test_unwritable_out_folder_is_one_line(monkeypatch, capsys, tmp_path: Path) -> None:
     """A write refused by the system (tests run as root, so the refusal is simulated)."""
-    import analysis.store
+    import analysis.engine.store
     import run
 
     out = str(tmp_path / "readonly" / "x")
@@ -185,7 +185,7 @@ def test_unwritable_out_folder_is_one_line(monkeypatch, capsys, tmp_path: Path) 
     def refuse(*args, **kwargs):
         raise PermissionError(13, "Permission denied", out)
 
-    monkeypatch.setattr(analysis.store, "write_run", refuse)
+    monkeypatch.setattr(analysis.engine.store, "write_run", refuse)
     code = run.main(["simulate", "--weeks", "2", "--buyers", "50", "--out", out, "--quiet"])
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and err == [f"error: {out}: permission denied; choose a writable folder"]

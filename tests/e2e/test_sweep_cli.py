@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from analysis.results import load_sweep
+from analysis.engine.results import load_sweep
 
 from ..conftest import ROOT, SCENARIOS
 from .cli import cli

@@ -15,7 +15,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from analysis.results import load_sweep
+from analysis.engine.results import load_sweep
 
 from ..conftest import ROOT, SCENARIOS
 from .cli import cli

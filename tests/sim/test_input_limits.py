@@ -1,7 +1,7 @@
 """Bounded work on absurd input (issue 10), in-process: what is read (regular files of
 bounded size, no device or pipe, a BOM skipped, nesting bounded), every number bounded
 so a run stays finite without RuntimeWarnings, names and messages safe for a terminal
-line, graph files checked as a run reads them, and the limits of analysis.limits (runs,
+line, graph files checked as a run reads them, and the limits of analysis.engine.limits (runs,
 workers, the memory estimate). The command line's view of the same cases is
 tests/e2e/test_input_faults.py."""
 
@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from analysis import limits
+from analysis.engine import limits
 from sim.model import BuyerJourneyModel
 from sim.network import MAX_GRAPH_BYTES, check_graph_file, read_graph_file
 from sim.scenario import (
@@ -340,7 +340,7 @@ def test_runs_are_counted_before_anything_is_built() -> None:
     limits.check_runs("f", "sweep", 1000, 1000)  # a million is allowed
     with pytest.raises(ScenarioError, match=r"1,000,000,000,000 runs \(1,000,000,000,000 variants"):
         limits.check_runs("f", "sweep", 10**12, 1)
-    from analysis.design import replication_seeds
+    from analysis.engine.design import replication_seeds
 
     started = time.perf_counter()
     with pytest.raises(ScenarioError, match="1,000,000,000 runs"):
@@ -351,8 +351,8 @@ def test_runs_are_counted_before_anything_is_built() -> None:
 def test_workers_are_capped_at_a_multiple_of_the_cores() -> None:
     import argparse
 
-    from analysis.cli import add_execution_arguments
-    from analysis.executors import default_workers
+    from analysis.cli.common import add_execution_arguments
+    from analysis.engine.executors import default_workers
 
     parser = argparse.ArgumentParser()
     add_execution_arguments(parser, default=None)

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analysis.store import write_run
+from analysis.engine.store import write_run
 from sim.model import BuyerJourneyModel
 
 from ..conftest import ROOT

@@ -705,8 +705,8 @@ def test_a_graph_file_of_a_base_is_found_next_to_the_base(tmp_path: Path) -> Non
 def test_a_based_file_is_the_same_scenario_as_its_tables_written_in_full(tmp_path: Path) -> None:
     """The merged scenario is validated like any file: written out whole (calibrate's
     calibrated.toml) it loads alone, with the same content hash (sweeps' run ids)."""
-    from analysis.calibrate import scenario_toml
-    from analysis.design import scenario_hash
+    from analysis.engine.design import scenario_hash
+    from analysis.studies.calibrate.study import scenario_toml
 
     p = files(tmp_path, base=BASE, top='[scenario]\nbase = "base.toml"\nseed = 9\n')
     merged = load_scenario(p["top"])

@@ -1,0 +1,101 @@
+"""`python run.py attribution SCENARIO`: the attribution lab (analysis.studies.lab.study) on the command line.
+
+    python run.py attribution scenarios/attribution_null_channel.toml --vendor Focal --reps 10
+    python run.py attribution FILE --out lab/attribution.html --workers 2   # resumable
+    python run.py attribution FILE --out lab/attribution.html --dask local
+
+Prints measured credit by rule against the true incremental lift per channel. With --out
+it writes the page (plus .csv and .parquet) and keeps the lab's runs as chunked Parquet in
+`<out stem>_runs/` next to it: the same command again runs only what is missing. Only
+light modules are imported at module level: run.py builds this parser for --help.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from analysis.cli.common import (
+    add_execution_arguments,
+    int_arg,
+    load_with_overrides,
+    stopped_message,
+)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Arguments of `run.py attribution`."""
+    parser.add_argument("scenario", help="scenario TOML file")
+    parser.add_argument("--vendor", help="vendor whose conversions to attribute (default: first)")
+    parser.add_argument(
+        "--reps",
+        type=int_arg("--reps", maximum=10_000),
+        default=10,
+        help="paired replications (default 10)",
+    )
+    add_execution_arguments(parser, default=1)
+    parser.add_argument("--buyers", type=int_arg("--buyers"), help="override the number of buyers")
+    parser.add_argument("--weeks", type=int_arg("--weeks"), help="override the horizon")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        help="write an HTML page (plus .csv and .parquet) to this path, and keep the runs "
+        "in <stem>_runs/ next to it (a rerun runs only what is missing)",
+    )
+    parser.add_argument(
+        "--save",
+        type=Path,
+        help="save the lab's table into a sweep results folder; `report` then includes it",
+    )
+    parser.add_argument(
+        "--retry-failed", action="store_true", help="run again the runs that ended in an error"
+    )
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def runs_folder(out: Path | None) -> Path | None:
+    """Where the lab keeps its runs: `<stem>_runs/` next to the --out page (None: nowhere)."""
+    return None if out is None else out.with_name(f"{out.stem}_runs")
+
+
+def command(args: argparse.Namespace) -> int:
+    """Run the attribution lab and print (and optionally write) its table and figure."""
+    from analysis.studies.lab.study import check_lab, format_lab, run_lab, save_lab, write_lab
+
+    scenario = load_with_overrides(Path(args.scenario), args.buyers, args.weeks)
+    vendor = args.vendor or scenario.vendor_names()[0]
+    check_lab(scenario, vendor, args.reps)
+    runs = runs_folder(args.out)
+    lab = run_lab(
+        scenario,
+        vendor,
+        args.reps,
+        out=runs,
+        workers=args.workers,
+        dask=args.dask,
+        retry_failed=args.retry_failed,
+        progress=not args.quiet,
+    )
+    stopped = stopped_message(lab.outcome)
+    if stopped is not None:
+        if runs is None:
+            why = "interrupted" if lab.outcome.interrupted else f"stopped ({lab.outcome.broken})"
+            line = f"{why}; without --out the lab keeps no runs"
+        else:
+            line = stopped[0]
+        print(line, file=sys.stderr)
+        return stopped[1]
+    print(format_lab(lab.table))
+    if lab.failed:
+        print(
+            f"note: {lab.failed} runs failed (status/error in the runs table); the table uses "
+            "the runs that finished",
+            file=sys.stderr,
+        )
+    if args.out is not None:
+        written = [*write_lab(lab.table, args.out), runs]
+        print(f"\nwrote {', '.join(str(p) for p in written)}")
+    if args.save is not None:
+        print(f"saved {save_lab(lab, args.save)}")
+    return 0
