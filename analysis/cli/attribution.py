@@ -16,12 +16,16 @@ import argparse
 import sys
 from pathlib import Path
 
-from analysis.cli.common import (
-    add_execution_arguments,
+from analysis.cli.options import (
+    add_execution,
+    add_out,
+    add_overrides,
+    add_quiet,
+    add_retry_failed,
     int_arg,
     load_with_overrides,
-    stopped_message,
 )
+from analysis.errors import stopped_message
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -34,24 +38,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=10,
         help="paired replications (default 10)",
     )
-    add_execution_arguments(parser, default=1)
-    parser.add_argument("--buyers", type=int_arg("--buyers"), help="override the number of buyers")
-    parser.add_argument("--weeks", type=int_arg("--weeks"), help="override the horizon")
-    parser.add_argument(
-        "--out",
-        type=Path,
+    add_execution(parser, default=1)
+    add_overrides(parser)
+    add_out(
+        parser,
         help="write an HTML page (plus .csv and .parquet) to this path, and keep the runs "
         "in <stem>_runs/ next to it (a rerun runs only what is missing)",
+        required=False,
     )
     parser.add_argument(
         "--save",
         type=Path,
         help="save the lab's table into a sweep results folder; `report` then includes it",
     )
-    parser.add_argument(
-        "--retry-failed", action="store_true", help="run again the runs that ended in an error"
-    )
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_retry_failed(parser)
+    add_quiet(parser)
 
 
 def runs_folder(out: Path | None) -> Path | None:

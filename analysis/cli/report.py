@@ -12,12 +12,14 @@ import sys
 import time
 from pathlib import Path
 
+from analysis.cli.options import add_out, add_quiet
+
 
 # ------------------------------------------------------------------ command line
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments of `run.py report`."""
     parser.add_argument("dir", type=Path, help="results folder of `run.py sweep --out`")
-    parser.add_argument("--out", type=Path, help="HTML file to write (default: DIR/report.html)")
+    add_out(parser, help="HTML file to write (default: DIR/report.html)", required=False)
     parser.add_argument(
         "--reference", help="variant to compare the others with (default: the first)"
     )
@@ -43,7 +45,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="dataloop_truth.csv of `run.py dataloop` (true returns next to a policy sweep's "
         "beliefs; default: one in DIR or the folder above)",
     )
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_quiet(parser)
 
 
 STEPS = 10

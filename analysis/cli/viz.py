@@ -23,7 +23,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from analysis.cli.common import UsageError, int_arg, load_with_overrides
+from analysis.cli.options import int_arg, load_with_overrides
+from analysis.errors import UsageError
 from analysis.paths import BASELINE as DEFAULT_SCENARIO
 from analysis.paths import ROOT
 

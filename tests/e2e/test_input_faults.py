@@ -374,9 +374,9 @@ def test_a_stopped_long_command_is_its_line_and_code(
     the same way: run.py prints the one line and exits with the Stopped code."""
     import importlib
 
-    from analysis.cli.common import Stopped
+    from analysis.errors import Stopped
 
-    module = importlib.import_module(f"analysis.studies.{command}.study")
+    module = importlib.import_module(f"analysis.cli.{command}")
 
     def stops(*_args, **_kw):
         raise Stopped("interrupted: 3 of 9 runs are saved in DIR; run the same command again", 130)

@@ -351,11 +351,11 @@ def test_runs_are_counted_before_anything_is_built() -> None:
 def test_workers_are_capped_at_a_multiple_of_the_cores() -> None:
     import argparse
 
-    from analysis.cli.common import add_execution_arguments
+    from analysis.cli.options import add_execution
     from analysis.engine.executors import default_workers
 
     parser = argparse.ArgumentParser()
-    add_execution_arguments(parser, default=None)
+    add_execution(parser, default=None)
     cap = limits.max_workers()
     assert cap == limits.WORKERS_PER_CORE * default_workers()
     assert parser.parse_args(["--workers", str(cap)]).workers == cap

@@ -53,7 +53,6 @@ Only light modules are imported at module level: run.py builds this parser for -
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import math
@@ -67,8 +66,8 @@ from functools import cached_property, partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from analysis.cli.common import Stopped, add_execution_arguments, int_arg
 from analysis.engine.scenario_toml import scenario_toml
+from analysis.errors import Stopped
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -416,8 +415,8 @@ class Evaluator:
     # -- running
     def run(self, specs: list[RunSpec]) -> None:
         """Run whatever of `specs` the folder does not hold yet."""
-        from analysis.cli.common import raise_if_stopped
         from analysis.engine.experiment import Experiment, run_experiment
+        from analysis.errors import raise_if_stopped
 
         for s in specs:
             if s.run_id not in self.known:
@@ -1018,80 +1017,3 @@ def write_outputs(result: Result, out: str | Path) -> list[Path]:
 
 
 # ----------------------------------------------------------------------------- command line
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Arguments of `python run.py calibrate`."""
-    parser.add_argument("scenario", help="scenario TOML file (its [calibration] free table)")
-    parser.add_argument(
-        "--targets", type=Path, required=True, help="targets TOML file (scenarios/targets.toml)"
-    )
-    parser.add_argument("--out", type=Path, required=True, help="results folder (resumable)")
-    parser.add_argument(
-        "--free",
-        action="append",
-        metavar="PATH=LOW:HIGH",
-        help="a free parameter and its range, e.g. choice.status_quo=1:5 (repeatable; "
-        "replaces the scenario's [calibration] free table)",
-    )
-    parser.add_argument(
-        "--replications",
-        type=int_arg("--replications", minimum=1, maximum=10_000),
-        default=DEFAULT_REPLICATIONS,
-        help=f"replications per point, the same seeds at every point (default {DEFAULT_REPLICATIONS})",
-    )
-    parser.add_argument(
-        "--validation",
-        type=int_arg("--validation", minimum=2, maximum=10_000),
-        default=DEFAULT_VALIDATION,
-        help=f"fresh replications at the fitted point for the report (default {DEFAULT_VALIDATION})",
-    )
-    parser.add_argument(
-        "--max-evals",
-        type=int_arg("--max-evals", minimum=1, maximum=100_000),
-        default=DEFAULT_MAX_EVALS,
-        help=f"most parameter points to evaluate (default {DEFAULT_MAX_EVALS})",
-    )
-    parser.add_argument("--buyers", type=int_arg("--buyers"), help="override the number of buyers")
-    parser.add_argument("--weeks", type=int_arg("--weeks"), help="override the horizon")
-    add_execution_arguments(parser, default=None)
-    parser.add_argument(
-        "--retry-failed", action="store_true", help="run again the runs that ended in an error"
-    )
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
-
-
-def command(args: argparse.Namespace) -> int:
-    """`python run.py calibrate SCENARIO --targets FILE --out DIR`."""
-    from analysis.cli.common import load_with_overrides
-    from analysis.studies.calibrate.targets import load_targets
-    from sim.scenario import ScenarioError, load_scenario
-
-    if args.out.exists() and not args.out.is_dir():
-        raise ScenarioError(str(args.out), "--out", "is a file; give a folder for the results")
-    targets = load_targets(args.targets)
-    original = load_scenario(args.scenario)
-    scenario = load_with_overrides(Path(args.scenario), args.buyers, args.weeks)
-    free = free_params(scenario, parse_free(args.free))
-    if args.free:  # the calibrated file records the ranges it was fitted in
-        ranges = {p.path: [p.low, p.high] for p in free}
-        original = original.with_changes({"calibration.free": ranges})
-    setup = Setup(scenario, targets, free, args.replications, args.validation, args.max_evals)
-    result = calibrate(
-        setup,
-        args.out,
-        workers=args.workers,
-        dask=args.dask,
-        progress=not args.quiet,
-        retry_failed=args.retry_failed,
-        original=original,
-    )
-    written = write_outputs(result, args.out)
-    for line in _summary_lines(result):
-        print(line)
-    fitted = ", ".join(f"{k} = {v:g}" for k, v in result.fitted.items())
-    resumed = f" ({result.already} were already there)" if result.already else ""
-    print(f"fitted: {fitted}")
-    print(
-        f"ran {result.ran} runs{resumed} in {result.elapsed_s:.1f} s; "
-        f"wrote {', '.join(p.name for p in written)} to {args.out}/"
-    )
-    return 0

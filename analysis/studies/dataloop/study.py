@@ -44,7 +44,6 @@ Only light modules are imported at module level: run.py builds this parser for -
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import math
 import time
@@ -53,7 +52,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from analysis.cli.common import Stopped, add_execution_arguments, int_arg
+from analysis.errors import Stopped
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -276,9 +275,9 @@ def plan_oracle(
     import numpy as np
     import pandas as pd
 
-    from analysis.cli.common import raise_if_stopped
     from analysis.engine.design import RunSpec, replication_seed, run_id, scenario_hash
     from analysis.engine.experiment import Experiment, RunPlan, load_table, run_experiment
+    from analysis.errors import raise_if_stopped
     from analysis.stats.compare import t_half_width
     from sim.scenario import ScenarioError
 
@@ -687,11 +686,11 @@ def run_study(
 ) -> StudyResult:
     """Plan every oracle variant, then run every variant x replication (paired seeds);
     everything under `out` (resumable). Raises Stopped when the engine stops."""
-    from analysis.cli.common import raise_if_stopped
     from analysis.engine.design import Variant, expand_runs, replication_seeds, scenario_hash
     from analysis.engine.executors import default_workers
     from analysis.engine.experiment import Experiment, load_table, run_experiment
     from analysis.engine.folders import check_out_dir, folder_lock
+    from analysis.errors import raise_if_stopped
 
     started = time.perf_counter()
     reps = reps or study.replications
@@ -1335,38 +1334,3 @@ def write_study(res: StudyResult, out: Path) -> list[Path]:
 
 
 # ----------------------------------------------------------------------------- command line
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Arguments of `run.py dataloop`."""
-    parser.add_argument(
-        "study", help="study file (a sweep file over policies: scenarios/data_loop.toml)"
-    )
-    parser.add_argument("--out", type=Path, required=True, help="results folder (resumable)")
-    parser.add_argument(
-        "--reps",
-        type=int_arg("--reps", minimum=2, maximum=10_000),
-        help="paired replications (default: the file's)",
-    )
-    parser.add_argument(
-        "--oracle-reps",
-        type=int_arg("--oracle-reps", minimum=2, maximum=10_000),
-        help="planning replications of each oracle adjustment (default: --reps)",
-    )
-    add_execution_arguments(parser, default=None)
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
-
-
-def command(args: argparse.Namespace) -> int:
-    """Run the study, print it, write DIR/dataloop.html and CSVs."""
-    from analysis.engine.folders import check_out_dir
-
-    study = load_study(args.study)
-    out = check_out_dir(args.out)
-    res = run_study(
-        study, out, args.reps, args.oracle_reps, args.workers, args.dask, not args.quiet
-    )
-    print(format_study(res))
-    written = write_study(res, out)
-    print(
-        f"\nwrote {', '.join(str(p) for p in written[:1])} and {len(written) - 1} CSV files to {out}/"
-    )
-    return 0

@@ -51,7 +51,6 @@ a known optimum.
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import html
 import json
@@ -65,7 +64,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from analysis.cli.common import Stopped, add_execution_arguments, int_arg
+from analysis.errors import Stopped
 
 if TYPE_CHECKING:
     import numpy as np
@@ -564,8 +563,8 @@ class EngineEvaluator:
         ]
 
     def evaluate(self, cands, reps):
-        from analysis.cli.common import raise_if_stopped
         from analysis.engine.experiment import Experiment, run_experiment
+        from analysis.errors import raise_if_stopped
 
         wanted = {c.key: self.specs(c, reps) for c in cands}
         todo = list({s.run_id: s for ss in wanted.values() for s in ss}.values())
@@ -1341,32 +1340,3 @@ def write_outputs(result: Result, out: str | Path) -> list[Path]:
 
 
 # ----------------------------------------------------------------------------- command line
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Arguments of `python run.py optimize`."""
-    parser.add_argument("file", help="optimisation TOML file (scenarios/optimize_*.toml)")
-    parser.add_argument("--out", type=Path, required=True, help="results folder (resumable)")
-    parser.add_argument(
-        "--trials",
-        type=int_arg("--trials", minimum=1, maximum=100_000),
-        help="trials to run (default: the file's)",
-    )
-    add_execution_arguments(parser, default=None)
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
-
-
-def command(args: argparse.Namespace) -> int:
-    """`python run.py optimize FILE --out DIR`."""
-    from analysis.engine.folders import check_out_dir
-
-    spec = load_spec(args.file, args.trials)
-    check_out_dir(args.out)
-    result = optimize(spec, args.out, workers=args.workers, dask=args.dask, progress=not args.quiet)
-    written = write_outputs(result, args.out)
-    for line in summary_lines(result):
-        print(line)
-    again = f" ({result.already} reused from disk)" if result.already else ""
-    print(
-        f"asked {result.asked} new trials, ran {result.ran} runs{again} in {result.elapsed_s:.1f} s; "
-        f"wrote {', '.join(p.name for p in written)} to {args.out}/"
-    )
-    return 0

@@ -44,7 +44,6 @@ Only light modules are imported at module level: run.py builds this parser for -
 
 from __future__ import annotations
 
-import argparse
 import html
 import json
 import math
@@ -56,7 +55,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from analysis.cli.common import Stopped, add_execution_arguments, int_arg
+from analysis.errors import Stopped
 
 if TYPE_CHECKING:
     import numpy as np
@@ -621,8 +620,8 @@ class EngineEvaluation:
     outcome: Outcome | None = None
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
-        from analysis.cli.common import raise_if_stopped
         from analysis.engine.experiment import load_table, run_experiment
+        from analysis.errors import raise_if_stopped
 
         exp = study_experiment(self.study, x)
         self.outcome = run_experiment(
@@ -902,49 +901,3 @@ def summary_lines(result: Result) -> list[str]:
 
 
 # ----------------------------------------------------------------------------- command line
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Arguments of `python run.py sensitivity`."""
-    parser.add_argument("file", help="sensitivity TOML file (see scenarios/sensitivity_*.toml)")
-    parser.add_argument("--out", type=Path, required=True, help="results folder (resumable)")
-    parser.add_argument("--method", choices=METHODS, help="sobol or morris (default: the file's)")
-    parser.add_argument(
-        "--samples",
-        type=int_arg("--samples", minimum=2, maximum=1 << 16),
-        help="base samples (sobol, a power of 2) or trajectories (morris); default: the file's",
-    )
-    add_execution_arguments(parser, default=None)
-    parser.add_argument(
-        "--retry-failed", action="store_true", help="run again the runs that ended in an error"
-    )
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
-
-
-def command(args: argparse.Namespace) -> int:
-    """Run what is missing, compute the indices, write the page; one summary line."""
-    from analysis.engine.executors import default_workers
-    from analysis.engine.folders import check_out_dir
-    from analysis.engine.limits import check_memory
-
-    study = load_study(args.file, args.method, args.samples)
-    check_out_dir(args.out)  # before anything runs
-    workers = args.workers or default_workers()
-    if not args.dask:
-        check_memory(study.scenario, study.source, "sensitivity.set", runs_at_once=workers)
-    result = run_study(
-        study,
-        args.out,
-        workers=workers,
-        dask=args.dask,
-        progress=not args.quiet,
-        retry_failed=args.retry_failed,
-    )
-    written = write_outputs(result, args.out)
-    for line in summary_lines(result):
-        print(line)
-    resumed = f" ({result.already} were already there)" if result.already else ""
-    print(
-        f"sensitivity {study.name} ({study.method}, {study.points():,} points): ran "
-        f"{result.ran} runs{resumed} in {result.elapsed_s:.1f} s; wrote "
-        f"{', '.join(p.name for p in written)} to {args.out}/"
-    )
-    return 0

@@ -12,16 +12,12 @@ Only light modules are imported at module level: run.py builds this parser for -
 
 from __future__ import annotations
 
-import argparse
 import math
-import sys
 import tempfile
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING
 
-from analysis.cli.common import add_execution_arguments, int_arg, stopped_message
-from analysis.paths import BASELINE
+from analysis.errors import stopped_message
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -223,30 +219,3 @@ def format_replicated(rep: Replicated) -> str:
 
 
 # ------------------------------------------------------------------------ command line
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Arguments of `python run.py summary`."""
-    parser.add_argument("scenario", nargs="?", default=str(BASELINE), help="scenario TOML file")
-    parser.add_argument(
-        "--reps",
-        type=int_arg("--reps", minimum=2, maximum=10_000),
-        default=DEFAULT_REPS,
-        help=f"replications (default {DEFAULT_REPS})",
-    )
-    parser.add_argument("--buyers", type=int_arg("--buyers"), help="override the number of buyers")
-    parser.add_argument("--weeks", type=int_arg("--weeks"), help="override the horizon")
-    add_execution_arguments(parser, default=None)
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
-
-
-def command(args: argparse.Namespace) -> int:
-    """`python run.py summary [FILE]`: the scorecard over replications, with intervals."""
-    from analysis.cli.common import load_with_overrides
-
-    scenario = load_with_overrides(Path(args.scenario), args.buyers, args.weeks)
-    try:
-        rep = run_replicated(scenario, args.reps, args.workers, args.dask, not args.quiet)
-    except KeyboardInterrupt:
-        print("interrupted; a summary keeps no runs, nothing was written", file=sys.stderr)
-        return 130
-    print(format_replicated(rep))
-    return 0

@@ -1,0 +1,105 @@
+"""`python run.py calibrate`: fit a scenario's free parameters to published targets.
+
+The command line of analysis.studies.calibrate: it parses and prints; the study computes.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from analysis.cli.options import (
+    add_execution,
+    add_out,
+    add_overrides,
+    add_quiet,
+    add_retry_failed,
+    int_arg,
+)
+from analysis.studies.calibrate.study import (
+    DEFAULT_MAX_EVALS,
+    DEFAULT_REPLICATIONS,
+    DEFAULT_VALIDATION,
+    Setup,
+    _summary_lines,
+    calibrate,
+    free_params,
+    parse_free,
+    write_outputs,
+)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Arguments of `python run.py calibrate`."""
+    parser.add_argument("scenario", help="scenario TOML file (its [calibration] free table)")
+    parser.add_argument(
+        "--targets", type=Path, required=True, help="targets TOML file (scenarios/targets.toml)"
+    )
+    add_out(parser)
+    parser.add_argument(
+        "--free",
+        action="append",
+        metavar="PATH=LOW:HIGH",
+        help="a free parameter and its range, e.g. choice.status_quo=1:5 (repeatable; "
+        "replaces the scenario's [calibration] free table)",
+    )
+    parser.add_argument(
+        "--replications",
+        type=int_arg("--replications", minimum=1, maximum=10_000),
+        default=DEFAULT_REPLICATIONS,
+        help=f"replications per point, the same seeds at every point (default {DEFAULT_REPLICATIONS})",
+    )
+    parser.add_argument(
+        "--validation",
+        type=int_arg("--validation", minimum=2, maximum=10_000),
+        default=DEFAULT_VALIDATION,
+        help=f"fresh replications at the fitted point for the report (default {DEFAULT_VALIDATION})",
+    )
+    parser.add_argument(
+        "--max-evals",
+        type=int_arg("--max-evals", minimum=1, maximum=100_000),
+        default=DEFAULT_MAX_EVALS,
+        help=f"most parameter points to evaluate (default {DEFAULT_MAX_EVALS})",
+    )
+    add_overrides(parser)
+    add_execution(parser, default=None)
+    add_retry_failed(parser)
+    add_quiet(parser)
+
+
+def command(args: argparse.Namespace) -> int:
+    """`python run.py calibrate SCENARIO --targets FILE --out DIR`."""
+    from analysis.cli.options import load_with_overrides
+    from analysis.studies.calibrate.targets import load_targets
+    from sim.scenario import ScenarioError, load_scenario
+
+    if args.out.exists() and not args.out.is_dir():
+        raise ScenarioError(str(args.out), "--out", "is a file; give a folder for the results")
+    targets = load_targets(args.targets)
+    original = load_scenario(args.scenario)
+    scenario = load_with_overrides(Path(args.scenario), args.buyers, args.weeks)
+    free = free_params(scenario, parse_free(args.free))
+    if args.free:  # the calibrated file records the ranges it was fitted in
+        ranges = {p.path: [p.low, p.high] for p in free}
+        original = original.with_changes({"calibration.free": ranges})
+    setup = Setup(scenario, targets, free, args.replications, args.validation, args.max_evals)
+    result = calibrate(
+        setup,
+        args.out,
+        workers=args.workers,
+        dask=args.dask,
+        progress=not args.quiet,
+        retry_failed=args.retry_failed,
+        original=original,
+    )
+    written = write_outputs(result, args.out)
+    for line in _summary_lines(result):
+        print(line)
+    fitted = ", ".join(f"{k} = {v:g}" for k, v in result.fitted.items())
+    resumed = f" ({result.already} were already there)" if result.already else ""
+    print(f"fitted: {fitted}")
+    print(
+        f"ran {result.ran} runs{resumed} in {result.elapsed_s:.1f} s; "
+        f"wrote {', '.join(p.name for p in written)} to {args.out}/"
+    )
+    return 0

@@ -1,0 +1,48 @@
+"""`python run.py dataloop FILE --out DIR`: the value of measurement (the DATA loop).
+
+The command line of analysis.studies.dataloop: it parses and prints; the study computes.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from analysis.cli.options import add_execution, add_out, add_quiet, int_arg
+from analysis.studies.dataloop.study import format_study, load_study, run_study, write_study
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Arguments of `run.py dataloop`."""
+    parser.add_argument(
+        "study", help="study file (a sweep file over policies: scenarios/data_loop.toml)"
+    )
+    add_out(parser)
+    parser.add_argument(
+        "--reps",
+        type=int_arg("--reps", minimum=2, maximum=10_000),
+        help="paired replications (default: the file's)",
+    )
+    parser.add_argument(
+        "--oracle-reps",
+        type=int_arg("--oracle-reps", minimum=2, maximum=10_000),
+        help="planning replications of each oracle adjustment (default: --reps)",
+    )
+    add_execution(parser, default=None)
+    add_quiet(parser)
+
+
+def command(args: argparse.Namespace) -> int:
+    """Run the study, print it, write DIR/dataloop.html and CSVs."""
+    from analysis.engine.folders import check_out_dir
+
+    study = load_study(args.study)
+    out = check_out_dir(args.out)
+    res = run_study(
+        study, out, args.reps, args.oracle_reps, args.workers, args.dask, not args.quiet
+    )
+    print(format_study(res))
+    written = write_study(res, out)
+    print(
+        f"\nwrote {', '.join(str(p) for p in written[:1])} and {len(written) - 1} CSV files to {out}/"
+    )
+    return 0

@@ -1,0 +1,63 @@
+"""`python run.py sensitivity FILE --out DIR`: global sensitivity indices with SALib.
+
+The command line of analysis.studies.sensitivity: it parses and prints; the study computes.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from analysis.cli.options import add_execution, add_out, add_quiet, add_retry_failed, int_arg
+from analysis.studies.sensitivity.study import (
+    METHODS,
+    load_study,
+    run_study,
+    summary_lines,
+    write_outputs,
+)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Arguments of `python run.py sensitivity`."""
+    parser.add_argument("file", help="sensitivity TOML file (see scenarios/sensitivity_*.toml)")
+    add_out(parser)
+    parser.add_argument("--method", choices=METHODS, help="sobol or morris (default: the file's)")
+    parser.add_argument(
+        "--samples",
+        type=int_arg("--samples", minimum=2, maximum=1 << 16),
+        help="base samples (sobol, a power of 2) or trajectories (morris); default: the file's",
+    )
+    add_execution(parser, default=None)
+    add_retry_failed(parser)
+    add_quiet(parser)
+
+
+def command(args: argparse.Namespace) -> int:
+    """Run what is missing, compute the indices, write the page; one summary line."""
+    from analysis.engine.executors import default_workers
+    from analysis.engine.folders import check_out_dir
+    from analysis.engine.limits import check_memory
+
+    study = load_study(args.file, args.method, args.samples)
+    check_out_dir(args.out)  # before anything runs
+    workers = args.workers or default_workers()
+    if not args.dask:
+        check_memory(study.scenario, study.source, "sensitivity.set", runs_at_once=workers)
+    result = run_study(
+        study,
+        args.out,
+        workers=workers,
+        dask=args.dask,
+        progress=not args.quiet,
+        retry_failed=args.retry_failed,
+    )
+    written = write_outputs(result, args.out)
+    for line in summary_lines(result):
+        print(line)
+    resumed = f" ({result.already} were already there)" if result.already else ""
+    print(
+        f"sensitivity {study.name} ({study.method}, {study.points():,} points): ran "
+        f"{result.ran} runs{resumed} in {result.elapsed_s:.1f} s; wrote "
+        f"{', '.join(p.name for p in written)} to {args.out}/"
+    )
+    return 0

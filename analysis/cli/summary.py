@@ -1,0 +1,43 @@
+"""`run.py summary` (and bare `run.py`): a scenario's vendor scorecard over replications,
+with 95% intervals, instead of one run that may be mostly noise.
+
+The command line of analysis.studies.summary: it parses and prints; the study computes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from analysis.cli.options import add_execution, add_overrides, add_quiet, int_arg
+from analysis.paths import BASELINE
+from analysis.studies.summary.study import DEFAULT_REPS, format_replicated, run_replicated
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Arguments of `python run.py summary`."""
+    parser.add_argument("scenario", nargs="?", default=str(BASELINE), help="scenario TOML file")
+    parser.add_argument(
+        "--reps",
+        type=int_arg("--reps", minimum=2, maximum=10_000),
+        default=DEFAULT_REPS,
+        help=f"replications (default {DEFAULT_REPS})",
+    )
+    add_overrides(parser)
+    add_execution(parser, default=None)
+    add_quiet(parser)
+
+
+def command(args: argparse.Namespace) -> int:
+    """`python run.py summary [FILE]`: the scorecard over replications, with intervals."""
+    from analysis.cli.options import load_with_overrides
+
+    scenario = load_with_overrides(Path(args.scenario), args.buyers, args.weeks)
+    try:
+        rep = run_replicated(scenario, args.reps, args.workers, args.dask, not args.quiet)
+    except KeyboardInterrupt:
+        print("interrupted; a summary keeps no runs, nothing was written", file=sys.stderr)
+        return 130
+    print(format_replicated(rep))
+    return 0
