@@ -33,20 +33,16 @@ executor (analysis.engine.executors).
 
 from __future__ import annotations
 
-import concurrent.futures as cf
-import hashlib
 import json
-import math
 import os
-import sys
 import time
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import ExitStack
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from analysis.engine.design import RunSpec
+from analysis.engine.parts import CHUNK_META
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -279,10 +275,6 @@ class DriverGone(RuntimeError):
     """A worker's driver died (or lost the folder): the chunk is not committed."""
 
 
-#: the key of a runs part's Parquet metadata: {"runs": [run ids], "rows": {table: rows}}
-CHUNK_META = b"bjs.chunk"
-
-
 def _stage(df: pd.DataFrame, path: Path, meta: dict | None = None) -> tuple[Path, Path]:
     """Write `df` to a temporary name next to `path`; return (temporary, final)."""
     import pyarrow as pa
@@ -310,240 +302,6 @@ def _may_commit(task: ChunkTask) -> bool:
     from analysis.engine.folders import still_owner
 
     return driver_alive() and still_owner(task.out_dir, task.owner)
-
-
-# ----------------------------------------------------------------------------- resume
-def part_files(out_dir: Path, table: str) -> list[Path]:
-    """The complete Parquet parts of one table (temporary files are hidden dot-files)."""
-    return sorted((Path(out_dir) / f"table={table}").glob("part-*.parquet"))
-
-
-def completed_runs(out_dir: Path) -> dict[str, str]:
-    """run_id -> status of every run already written (reads only two columns)."""
-    import pyarrow.parquet as pq
-
-    done: dict[str, str] = {}
-    for f in part_files(out_dir, "runs"):
-        t = pq.read_table(f, columns=["run_id", "status"])
-        done.update(
-            zip(t.column("run_id").to_pylist(), t.column("status").to_pylist(), strict=True)
-        )
-    return done
-
-
-@dataclass(frozen=True)
-class Damage:
-    """A chunk that cannot be counted as done: its part name, the file at fault, why."""
-
-    part: str
-    file: Path
-    why: str
-
-
-#: files already found sound in this process: (path, size, mtime_ns) (calibration asks
-#: again after every point; a file that changes is read again)
-_SOUND: set[tuple[str, int, int]] = set()
-_RUNS_SEEN: dict[tuple[str, int, int], tuple[list[str], dict | None]] = {}
-
-
-def _signature(f: Path) -> tuple[str, int, int]:
-    st = f.stat()
-    return (str(f), st.st_size, st.st_mtime_ns)
-
-
-def _read_part(f: Path):
-    """A whole Parquet part (every column decoded), or the reason it cannot be read."""
-    import pyarrow.parquet as pq
-
-    try:
-        return pq.read_table(f), ""
-    except Exception as exc:  # noqa: BLE001 - any failure to read is damage
-        text = " ".join(str(exc).split())
-        return None, f"unreadable ({type(exc).__name__}: {text[:120]})"
-
-
-def inspect_parts(out_dir: str | Path) -> tuple[list[Damage], list[Damage]]:
-    """Check every chunk counted as done (a `runs` part exists).
-
-    Returns (damaged, duplicates). Damaged: a part that does not read as Parquet, a
-    `runs` part whose rows are not the chunk's runs, or another table's part that is
-    missing or has another row count than the `runs` part recorded. Duplicates: a chunk
-    whose run ids an earlier chunk (by part name) already holds.
-    """
-    out = Path(out_dir)
-    damaged: list[Damage] = []
-    duplicates: list[Damage] = []
-    owner: dict[str, str] = {}
-    others = [d for d in sorted(out.glob("table=*")) if d.name != "table=runs"]
-    for f in part_files(out, "runs"):
-        try:
-            sig = _signature(f)
-        except OSError:
-            continue  # removed meanwhile
-        if sig in _RUNS_SEEN:
-            ids, meta = _RUNS_SEEN[sig]
-        else:
-            table, why = _read_part(f)
-            if table is None:
-                damaged.append(Damage(f.name, f, why))
-                continue
-            try:
-                ids = [str(x) for x in table.column("run_id").to_pylist()]
-                raw = (table.schema.metadata or {}).get(CHUNK_META)
-                meta = json.loads(raw) if raw else None
-            except (KeyError, ValueError) as exc:
-                damaged.append(Damage(f.name, f, f"not a runs part ({exc})"))
-                continue
-            _RUNS_SEEN[sig] = (ids, meta)
-        if meta is not None and (len(ids) > len(meta["runs"]) or not set(ids) <= set(meta["runs"])):
-            damaged.append(Damage(f.name, f, "its rows are not the runs of its chunk"))
-            continue
-        bad = _check_siblings(out, f.name, meta, others)
-        if bad is not None:
-            damaged.append(bad)
-            continue
-        earlier = {owner[i] for i in ids if i in owner}
-        if earlier:
-            duplicates.append(
-                Damage(f.name, f, f"its runs are already in {', '.join(sorted(earlier))}")
-            )
-            continue
-        owner.update(dict.fromkeys(ids, f.name))
-    return damaged, duplicates
-
-
-def _check_siblings(out: Path, part: str, meta: dict | None, others: list[Path]) -> Damage | None:
-    """The other tables' parts of one chunk: present with the recorded row counts (when
-    the runs part recorded them) and readable."""
-    expected: dict[str, int] = dict(meta["rows"]) if meta is not None else {}
-    for tdir in others:
-        name = tdir.name.removeprefix("table=")
-        f = tdir / part
-        if not f.exists():
-            if name in expected:
-                return Damage(part, f, "missing (the chunk's runs part lists it)")
-            continue
-        try:
-            sig = _signature(f)
-        except OSError:
-            return Damage(part, f, "missing")
-        if sig in _SOUND:
-            continue
-        table, why = _read_part(f)
-        if table is None:
-            return Damage(part, f, why)
-        if name in expected and len(table) != expected[name]:
-            return Damage(part, f, f"has {len(table)} rows, the chunk wrote {expected[name]}")
-        _SOUND.add(sig)
-    return None
-
-
-def quarantine(out_dir: str | Path, chunks: list[Damage]) -> Path:
-    """Move every file of these chunks (all tables) to DIR/quarantine/<table>/, renamed so
-    no reader globbing *.parquet picks them up. Returns the quarantine folder."""
-    out = Path(out_dir)
-    qdir = out / "quarantine"
-    stamp = time.strftime("%Y%m%dT%H%M%S")
-    for d in chunks:
-        # the runs part first: an interruption then leaves parts that resume removes
-        tdirs = [
-            out / "table=runs",
-            *(t for t in sorted(out.glob("table=*")) if t.name != "table=runs"),
-        ]
-        for tdir in tdirs:
-            f = tdir / d.part
-            if f.exists():
-                dest = qdir / tdir.name.removeprefix("table=") / f"{d.part}.{stamp}.quarantined"
-                dest.parent.mkdir(parents=True, exist_ok=True)
-                os.replace(f, dest)
-    return qdir
-
-
-def repair(out_dir: str | Path) -> int:
-    """Quarantine damaged and duplicate chunks (one line on stderr names them); their
-    runs then count as missing. Returns the number of chunks moved."""
-    damaged, duplicates = inspect_parts(out_dir)
-    chunks = damaged + duplicates
-    if not chunks:
-        return 0
-    qdir = quarantine(out_dir, chunks)
-    shown = "; ".join(f"{_rel(d.file, out_dir)}: {d.why}" for d in chunks[:3])
-    more = f"; and {len(chunks) - 3} more" if len(chunks) > 3 else ""
-    what = []
-    if damaged:
-        what.append(f"{len(damaged)} damaged")
-    if duplicates:
-        what.append(f"{len(duplicates)} duplicate")
-    print(
-        f"note: {_short(out_dir)}: moved {' and '.join(what)} chunk(s) to {_short(qdir)}/ "
-        f"({shown}{more}); their runs run again",
-        file=sys.stderr,
-    )
-    return len(chunks)
-
-
-def _rel(f: Path, base: str | Path) -> str:
-    try:
-        return str(Path(f).relative_to(base))
-    except ValueError:
-        return str(f)
-
-
-def _short(path: str | Path) -> str:
-    from analysis.engine.folders import short
-
-    return short(path)
-
-
-def remove_incomplete(out_dir: Path) -> int:
-    """Delete what a killed chunk left behind: temporary files, and parts of other tables
-    whose `runs` part (written last) is missing. Returns the number of files removed."""
-    removed = 0
-    runs = {f.name for f in (out_dir / "table=runs").glob("part-*.parquet")}
-    for tdir in out_dir.glob("table=*"):
-        for f in tdir.iterdir():
-            stale_tmp = f.name.startswith(".") and f.name.endswith(".tmp")
-            orphan = tdir.name != "table=runs" and f.suffix == ".parquet" and f.name not in runs
-            if stale_tmp or orphan:
-                f.unlink(missing_ok=True)
-                removed += 1
-    return removed
-
-
-def drop_failed_runs(out_dir: Path) -> int:
-    """Remove the rows of failed runs from the `runs` parts so they run again.
-
-    Failed runs have rows only in `runs`. Returns the number of rows removed.
-    """
-    import pyarrow.compute as pc
-    import pyarrow.parquet as pq
-
-    removed = 0
-    for f in part_files(out_dir, "runs"):
-        t = pq.read_table(f)
-        keep = pc.equal(t.column("status"), "ok")
-        n_bad = len(t) - pc.sum(keep).as_py() if len(t) else 0
-        if not n_bad:
-            continue
-        removed += n_bad
-        kept = t.filter(keep)
-        if len(kept) == 0:
-            _remove_chunk(out_dir, f.name)
-        else:
-            tmp = f.with_name(f".{f.name}.{os.getpid()}.tmp")
-            try:
-                pq.write_table(kept, tmp, compression="zstd")
-                os.replace(tmp, f)
-            finally:
-                tmp.unlink(missing_ok=True)
-    return removed
-
-
-def _remove_chunk(out_dir: Path, part: str) -> None:
-    # the runs part goes first, so an interruption leaves orphans, removed on resume
-    (out_dir / "table=runs" / part).unlink(missing_ok=True)
-    for tdir in out_dir.glob("table=*"):
-        (tdir / part).unlink(missing_ok=True)
 
 
 # ----------------------------------------------------------------------------- the driver
@@ -585,82 +343,17 @@ def run_experiment(
     info: dict[str, Any] | None = None,
     info_file: str = "experiment.json",
 ) -> Outcome:
-    """Run the runs of `exp` that `out_dir` does not hold yet; write them under it.
+    """Run the runs of `exp` that `out_dir` does not hold yet, in an execution context of
+    its own (analysis.engine.context): one experiment, one pool, one progress bar.
 
     `info` (plain data describing the set-up) is written as `out_dir/info_file` first.
     Ctrl-C (or a broken pool) stops at once: chunks finished so far stay on disk and the
     Outcome says so; running the same experiment again runs the rest.
     """
-    from analysis.engine.executors import default_workers
-    from analysis.engine.folders import FolderError, check_out_dir, folder_lock, oserror_message
+    from analysis.engine.context import ExecutionContext
 
-    workers = workers or default_workers()
-    out = check_out_dir(out_dir)
-    with ExitStack() as stack:
-        try:
-            owner = stack.enter_context(folder_lock(out))
-            remove_incomplete(out)
-            repair(out)
-            if info is not None:
-                write_json(out / info_file, info)
-            if retry_failed:
-                drop_failed_runs(out)
-            done = completed_runs(out)
-        except OSError as exc:
-            what = f" {_rel(Path(exc.filename), out)}" if exc.filename else ""
-            raise FolderError(
-                out,
-                f"cannot write{what} ({oserror_message(exc)}); nothing ran: fix that and "
-                "run the command again",
-            ) from None
-        return _run_missing(exp, out, done, owner, workers, dask, progress, chunk_size)
-
-
-def _run_missing(
-    exp: Experiment,
-    out: Path,
-    done: dict[str, str],
-    owner: str,
-    workers: int,
-    dask: str | None,
-    progress: bool,
-    chunk_size: int | None,
-) -> Outcome:
-    from analysis.engine.executors import open_executor
-
-    _note_stale(out, set(done) - {s.run_id for s in exp.runs})
-    todo = [s for s in exp.runs if s.run_id not in done]
-    outcome = Outcome(out, len(exp.runs), len(exp.runs) - len(todo))
-    if not todo:
-        return outcome
-    size = chunk_size or max(1, min(MAX_CHUNK, math.ceil(len(todo) / (workers * 4))))
-    tasks = (
-        ChunkTask(
-            str(out), _chunk_id(chunk), exp.scenario, tuple(chunk), exp.params, exp.plan, owner
-        )
-        for chunk in _chunks(todo, size)
-    )
-    started = time.perf_counter()
-    bar = None
-    try:
-        with open_executor(workers, dask, preload=worker_modules(exp.plan)) as executor:
-            outcome.startup_s = time.perf_counter() - started
-            bar = _progress(len(todo), exp.name, progress)
-            _drive(executor, tasks, workers * 2, outcome, bar, started)
-    except KeyboardInterrupt:
-        outcome.interrupted = True
-    finally:
-        if bar is not None:
-            bar.close()
-        outcome.elapsed_s = time.perf_counter() - started
-    if outcome.interrupted or outcome.broken:
-        # chunks in flight may have been committed after the last receipt: count the disk
-        try:
-            ids = {s.run_id for s in exp.runs}
-            outcome.stored = len(ids.intersection(completed_runs(out)))
-        except Exception:  # noqa: BLE001 - the count is a courtesy; the receipts stand
-            outcome.stored = None
-    return outcome
+    with ExecutionContext(workers, dask, progress, desc=exp.name) as ctx:
+        return ctx.run(exp, out_dir, retry_failed, chunk_size, info, info_file)
 
 
 def worker_modules(plan: RunPlan) -> tuple[str, ...]:
@@ -670,116 +363,3 @@ def worker_modules(plan: RunPlan) -> tuple[str, ...]:
     names = {getattr(getattr(f, "func", f), "__module__", None) for f in funcs if f is not None}
     base = ("analysis.engine.experiment", "analysis.engine.store", "sim.model", "sim.tables")
     return base + tuple(sorted(n for n in names if n and n not in base and n != "__main__"))
-
-
-def _note_stale(out: Path, stale: set[str]) -> None:
-    if stale:
-        print(
-            f"note: {out} holds {len(stale)} runs that are not in this design any more "
-            "(an earlier version of the file?); they stay on disk",
-            file=sys.stderr,
-        )
-
-
-def _drive(executor, tasks, window: int, outcome: Outcome, bar, started: float) -> None:
-    """Keep `window` chunks in flight; count receipts as they come back."""
-    pending: dict[cf.Future, int] = {}
-    tasks = iter(tasks)
-    exhausted = False
-    while True:
-        while not exhausted and len(pending) < window:
-            task = next(tasks, None)
-            if task is None:
-                exhausted = True
-                break
-            pending[executor.submit(run_chunk, task)] = len(task.runs)
-        if not pending:
-            return
-        finished, _ = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
-        for fut in finished:
-            n = pending.pop(fut)
-            try:
-                receipt = fut.result()
-            except Exception as exc:  # the chunk's process died or its files failed
-                outcome.lost += n
-                if isinstance(exc, cf.BrokenExecutor) or "Broken" in type(exc).__name__:
-                    outcome.broken = f"{type(exc).__name__}: {exc}"
-                    for other in pending:
-                        other.cancel()
-                    outcome.lost += sum(pending.values())
-                    return
-                outcome.broken = outcome.broken or f"{type(exc).__name__}: {exc}"
-                continue
-            outcome.ran += receipt.ok + receipt.failed
-            outcome.failed += receipt.failed
-            if bar is not None:
-                minutes = (time.perf_counter() - started) / 60
-                bar.set_postfix_str(
-                    f"failed={outcome.failed}, runs/min={outcome.ran / max(minutes, 1e-9):,.0f}",
-                    refresh=False,
-                )
-                bar.update(n)
-
-
-def _progress(total: int, name: str, enabled: bool):
-    """A tqdm bar on stderr: runs done, failures, runs per minute, time left."""
-    from tqdm import tqdm
-
-    return tqdm(
-        total=total,
-        desc=name,
-        unit="run",
-        file=sys.stderr,
-        disable=not enabled,
-        dynamic_ncols=True,
-        leave=False,
-        bar_format="{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} runs "
-        "[{elapsed}<{remaining} left{postfix}]",
-        postfix="failed=0, runs/min=-",
-    )
-
-
-def _chunks(items: list[RunSpec], size: int) -> Iterator[list[RunSpec]]:
-    for i in range(0, len(items), size):
-        yield items[i : i + size]
-
-
-def _chunk_id(chunk: list[RunSpec]) -> str:
-    return hashlib.sha256("".join(s.run_id for s in chunk).encode()).hexdigest()[:16]
-
-
-def write_json(path: Path, data: dict[str, Any]) -> None:
-    """Write plain data as JSON atomically (temporary name, then rename)."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_text(json.dumps(data, indent=2, default=str) + "\n", encoding="utf-8")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)  # a full disk leaves no stray temporary file
-
-
-def load_table(out_dir: str | Path, table: str, run_ids: set[str] | None = None) -> pd.DataFrame:
-    """One table of an experiment folder as a DataFrame (empty if it has no parts),
-    restricted to `run_ids` when given, sorted by variant_id, replication, run_id."""
-    import pandas as pd
-
-    files = part_files(Path(out_dir), table)
-    if not files:
-        return pd.DataFrame()
-    frames = [pd.read_parquet(f).assign(__part=f.name) for f in files]
-    df = pd.concat(frames, ignore_index=True)
-    if "run_id" in df and len(df):  # a run id stored twice counts once (its first part)
-        extra = df["__part"] != df.groupby("run_id")["__part"].transform("min")
-        if extra.any():
-            print(
-                f"note: {_short(out_dir)}: {df.loc[extra, 'run_id'].nunique()} run ids of "
-                f"the {table!r} table are stored more than once (extra copies in "
-                f"{', '.join(sorted(set(df.loc[extra, '__part'])))}); each run is counted once",
-                file=sys.stderr,
-            )
-            df = df.loc[~extra]
-    df = df.drop(columns="__part")
-    if run_ids is not None:
-        df = df[df["run_id"].isin(run_ids)]
-    keys = [k for k in ("variant_id", "replication", "run_id") if k in df]
-    return df.sort_values(keys, kind="stable").reset_index(drop=True)

@@ -1,14 +1,12 @@
 """Results on disk: tidy Parquet tables a researcher can load with pandas or DuckDB.
 
-Every file is written to a temporary name and renamed into place, so a crash never
-leaves a half-written table behind.
+Every file is written to a temporary name and renamed into place (analysis.engine.writer),
+so a crash never leaves a half-written table behind.
 """
 
 from __future__ import annotations
 
-import json
 import os
-import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -16,21 +14,15 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from analysis.engine import writer
+
 if TYPE_CHECKING:
     from sim.scenario import Scenario
 
 
 def write_parquet(df: pd.DataFrame, path: Path) -> Path:
-    """Write one table atomically (temp file, then rename); deterministic bytes."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    table = pa.Table.from_pandas(df, preserve_index=False)
-    try:
-        pq.write_table(table, tmp, compression="zstd")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)  # a failed write (a full disk) leaves no temporary file
-    return path
+    """Write one table atomically (analysis.engine.writer); deterministic bytes."""
+    return writer.write_parquet(path, df)
 
 
 class ParquetStream:
@@ -114,18 +106,11 @@ def write_run(
                 "base market merged in:\nthe original names its base by a path relative to "
                 "itself, which would not load from here."
             )
-            target.write_text(scenario_toml(scenario, header), encoding="utf-8")
+            writer.write_text(target, scenario_toml(scenario, header))
         else:
-            shutil.copyfile(scenario_file, target)
+            writer.write_bytes(target, Path(scenario_file).read_bytes())
         written.append(target)
     meta = {"seed": seed, "scenario": None if scenario_file is None else str(scenario_file)}
     meta.update(extra or {})
-    run_json = out_dir / "run.json"
-    tmp = run_json.with_name(".run.json.tmp")
-    try:
-        tmp.write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
-        os.replace(tmp, run_json)
-    finally:
-        tmp.unlink(missing_ok=True)
-    written.append(run_json)
+    written.append(writer.write_json(out_dir / "run.json", meta, sort_keys=True, default=None))
     return written

@@ -156,7 +156,7 @@ def check_sound(sdir: Path) -> None:
     The report never proceeds without a damaged file (its runs would silently be left
     out); a resume of the sweep sets it aside and reruns its runs.
     """
-    from analysis.engine.experiment import inspect_parts
+    from analysis.engine.parts import inspect_parts
 
     damaged, _duplicates = inspect_parts(sdir)  # duplicates: counted once by load_sweep
     if damaged:

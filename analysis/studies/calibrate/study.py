@@ -382,7 +382,7 @@ class Evaluator:
         import pyarrow.parquet as pq
 
         from analysis.engine.design import RunSpec, run_id
-        from analysis.engine.experiment import part_files
+        from analysis.engine.parts import part_files
 
         cols = ["run_id", "variant", "variant_id", "replication", "seed"]
         pcols = [f"p:{p.path}" for p in self.setup.free]
@@ -459,7 +459,7 @@ class Evaluator:
     def _read_new_parts(self) -> None:
         import pyarrow.parquet as pq
 
-        from analysis.engine.experiment import part_files
+        from analysis.engine.parts import part_files
 
         for f in part_files(self.out, "runs"):
             if ("runs", f.name) in self.read_parts:

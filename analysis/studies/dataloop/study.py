@@ -234,7 +234,7 @@ def _stored_specs(out: str | Path) -> list[RunSpec]:
     import pyarrow.parquet as pq
 
     from analysis.engine.design import RunSpec
-    from analysis.engine.experiment import part_files
+    from analysis.engine.parts import part_files
 
     specs = []
     for f in part_files(Path(out), "runs"):
@@ -276,7 +276,8 @@ def plan_oracle(
     import pandas as pd
 
     from analysis.engine.design import RunSpec, replication_seed, run_id, scenario_hash
-    from analysis.engine.experiment import Experiment, RunPlan, load_table, run_experiment
+    from analysis.engine.experiment import Experiment, RunPlan, run_experiment
+    from analysis.engine.parts import load_table
     from analysis.errors import raise_if_stopped
     from analysis.stats.compare import t_half_width
     from sim.scenario import ScenarioError
@@ -688,8 +689,9 @@ def run_study(
     everything under `out` (resumable). Raises Stopped when the engine stops."""
     from analysis.engine.design import Variant, expand_runs, replication_seeds, scenario_hash
     from analysis.engine.executors import default_workers
-    from analysis.engine.experiment import Experiment, load_table, run_experiment
+    from analysis.engine.experiment import Experiment, run_experiment
     from analysis.engine.folders import check_out_dir, folder_lock
+    from analysis.engine.parts import load_table
     from analysis.errors import raise_if_stopped
 
     started = time.perf_counter()

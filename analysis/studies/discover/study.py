@@ -311,7 +311,7 @@ def build_cases(sweep_dir: Path, text: str) -> Cases:
     """
     import numpy as np
 
-    from analysis.engine.experiment import load_table
+    from analysis.engine.parts import load_table
     from analysis.studies.sensitivity.study import outcome_problem, wide_outcomes
 
     node = parse(text)
@@ -720,7 +720,7 @@ def write_outputs(info: dict[str, Any], out: Path) -> list[Path]:
     """FILE (HTML), <stem>.json, <stem>_boxes.csv, <stem>_trajectory.csv."""
     import pandas as pd
 
-    from analysis.engine.experiment import write_json
+    from analysis.engine.writer import write_json
     from analysis.render.html import html_page
 
     written = []

@@ -32,14 +32,8 @@ import numpy as np
 import pandas as pd
 
 from analysis.engine.design import RunSpec, Variant, expand_runs, replication_seeds, scenario_hash
-from analysis.engine.experiment import (
-    Experiment,
-    Outcome,
-    RunPlan,
-    Table,
-    load_table,
-    run_experiment,
-)
+from analysis.engine.experiment import Experiment, Outcome, RunPlan, Table, run_experiment
+from analysis.engine.parts import load_table
 from analysis.render.html import fig_to_img, html_page, html_table, pyplot
 from analysis.stats.compare import t_half_width
 from analysis.stats.credit import METHODS, SOCIAL_SELLING, UNATTRIBUTED, measured_credit

@@ -525,7 +525,8 @@ class EngineEvaluator:
     def __init__(
         self, spec: Spec, out: Path, workers: int, dask: str | None, bar: Any = None
     ) -> None:
-        from analysis.engine.experiment import RunPlan, completed_runs
+        from analysis.engine.experiment import RunPlan
+        from analysis.engine.parts import completed_runs
 
         self.spec, self.out, self.workers, self.dask, self.bar = spec, out, workers, dask, bar
         v = next(x for x in spec.scenario.vendors if x.name == spec.vendor)
@@ -610,7 +611,7 @@ class EngineEvaluator:
     def _read(self) -> None:
         import pyarrow.parquet as pq
 
-        from analysis.engine.experiment import part_files
+        from analysis.engine.parts import part_files
 
         cols = ["run_id", "status", "error", *OUTCOME_COLUMNS]
         for f in part_files(self.out, "runs"):
@@ -881,7 +882,7 @@ def optimize(
         _scheduler(workers, dask, evaluator) as address,
         _bar(spec.trials, progress) as bar,
     ):
-        from analysis.engine.experiment import write_json
+        from analysis.engine.writer import write_json
 
         write_json(out / "optimize_setup.json", spec.describe())
         ev = evaluator or EngineEvaluator(spec, out / "runs", workers, address)
@@ -1296,7 +1297,7 @@ def headline(result: Result) -> str:
 
 
 def write_outputs(result: Result, out: str | Path) -> list[Path]:
-    from analysis.engine.experiment import write_json
+    from analysis.engine.writer import write_json
 
     out = Path(out)
     spec = result.spec

@@ -620,7 +620,8 @@ class EngineEvaluation:
     outcome: Outcome | None = None
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
-        from analysis.engine.experiment import load_table, run_experiment
+        from analysis.engine.experiment import run_experiment
+        from analysis.engine.parts import load_table
         from analysis.errors import raise_if_stopped
 
         exp = study_experiment(self.study, x)
@@ -851,7 +852,7 @@ def write_outputs(result: Result, out: str | Path) -> list[Path]:
     """indices.csv, points.csv, sensitivity.json and sensitivity.html under DIR."""
     import pandas as pd
 
-    from analysis.engine.experiment import write_json
+    from analysis.engine.writer import write_json
 
     out = Path(out)
     an = result.analysis

@@ -73,7 +73,8 @@ def run_replicated(
     progress: bool = True,
 ) -> Replicated:
     """Run the replications in a temporary folder and read their rows back."""
-    from analysis.engine.experiment import load_table, run_experiment
+    from analysis.engine.experiment import run_experiment
+    from analysis.engine.parts import load_table
 
     exp = replicate_experiment(scenario, reps)
     with tempfile.TemporaryDirectory(prefix="summary-") as tmp:

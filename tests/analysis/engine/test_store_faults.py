@@ -22,8 +22,9 @@ import run
 from analysis.engine import experiment as engine
 from analysis.engine import folders
 from analysis.engine.design import load_sweep_file
-from analysis.engine.experiment import ChunkTask, DriverGone, inspect_parts, load_table, run_chunk
+from analysis.engine.experiment import ChunkTask, DriverGone, run_chunk
 from analysis.engine.folders import FolderBusy, folder_lock
+from analysis.engine.parts import inspect_parts, load_table
 from analysis.engine.results import DuplicateRuns, load_sweep, query
 from analysis.reports.sweep_report import load as load_report
 from analysis.studies.sweep.study import run_sweep, sweep_experiment
@@ -281,20 +282,20 @@ def test_a_resume_quarantines_a_duplicate_chunk(sweep_file: Path, copy: Path, do
 def test_a_full_disk_when_a_sweep_starts_is_one_line_and_leaves_no_temp_file(
     sweep_file: Path, tmp_path: Path, monkeypatch, capsys
 ) -> None:
-    real = Path.write_text
+    real = Path.write_bytes
 
-    def full(self: Path, data: str, *args, **kwargs):
+    def full(self: Path, data: bytes, *args, **kwargs):
         if self.name.startswith(".sweep.json"):
             real(self, data[:10], *args, **kwargs)  # a partial file, then the disk is full
             raise OSError(errno.ENOSPC, "No space left on device", str(self))
         return real(self, data, *args, **kwargs)
 
-    monkeypatch.setattr(Path, "write_text", full)
+    monkeypatch.setattr(Path, "write_bytes", full)
     out = tmp_path / "out"
     code = run.main(["sweep", str(sweep_file), "--out", str(out), "--quiet"])
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1, err
-    assert err[0].startswith(f"error: {out / 'sweep=faults'}: cannot write .sweep.json")
+    assert err[0].startswith(f"error: {out / 'sweep=faults'}: cannot write sweep.json")
     assert "No space left on device (ENOSPC)" in err[0] and "nothing ran" in err[0]
     leftovers = [p.name for p in out.rglob("*") if p.is_file() and p.name != ".lock"]
     assert leftovers == []

@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 
 from analysis.engine.design import RunSpec, load_sweep_file
-from analysis.engine.experiment import inspect_parts
 from analysis.engine.outcomes import is_policy_run
+from analysis.engine.parts import inspect_parts
 from analysis.reports import sweep_report as report
 from analysis.studies.sweep.study import run_sweep
 from tests.conftest import SCENARIOS

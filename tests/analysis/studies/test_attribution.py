@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from analysis.engine.design import replication_seed
-from analysis.engine.experiment import load_table
+from analysis.engine.parts import load_table
 from analysis.stats import credit as cr
 from analysis.studies.lab import study as labmod
 from sim.model import BuyerJourneyModel

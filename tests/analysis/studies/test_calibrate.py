@@ -486,7 +486,7 @@ def test_a_scenario_without_free_parameters_says_how_to_add_them(tmp_path: Path,
 
 
 def test_moments_have_no_nan_rows_for_measurable_targets(fit) -> None:
-    from analysis.engine.experiment import load_table
+    from analysis.engine.parts import load_table
 
     m = load_table(fit["out"], "moments")
     values = m[(m["target"] == "nd") & (m["stat"] == "value")]["value"].to_numpy()

@@ -17,7 +17,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.engine.experiment import load_table, part_files, worker_modules
+from analysis.engine.experiment import worker_modules
+from analysis.engine.parts import load_table, part_files
 from analysis.studies.sensitivity.study import (
     Parameter,
     Stopped,

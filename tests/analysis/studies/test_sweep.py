@@ -11,8 +11,9 @@ import pandas as pd
 import pytest
 
 from analysis.engine.design import load_sweep_file
-from analysis.engine.experiment import Table, execute_run, remove_incomplete, run_experiment
+from analysis.engine.experiment import Table, execute_run, run_experiment
 from analysis.engine.outcomes import sweep_plan
+from analysis.engine.parts import remove_incomplete
 from analysis.engine.results import load_sweep, query
 from analysis.studies.sweep.study import run_sweep, sweep_experiment
 from sim.scenario import ScenarioError
