@@ -34,34 +34,10 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from sim.channels import CHANNEL_NAMES, CHANNELS, Channel
+from sim.errors import SHOWN_CHARS, ScenarioError, _cut_middle, printable, shown  # noqa: F401
+from sim.filekinds import SCENARIO, a, expect_kind, kind_of
 
 SENIORITIES: tuple[str, ...] = ("individual", "manager", "director", "vp", "c_level")
-
-
-#: How many characters of a value an error message shows (a 100,000-character name
-#: would otherwise make a 200 KB error line).
-SHOWN_CHARS = 60
-
-
-def printable(text: str, limit: int | None = None) -> str:
-    """`text` safe for one terminal line: control characters (newlines, ANSI escapes, ...)
-    written as escapes like repr does, and cut to `limit` characters with '...'."""
-    if not text.isprintable():
-        text = "".join(
-            ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text
-        )
-    if limit is not None and len(text) > limit:
-        text = text[: max(limit - 3, 0)] + "..."
-    return text
-
-
-def shown(value: Any, limit: int = SHOWN_CHARS) -> str:
-    """A value as an error message shows it: its repr (strings quoted, control characters
-    escaped), cut to `limit` characters."""
-    if isinstance(value, str) and len(value) > limit:
-        r = repr(value[:limit])
-        return f"{r[:-1]}...{r[-1]} ({len(value):,} characters)"
-    return printable(repr(value), limit)
 
 
 def _no_control_characters(text: str, what: str, allow: str = "") -> None:
@@ -73,29 +49,6 @@ def _no_control_characters(text: str, what: str, allow: str = "") -> None:
             f"{what} may not contain control characters (found {shown(bad[0])} in "
             f"{shown(text)}); remove them"
         )
-
-
-def _cut_middle(text: str, limit: int) -> str:
-    """A long path keeps its start and its end (the file name)."""
-    text = printable(text)
-    if len(text) <= limit:
-        return text
-    head = limit // 3
-    return text[:head] + "..." + text[len(text) - (limit - head - 3) :]
-
-
-class ScenarioError(ValueError):
-    """A scenario (or sweep) file is unusable; the message is one line for the user.
-
-    The parts are made safe for a terminal line: control characters escaped, a long path
-    cut in the middle, a long field or problem cut at the end."""
-
-    def __init__(self, source: str, field: str, problem: str) -> None:
-        self.source = _cut_middle(str(source), 160)
-        self.field = printable(str(field), 160)
-        self.problem = printable(str(problem), 600)
-        where = f"{self.source}: {self.field}: " if self.field else f"{self.source}: "
-        super().__init__(where + self.problem)
 
 
 class _Frozen(BaseModel):
@@ -1053,7 +1006,7 @@ def _set_dotted(data: dict[str, Any], dotted: str, value: Any, source: str) -> N
     node[last] = value
 
 
-def _field_path(loc: tuple[Any, ...], data: dict[str, Any]) -> str:
+def _field_path(loc: tuple[Any, ...], data: dict[str, Any]) -> str:  # noqa: D417
     """Turn a pydantic error location into `vendors[2].channel_mix.x` (or the vendor name)."""
     out = ""
     node: Any = data
@@ -1073,12 +1026,17 @@ def _field_path(loc: tuple[Any, ...], data: dict[str, Any]) -> str:
     return out
 
 
-def _describe(err: dict[str, Any]) -> str:
+def _describe(
+    err: dict[str, Any], example: str = "scenarios/baseline.toml", bounds_note: bool = True
+) -> str:
+    """A pydantic error (one of ValidationError.errors()) in the words of a one-line
+    message; `example` is the file an unknown key's message points to, `bounds_note`
+    says why a number is bounded (the scenario's money and weights)."""
     kind = err.get("type", "")
     found = err.get("input")
     value = shown(found) if not isinstance(found, dict | list | tuple) else type(found).__name__
     if kind == "extra_forbidden":
-        return "unknown key; remove it or check its spelling (see scenarios/baseline.toml)"
+        return f"unknown key; remove it or check its spelling (see {example})"
     if kind == "missing":
         return "required field is missing"
     if kind == "scenario":
@@ -1094,9 +1052,8 @@ def _describe(err: dict[str, Any]) -> str:
         op, bound = ("<=", ctx.get("le")) if kind == "less_than_equal" else (">=", ctx.get("ge"))
         if isinstance(bound, float):
             msg = f"must be {op} {bound:g}"
-        return (
-            f"{msg} (found {value}; numbers are bounded so that spend, revenue and ROI stay finite)"
-        )
+        why = "; numbers are bounded so that spend, revenue and ROI stay finite"
+        return f"{msg} (found {value}{why if bounds_note else ''})"
     return f"{msg} (found {value})"
 
 
@@ -1198,6 +1155,7 @@ def load_scenario(path: str | Path) -> Scenario:
         ScenarioError: a file is missing, is not valid TOML, or a field is invalid.
     """
     chain = [(str(path), read_toml(path, "scenario"))]
+    expect_kind(chain[0][1], str(path), SCENARIO)
     while (base := _base_path(*chain[-1])) is not None:
         named_by = chain[-1][0]
         _check_base_chain(named_by, base, [src for src, _ in chain])
@@ -1216,6 +1174,13 @@ def load_scenario(path: str | Path) -> Scenario:
             chain.append((str(base), read_toml(base, "scenario")))
         except ScenarioError as exc:
             raise _in_base(exc, named_by) from None
+        found = kind_of(chain[-1][1])
+        if found != SCENARIO:
+            raise ScenarioError(
+                named_by,
+                "scenario.base",
+                f"{_cut_middle(str(base), 160)} is {a(found.name)}; a base must be a scenario file",
+            )
     try:
         return scenario_from_dict(_merged_bases(chain), str(path), Path(path).parent)
     except ScenarioError as exc:
@@ -1471,3 +1436,9 @@ def read_toml(path: str | Path, kind: str) -> dict[str, Any]:
     if _nesting(data) > MAX_NESTING:
         raise ScenarioError(str(path), "", too_deep)
     return data
+
+
+#: the helpers study files share with the scenario (analysis.engine.studyfile)
+field_path = _field_path
+describe_error = _describe
+problem = _problem

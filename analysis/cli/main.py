@@ -71,10 +71,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)  # --help and usage errors end here, before any import
     if args.command is None:
         args = parser.parse_args(["summary", *(argv or [])])
+    from sim.filekinds import WrongKind
     from sim.scenario import ScenarioError
 
     try:
         return command_module(args.command).command(args)
+    except WrongKind as exc:  # a file of another kind: say which command it was given to
+        print(f"error: {printable(exc.for_command(args.command))}", file=sys.stderr)
+        return 2
     except (ScenarioError, UsageError) as exc:
         print(f"error: {printable(exc)}", file=sys.stderr)
         return 2
