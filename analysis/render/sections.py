@@ -1,0 +1,52 @@
+"""Report sections: how a study's results join a sweep's batch report, with one contract.
+
+A study package that has a `section` module (analysis/studies/<study>/section.py) defines
+`SECTION = Section(...)` there; the batch report finds every such module (no list of
+study names to keep) and, for each folder near the sweep that holds the section's marker
+file, asks it for HTML:
+
+    Section(kind="sensitivity", marker="sensitivity.json", render=sensitivity_section)
+    html = section.render(folder, vendor)      # "" or None: nothing to show
+
+`render(folder, vendor)` reads the study's own files in `folder` (written by its command)
+and returns an HTML fragment; `vendor` is the report's --vendor (None: all). A section
+that filters by vendor itself says `by_vendor=True`; for the others the report leaves out
+a section that names other vendors of the sweep but not the one asked for.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Section:
+    """A study's results as a section of the batch report (see the module doc)."""
+
+    kind: str
+    marker: str
+    render: Callable[[Path, str | None], str | None]
+    by_vendor: bool = False
+
+
+def all_sections() -> list[Section]:
+    """Every study's section, in the order of the study packages' names."""
+    import analysis.studies as studies
+
+    found = []
+    for info in sorted(pkgutil.iter_modules(studies.__path__), key=lambda m: m.name):
+        if not info.ispkg:
+            continue
+        name = f"analysis.studies.{info.name}.section"
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+            continue
+        found.append(module.SECTION)
+    return found
