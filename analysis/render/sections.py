@@ -5,7 +5,7 @@ A study package that has a `section` module (analysis/studies/<study>/section.py
 study names to keep) and, for each folder near the sweep that holds the section's marker
 file, asks it for HTML:
 
-    Section(kind="sensitivity", marker="sensitivity.json", render=sensitivity_section)
+    Section(kind="sensitivity", marker="sensitivity.json", render=sensitivity_section, order=1)
     html = section.render(folder, vendor)      # "" or None: nothing to show
 
 `render(folder, vendor)` reads the study's own files in `folder` (written by its command)
@@ -31,10 +31,11 @@ class Section:
     marker: str
     render: Callable[[Path, str | None], str | None]
     by_vendor: bool = False
+    order: int = 100  # where the section stands among the others (lower first)
 
 
 def all_sections() -> list[Section]:
-    """Every study's section, in the order of the study packages' names."""
+    """Every study's section, by `order` (then by the study package's name)."""
     import analysis.studies as studies
 
     found = []
@@ -49,4 +50,4 @@ def all_sections() -> list[Section]:
                 raise
             continue
         found.append(module.SECTION)
-    return found
+    return sorted(found, key=lambda s: s.order)
