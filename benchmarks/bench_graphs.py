@@ -105,7 +105,13 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 5 and sys.argv[1] == "--child":
+    if len(sys.argv) == 5 and sys.argv[1] == "--child":  # one measurement, in a fresh process
         child(sys.argv[2], int(sys.argv[3]), sys.argv[4])
     else:
+        import argparse
+
+        argparse.ArgumentParser(
+            description=__doc__.split("\n\n")[0],
+            epilog="Runs for a few minutes and rewrites benchmarks/results/graphs.md.",
+        ).parse_args()
         main()
