@@ -99,3 +99,9 @@ def main(argv: list[str] | None = None) -> int:
 
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except OSError as exc:  # any other failure to read or write a file: one line
+        from analysis.engine.folders import oserror_message
+
+        where = f"{printable(exc.filename)}: " if exc.filename else ""
+        print(f"error: {where}{oserror_message(exc)}", file=sys.stderr)
+        return 2

@@ -40,6 +40,7 @@ def command(args: argparse.Namespace) -> int:
     """Run one scenario, print the vendor table and funnel, optionally write tables."""
     from analysis.cli.options import load_with_overrides
     from analysis.engine.folders import StagedOut
+    from analysis.engine.writer import WriteError
 
     path = Path(args.scenario)
     scenario = load_with_overrides(path, args.buyers, args.weeks)
@@ -49,6 +50,8 @@ def command(args: argparse.Namespace) -> int:
     except BaseException as exc:
         if staged is not None:
             staged.discard()
+            if isinstance(exc, WriteError):  # a table or file of the staged run
+                raise staged.failure(exc.oserror) from None
             if isinstance(exc, OSError) and not isinstance(exc, BrokenPipeError):
                 raise staged.failure(exc) from None
         raise

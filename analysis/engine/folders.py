@@ -305,8 +305,13 @@ class StagedOut:
         self._old = self.out.parent / f".{tag}.old.tmp"
         self.touches_tmp = self.out / f".touches.parquet.{os.getpid()}.tmp"
         self._made = [p for p in (self.out, *self.out.parents) if not p.exists()]
-        self.out.mkdir(parents=True, exist_ok=True)
-        self.stage.mkdir()
+        try:
+            self.out.mkdir(parents=True, exist_ok=True)
+            self.stage.mkdir()
+        except OSError as exc:  # e.g. a path under /proc: no folder can be made there
+            self.discard()
+            raise FolderError(self.out, f"cannot be made ({oserror_message(exc)}); choose a "
+                              "writable folder", flag) from None  # fmt: skip
 
     def commit(self) -> None:
         """Put the staged run in place of --out (the earlier run goes only now)."""

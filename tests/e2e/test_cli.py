@@ -210,3 +210,28 @@ def test_an_interrupted_simulate_leaves_no_partial_touch_table(tmp_path: Path) -
     assert err.strip().splitlines()[-1].startswith("interrupted")
     assert not list(out.glob("*.tmp")) and not list(out.glob(".*.tmp"))
     assert not (out / "touches.parquet").exists()
+
+
+def test_simulate_out_where_no_folder_can_be_made_is_one_line(tmp_path: Path) -> None:
+    """--out under /proc (no folder can be made there): one line, exit 2, nothing made."""
+    from .faults import assert_one_line_error
+
+    proc = cli("simulate", "--weeks", "2", "--buyers", "50", "--out", "/proc/x/y", "--quiet")
+    assert_one_line_error(proc, "/proc/x/y", "cannot be made")
+    assert not Path("/proc/x").exists()
+
+
+def test_a_full_disk_while_simulate_writes_keeps_the_earlier_run_whole(tmp_path: Path) -> None:
+    """The disk fills while the tables are written (a file size limit makes it real): one
+    line, exit 2, no temporary file, and the earlier run in --out is unchanged."""
+    from .faults import assert_nothing_half_written, assert_one_line_error, cli_with_file_limit
+
+    out = tmp_path / "run"
+    args = ["simulate", "--weeks", "8", "--buyers", "400", "--seed", "3", "--quiet"]
+    first = cli(*args, "--out", str(out))
+    assert first.returncode == 0, first.stderr
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    again = cli_with_file_limit(4_000, *[a if a != "3" else "4" for a in args], "--out", str(out))
+    assert_one_line_error(again, str(out), "cannot write", "earlier run in it is unchanged")
+    assert_nothing_half_written(tmp_path, before={f"run/{k}": v for k, v in before.items()})
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]  # no staging folder left
