@@ -1,9 +1,10 @@
 """Report sections: how a study's results join a sweep's batch report, with one contract.
 
 A study package that has a `section` module (analysis/studies/<study>/section.py) defines
-`SECTION = Section(...)` there; the batch report finds every such module (no list of
-study names to keep) and, for each folder near the sweep that holds the section's marker
-file, asks it for HTML:
+`SECTION = Section(...)` there; the batch report finds every such module
+(analysis.reports.registry.all_sections: no list of study names to keep, and no import
+from this layer up to the studies) and, for each folder near the sweep that holds the
+section's marker file, asks it for HTML:
 
     Section(kind="sensitivity", marker="sensitivity.json", render=sensitivity_section, order=1)
     html = section.render(folder, vendor)      # "" or None: nothing to show
@@ -16,8 +17,6 @@ a section that names other vendors of the sweep but not the one asked for.
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,22 +31,3 @@ class Section:
     render: Callable[[Path, str | None], str | None]
     by_vendor: bool = False
     order: int = 100  # where the section stands among the others (lower first)
-
-
-def all_sections() -> list[Section]:
-    """Every study's section, by `order` (then by the study package's name)."""
-    import analysis.studies as studies
-
-    found = []
-    for info in sorted(pkgutil.iter_modules(studies.__path__), key=lambda m: m.name):
-        if not info.ispkg:
-            continue
-        name = f"analysis.studies.{info.name}.section"
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-            continue
-        found.append(module.SECTION)
-    return sorted(found, key=lambda s: s.order)
