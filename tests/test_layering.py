@@ -156,3 +156,51 @@ def test_help_and_validate_import_no_model_dataframes_or_figures() -> None:
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert r.returncode == 0, r.stderr
     assert r.stdout.split("\n")[0] == "0 "  # validate succeeded, no heavy module loaded
+
+
+#: the analysis wing's layers, lowest first: a module may import its own layer and those
+#: below it, never one above (docs/architecture.md draws them)
+LAYERS: tuple[tuple[str, ...], ...] = (
+    ("sim",),
+    ("analysis.errors", "analysis.paths"),
+    ("analysis.engine", "analysis.stats", "analysis.render"),
+    ("analysis.studies",),
+    ("analysis.reports",),
+    ("analysis.live",),
+    ("analysis.cli",),
+)
+
+
+def layer_of(module: str) -> int:
+    """The index in LAYERS of the layer `module` belongs to."""
+    for i, prefixes in enumerate(LAYERS):
+        if any(module == p or module.startswith(p + ".") for p in prefixes):
+            return i
+    raise AssertionError(f"{module} is in no layer; add its package to LAYERS")
+
+
+def test_the_layer_checker_sees_an_upward_import() -> None:
+    assert layer_of("analysis.engine.context") < layer_of("analysis.studies.calibrate.fit")
+    assert layer_of("analysis.cli.main") == len(LAYERS) - 1
+
+
+def test_imports_point_down_the_layers_only() -> None:
+    graph = import_graph()
+    upward = sorted(
+        f"{m} imports {d}"
+        for m, deps in graph.items()
+        for d in deps
+        if m != "analysis" and d != "analysis" and layer_of(d) > layer_of(m)
+    )
+    assert upward == []
+
+
+def test_argparse_is_imported_only_by_the_command_line() -> None:
+    """Studies are used from Python as spec -> run -> result -> report; only
+    analysis/cli/ (and run.py) parse arguments."""
+    users = []
+    for name, f in module_files().items():
+        tree = ast.parse(f.read_text(encoding="utf-8"))
+        if any("argparse" in n for n in _imported_names(tree, name, f.name == "__init__.py")):
+            users.append(name)
+    assert users and all(u.startswith("analysis.cli") for u in users), users

@@ -18,7 +18,7 @@ Workbench's evaluators.
 - Ctrl-C or a broken pool stops at once: the pool is ended, the chunks finished so far
   stay on disk, the Outcome says so, and the context runs nothing more.
 
-`run_experiment` in analysis.engine.experiment is one experiment in a context of its own.
+`run_experiment` is one experiment in a context of its own.
 """
 
 from __future__ import annotations
@@ -281,6 +281,28 @@ class ExecutionContext:
                         refresh=False,
                     )
                     self.bar.update(n)
+
+
+def run_experiment(
+    exp: Experiment,
+    out_dir: str | Path,
+    workers: int | None = None,
+    dask: str | None = None,
+    retry_failed: bool = False,
+    progress: bool = True,
+    chunk_size: int | None = None,
+    info: dict[str, Any] | None = None,
+    info_file: str = "experiment.json",
+) -> Outcome:
+    """Run the runs of `exp` that `out_dir` does not hold yet, in an execution context of
+    its own (analysis.engine.context): one experiment, one pool, one progress bar.
+
+    `info` (plain data describing the set-up) is written as `out_dir/info_file` first.
+    Ctrl-C (or a broken pool) stops at once: chunks finished so far stay on disk and the
+    Outcome says so; running the same experiment again runs the rest.
+    """
+    with ExecutionContext(workers, dask, progress, desc=exp.name) as ctx:
+        return ctx.run(exp, out_dir, retry_failed, chunk_size, info, info_file)
 
 
 def _bar(desc: str, unit: str, total: int | None, enabled: bool):

@@ -332,30 +332,6 @@ class Outcome:
         return self.saved >= self.total and not (self.interrupted or self.broken)
 
 
-def run_experiment(
-    exp: Experiment,
-    out_dir: str | Path,
-    workers: int | None = None,
-    dask: str | None = None,
-    retry_failed: bool = False,
-    progress: bool = True,
-    chunk_size: int | None = None,
-    info: dict[str, Any] | None = None,
-    info_file: str = "experiment.json",
-) -> Outcome:
-    """Run the runs of `exp` that `out_dir` does not hold yet, in an execution context of
-    its own (analysis.engine.context): one experiment, one pool, one progress bar.
-
-    `info` (plain data describing the set-up) is written as `out_dir/info_file` first.
-    Ctrl-C (or a broken pool) stops at once: chunks finished so far stay on disk and the
-    Outcome says so; running the same experiment again runs the rest.
-    """
-    from analysis.engine.context import ExecutionContext
-
-    with ExecutionContext(workers, dask, progress, desc=exp.name) as ctx:
-        return ctx.run(exp, out_dir, retry_failed, chunk_size, info, info_file)
-
-
 def worker_modules(plan: RunPlan) -> tuple[str, ...]:
     """What a worker imports before its first chunk: the engine, the model, and the
     modules of the plan's functions (its `simulate` too, when it has one)."""

@@ -73,7 +73,7 @@ def run_replicated(
     progress: bool = True,
 ) -> Replicated:
     """Run the replications in a temporary folder and read their rows back."""
-    from analysis.engine.experiment import run_experiment
+    from analysis.engine.context import run_experiment
     from analysis.engine.parts import load_table
 
     exp = replicate_experiment(scenario, reps)

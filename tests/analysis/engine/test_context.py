@@ -15,10 +15,10 @@ from functools import partial
 
 import pytest
 
-from analysis.engine.context import ExecutionContext
+from analysis.engine.context import ExecutionContext, run_experiment
 from analysis.engine.design import RunSpec, Variant, expand_runs
 from analysis.engine.evaluate import Point, PointEvaluator
-from analysis.engine.experiment import Experiment, RunPlan, run_experiment
+from analysis.engine.experiment import Experiment, RunPlan
 from analysis.engine.parts import load_table
 from analysis.errors import Stopped
 from tests.conftest import ROOT
