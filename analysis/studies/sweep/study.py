@@ -60,7 +60,7 @@ def run_sweep(
     Returns:
         The engine's Outcome: runs in the sweep, already there, run now, failed.
     """
-    from analysis.engine.experiment import run_experiment
+    from analysis.engine.context import run_experiment
 
     exp = sweep_experiment(sweep, weekly)
     weekly = sweep.weekly if weekly is None else weekly

@@ -10,8 +10,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from analysis.engine.context import run_experiment
 from analysis.engine.design import load_sweep_file
-from analysis.engine.experiment import Table, execute_run, run_experiment
+from analysis.engine.experiment import Table, execute_run
 from analysis.engine.outcomes import sweep_plan
 from analysis.engine.parts import remove_incomplete
 from analysis.engine.results import load_sweep, query
