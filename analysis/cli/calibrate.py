@@ -16,16 +16,10 @@ from analysis.cli.options import (
     add_retry_failed,
     int_arg,
 )
-from analysis.studies.calibrate.study import (
+from analysis.studies.calibrate.spec import (
     DEFAULT_MAX_EVALS,
     DEFAULT_REPLICATIONS,
     DEFAULT_VALIDATION,
-    Setup,
-    _summary_lines,
-    calibrate,
-    free_params,
-    parse_free,
-    write_outputs,
 )
 
 
@@ -70,6 +64,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def command(args: argparse.Namespace) -> int:
     """`python run.py calibrate SCENARIO --targets FILE --out DIR`."""
     from analysis.cli.options import load_with_overrides
+    from analysis.studies.calibrate.fit import calibrate
+    from analysis.studies.calibrate.report import summary_lines, write_outputs
+    from analysis.studies.calibrate.spec import Setup, free_params, parse_free
     from analysis.studies.calibrate.targets import load_targets
     from sim.scenario import ScenarioError, load_scenario
 
@@ -93,7 +90,7 @@ def command(args: argparse.Namespace) -> int:
         original=original,
     )
     written = write_outputs(result, args.out)
-    for line in _summary_lines(result):
+    for line in summary_lines(result):
         print(line)
     fitted = ", ".join(f"{k} = {v:g}" for k, v in result.fitted.items())
     resumed = f" ({result.already} were already there)" if result.already else ""

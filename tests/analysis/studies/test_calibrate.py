@@ -17,38 +17,36 @@ import pandas as pd
 import pytest
 
 import run
-from analysis.studies.calibrate.study import (
+from analysis.engine.scenario_toml import scenario_toml
+from analysis.studies.calibrate.fit import (
+    BudgetSpent,
+    Evaluation,
+    calibrate,
+    point_id,
+    point_label,
+    search,
+)
+from analysis.studies.calibrate.moments import measure, run_moments
+from analysis.studies.calibrate.report import write_outputs
+from analysis.studies.calibrate.spec import (
     FreeParam,
     Setup,
-    calibrate,
     current_value,
     free_params,
     parse_free,
-    point_id,
-    point_label,
-    scenario_toml,
-    search,
-    write_outputs,
 )
-from analysis.studies.calibrate.targets import Target, load_targets, measure, run_moments
+from analysis.studies.calibrate.targets import Target, load_targets
 from sim.scenario import ScenarioError, load_scenario
+from tests.builders import grid_sweep, targets_file, write
 from tests.conftest import SCENARIOS
+from tests.e2e.faults import (
+    assert_nothing_half_written,
+    assert_one_line_error,
+    cli_with_file_limit,
+    snapshot_bytes,
+)
 
-GOOD = """
-[[targets]]
-name = "nd"
-measure = "no_decision_share"
-what = "share of closed journeys ending in no decision"
-value = 0.6
-tolerance = 0.05
-source = "test"
-"""
-
-
-def write(tmp_path: Path, text: str, name: str = "targets.toml") -> Path:
-    p = tmp_path / name
-    p.write_text(text, encoding="utf-8")
-    return p
+GOOD = targets_file()  # one target: nd, the no-decision share, value 0.6 +- 0.05
 
 
 # ----------------------------------------------------------------------------- the file
@@ -352,12 +350,10 @@ class FakeEvaluator:
         self.seen: dict[str, float] = {}
 
     def evaluate(self, values):
-        from analysis.studies.calibrate.study import Evaluation, _Budget
-
         key = point_label(values)
         if key not in self.seen:
             if len(self.seen) >= self.setup.max_evals:
-                raise _Budget
+                raise BudgetSpent
             a, b = values["x"], values["y"]
             self.seen[key] = ((a - 1.2) / 0.1) ** 2 + ((b - 0.7) / 0.05) ** 2
         return Evaluation(0, values, [], {}, self.seen[key])
@@ -491,3 +487,34 @@ def test_moments_have_no_nan_rows_for_measurable_targets(fit) -> None:
     m = load_table(fit["out"], "moments")
     values = m[(m["target"] == "nd") & (m["stat"] == "value")]["value"].to_numpy()
     assert len(values) == fit["result"].ran and np.isfinite(values).all()
+
+
+def test_a_file_of_another_kind_given_as_targets_is_named(tmp_path: Path, capsys) -> None:
+    sweep = write(tmp_path, grid_sweep(), "sweep.toml")
+    args = ["calibrate", str(SCENARIOS / "baseline.toml"), "--targets", str(sweep)]
+    code = run.main([*args, "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "Traceback" not in err
+    assert err.startswith(f"error: {sweep}: ")
+    assert "this is a sweep file; calibrate takes a targets file" in err
+
+
+def test_a_failed_write_of_the_answer_is_one_line_and_leaves_the_old_answer_whole(
+    tmp_path: Path, capsys
+) -> None:
+    """Rerun under a file size limit that fit.html exceeds (the JSON info files and the
+    smaller answers fit): exit 2, one line, every answer file as it was, no temporary."""
+    out = tmp_path / "out"
+    args = ["calibrate", str(SCENARIOS / "baseline.toml")]
+    args += ["--targets", str(write(tmp_path, GOOD, "targets.toml")), "--out", str(out)]
+    args += ["--free", "choice.status_quo=1:3", "--buyers", "300", "--weeks", "20"]
+    args += ["--replications", "2", "--validation", "2", "--max-evals", "2", "--quiet"]
+    assert run.main([*args, "--workers", "1"]) == 0
+    capsys.readouterr()
+    before = snapshot_bytes(out)
+    html = len(before["fit.html"])
+    others = max(len(v) for k, v in before.items() if k != "fit.html")
+    assert others < html, {k: len(v) for k, v in before.items()}
+    proc = cli_with_file_limit((others + html) // 2, *args, "--workers", "1")
+    assert_one_line_error(proc, "cannot write", "fit.html")
+    assert_nothing_half_written(out, before)

@@ -1,0 +1,204 @@
+"""What a calibration run measures: every target's moment on the tables of ONE finished
+run, computed inside the worker so each run sends back a few rows, never its tables.
+
+`run_moments(tables, targets)` measures every target on a run's tables (sim.tables:
+buyers, journeys, touches) and returns long rows (target, stat, value, note): stat
+"value" is the moment, "n" the observations behind it, and some measures add descriptive
+stats (p10, p90). A target whose table column is absent (an older model, a scenario
+without accounts) or that has no observations in the run gives value NaN and says why in
+`note`: "not measurable". `calibration_plan(targets)` is what each run of a calibration
+computes (analysis.engine.experiment.RunPlan): its `moments` table.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from analysis.engine.experiment import RunPlan, Table
+from analysis.studies.calibrate.targets import Target, Targets
+from sim.channels import CHANNELS, IDC_TOP_THREE, Stage
+
+if TYPE_CHECKING:
+    from analysis.engine.design import RunSpec
+
+
+@dataclass(frozen=True)
+class Moment:
+    """One target measured on one run: the value (NaN: not measurable, `note` says why),
+    the number of observations behind it, and descriptive extras (e.g. p10, p90)."""
+
+    value: float
+    n: int = 0
+    note: str = ""
+    extra: tuple[tuple[str, float], ...] = ()
+
+
+class NotMeasurable(Exception):
+    """The run's tables cannot give this target (a missing column, no observations)."""
+
+
+def _need(df: pd.DataFrame | None, table: str, *columns: str) -> pd.DataFrame:
+    if df is None:
+        raise NotMeasurable(f"no {table} table")
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise NotMeasurable(f"the {table} table has no {', '.join(missing)} column")
+    return df
+
+
+def _closed(journeys: pd.DataFrame) -> pd.DataFrame:
+    return journeys[journeys["outcome"].isin(["purchase", "no_decision"])]
+
+
+def _rate(hits: int, n: int, what: str) -> Moment:
+    if n == 0:
+        raise NotMeasurable(f"no {what}")
+    return Moment(hits / n, n)
+
+
+def idc_top_three(tables: dict[str, pd.DataFrame], target: Target) -> Moment:
+    """The margin by which the stage's consultations rank the IDC top three first, in
+    order: min(s1 - s2, s2 - s3, s3 - s4) over consultation shares, where s1..s3 are the
+    IDC sources in IDC order and s4 the most consulted other source (social-selling
+    contacts and quotes are the sales team's, not sources; as in
+    tests/sim/test_calibration.py). Positive: the ranking holds."""
+    t = _need(tables.get("touches"), "touches", "stage", "channel", "social_selling", "quote")
+    t = t[~t["social_selling"].astype(bool) & ~t["quote"].astype(bool)]
+    t = t[t["stage"] == target.stage]
+    if t.empty:
+        raise NotMeasurable(f"no consultations in the {target.stage} stage")
+    shares = t["channel"].astype(str).value_counts(normalize=True)
+    top = IDC_TOP_THREE[Stage[target.stage.upper()]]
+    s = [float(shares.get(c, 0.0)) for c in top]
+    others = shares.drop([c for c in top if c in shares.index])
+    s4 = float(others.max()) if len(others) else 0.0
+    margin = min(s[0] - s[1], s[1] - s[2], s[2] - s4)
+    return Moment(margin, len(t), extra=tuple(zip(top, s, strict=True)) + (("best_other", s4),))
+
+
+def social_use(tables: dict[str, pd.DataFrame], target: Target) -> Moment:
+    """Among buyers who took part in a closed journey (the journey's buyer, or a member
+    with a touch in it), the share who consulted at least one social source (a channel
+    with the social flag in sim.channels) in a closed journey: an outcome, not the input
+    flag `uses_social`. `seniority` restricts the buyers (empty: all)."""
+    j = _need(tables.get("journeys"), "journeys", "journey_id", "buyer_id", "outcome")
+    t = _need(tables.get("touches"), "touches", "journey_id", "buyer_id", "channel")
+    closed = _closed(j)
+    t = t[t["journey_id"].isin(closed["journey_id"])]
+    people = set(closed["buyer_id"].tolist()) | set(t["buyer_id"].tolist())
+    if target.seniority:
+        b = _need(tables.get("buyers"), "buyers", "buyer_id", "seniority")
+        keep = set(b.loc[b["seniority"].isin(target.seniority), "buyer_id"].tolist())
+        people &= keep
+    social_channels = [c.name for c in CHANNELS if c.social]
+    consult = t
+    if "social_selling" in t.columns and "quote" in t.columns:
+        consult = t[~t["social_selling"].astype(bool) & ~t["quote"].astype(bool)]
+    users = set(consult.loc[consult["channel"].isin(social_channels), "buyer_id"].tolist())
+    return _rate(len(users & people), len(people), "buyers in closed journeys")
+
+
+def research_before_sales(tables: dict[str, pd.DataFrame], target: Target) -> Moment:
+    """The `quantile` (median) of research_share_at_first_sales_contact over all
+    purchases that had a sales contact (the share of purchases with one is
+    sales_contact_share); p10 and p90 as extras."""
+    j = _need(
+        tables.get("journeys"), "journeys", "outcome", "research_share_at_first_sales_contact"
+    )
+    share = j.loc[j["outcome"] == "purchase", "research_share_at_first_sales_contact"]
+    share = share.dropna().astype(float)
+    if share.empty:
+        raise NotMeasurable("no purchase with a sales contact")
+    q = share.quantile([target.quantile, 0.1, 0.9]).tolist()
+    return Moment(float(q[0]), len(share), extra=(("p10", float(q[1])), ("p90", float(q[2]))))
+
+
+def sales_contact_share(tables: dict[str, pd.DataFrame], target: Target) -> Moment:
+    """The share of purchases with a sales contact (a research share at the first contact)."""
+    j = _need(
+        tables.get("journeys"), "journeys", "outcome", "research_share_at_first_sales_contact"
+    )
+    share = j.loc[j["outcome"] == "purchase", "research_share_at_first_sales_contact"]
+    return _rate(int(share.notna().sum()), len(share), "purchases")
+
+
+def no_decision_share(tables: dict[str, pd.DataFrame], target: Target) -> Moment:
+    """The share of closed journeys (purchase or no decision) that end in no decision."""
+    j = _need(tables.get("journeys"), "journeys", "outcome")
+    closed = _closed(j)
+    return _rate(int((closed["outcome"] == "no_decision").sum()), len(closed), "closed journeys")
+
+
+def consensus(tables: dict[str, pd.DataFrame], target: Target) -> Moment:
+    """The purchase rate of closed journeys whose buying group's size is in
+    `group_sizes` (one journeys row per group journey)."""
+    j = _need(tables.get("journeys"), "journeys", "outcome", "group_size")
+    closed = _closed(j)
+    closed = closed[closed["group_size"].isin(target.group_sizes)]
+    sizes = ", ".join(str(s) for s in target.group_sizes)
+    hits = int((closed["outcome"] == "purchase").sum())
+    return _rate(hits, len(closed), f"closed journeys of buying groups of size {sizes}")
+
+
+def journey_weeks(tables: dict[str, pd.DataFrame], target: Target) -> Moment:
+    """The `quantile` (median) of end_week - start_week over closed journeys of accounts
+    of `size_class` (journeys still open at the horizon are not counted)."""
+    j = _need(tables.get("journeys"), "journeys", "outcome", "start_week", "end_week", "size_class")
+    closed = _closed(j)
+    closed = closed[closed["size_class"] == target.size_class]
+    if closed.empty:
+        raise NotMeasurable(f"no closed journeys of {target.size_class} accounts")
+    weeks = (closed["end_week"].astype(float) - closed["start_week"].astype(float)).dropna()
+    return Moment(float(weeks.quantile(target.quantile)), len(weeks))
+
+
+MEASURE_FUNCTIONS = {
+    "idc_top_three": idc_top_three,
+    "social_use": social_use,
+    "research_before_sales": research_before_sales,
+    "sales_contact_share": sales_contact_share,
+    "no_decision_share": no_decision_share,
+    "consensus": consensus,
+    "journey_weeks": journey_weeks,
+}
+
+
+def measure(tables: dict[str, pd.DataFrame], target: Target) -> Moment:
+    """One target on one run's tables; NaN with a note when it cannot be measured."""
+    try:
+        return MEASURE_FUNCTIONS[target.measure](tables, target)
+    except NotMeasurable as exc:
+        return Moment(math.nan, 0, note=f"not measurable: {exc}")
+
+
+def run_moments(tables: dict[str, pd.DataFrame], targets: Targets) -> pd.DataFrame:
+    """Every target on one run's tables, as long rows: target, stat ("value", "n" and
+    extras), value, note (on the "value" row)."""
+    rows: list[tuple[str, str, float, str]] = []
+    for t in targets.targets:
+        m = measure(tables, t)
+        rows.append((t.name, "value", m.value, m.note))
+        rows.append((t.name, "n", float(m.n), ""))
+        rows += [(t.name, k, float(v), "") for k, v in m.extra]
+    df = pd.DataFrame(rows, columns=["target", "stat", "value", "note"])
+    for c in ("target", "stat", "note"):
+        df[c] = df[c].astype("string")
+    df["value"] = df["value"].astype(float)
+    return df
+
+
+def moments_table(model: Any, _spec: RunSpec, targets: Targets) -> pd.DataFrame:
+    """What a calibration run writes: its targets' moments, computed in the worker from
+    the finished model's tables."""
+    return run_moments(model.tables(), targets)
+
+
+def calibration_plan(targets: Targets) -> RunPlan:
+    """Each run records touches and yields the `moments` table (a few rows per run)."""
+    table = Table("moments", partial(moments_table, targets=targets), touches=True)
+    return RunPlan(tables=(table,))

@@ -1,0 +1,285 @@
+"""The calibration's answer: fit.md and fit.html (targets vs simulation, parameters,
+objective trajectory), fit.json (the same as plain data), calibrated.toml (the scenario
+file with the fitted values, loadable by load_scenario) and the summary lines the command
+prints. Every file is written through analysis.engine.writer (a temporary name, then a
+rename: a failure is one line and leaves nothing half-written).
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from analysis.engine.scenario_toml import scenario_toml
+from analysis.engine.writer import write_json, write_text
+from analysis.render.html import fig_to_img, html_page, html_table, pyplot
+from analysis.studies.calibrate.fit import Result
+from sim.scenario import Scenario
+
+
+def calibrated_scenario(result: Result) -> Scenario:
+    """The original scenario (as in its file, without --buyers / --weeks) with the
+    fitted values."""
+    base = result.original if result.original is not None else result.setup.scenario
+    return base.with_changes(result.fitted)
+
+
+def target_rows(result: Result) -> list[dict[str, Any]]:
+    """One row per target: goal, tolerance, validation mean and CI, fit mean, miss,
+    verdict ("pass", "FAIL", "not measurable ...")."""
+    rows = []
+    for t in result.setup.targets.targets:
+        s, fit = result.validation.stats[t.name], result.best.stats[t.name]
+        if s.measurable:
+            miss = t.miss(s.mean)
+            verdict = "pass" if t.passed(s.mean) else "FAIL"
+        else:
+            miss = math.nan
+            verdict = f"not measurable in this scenario ({s.note.removeprefix('not measurable: ')})"
+        rows.append(
+            {
+                "target": t.name,
+                "what": t.what,
+                "goal": t.goal(),
+                "tolerance": t.tolerance,
+                "mean": s.mean,
+                "half_width": s.half_width,
+                "runs": s.runs,
+                "fit_mean": fit.mean,
+                "miss": miss,
+                "verdict": verdict,
+                "in_fit": t.name in result.active,
+                "extras": s.extras,
+                "source": t.source,
+            }
+        )
+    return rows
+
+
+def _num(x: float, digits: int = 3) -> str:
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "-"
+    return f"{x:.{digits}g}"
+
+
+def _extras_text(name: str, extras: dict[str, float]) -> str:
+    if "p10" in extras and "p90" in extras:
+        return f"p10-p90 {_num(extras['p10'])}-{_num(extras['p90'])}"
+    shares = {k: v for k, v in extras.items() if k != "n"}
+    if name.startswith("idc") or shares and all(v <= 1 for v in shares.values()):
+        return ", ".join(f"{k} {_num(v)}" for k, v in shares.items())
+    return ""
+
+
+def param_rows(result: Result) -> list[dict[str, Any]]:
+    """One row per free parameter: range, start, fitted value, at a bound?"""
+    rows = []
+    for p in result.setup.free:
+        v = result.fitted[p.path]
+        edge = (v - p.low) / (p.high - p.low)
+        rows.append(
+            {
+                "parameter": p.path,
+                "low": p.low,
+                "high": p.high,
+                "start": p.start,
+                "fitted": v,
+                "at_bound": "low" if edge <= 0.01 else "high" if edge >= 0.99 else "",
+            }
+        )
+    return rows
+
+
+def summary_lines(result: Result) -> list[str]:
+    """What the calibration found, in five lines (fit.md's list, the command's output)."""
+    s = result.setup
+    rows = target_rows(result)
+    passed = sum(r["verdict"] == "pass" for r in rows)
+    measurable = sum(r["runs"] > 0 for r in rows)
+    sc = s.scenario
+    return [
+        f"scenario {sc.name!r} ({sc.source}): {sc.buyers.count:,} buyers, {sc.weeks} weeks",
+        f"targets: {s.targets.source} ({len(rows)} targets, {len(result.active)} in the fit)",
+        f"fit: {len(result.history)} points x {s.replications} replications (common seeds); "
+        f"{result.stop_reason}",
+        f"objective: start {result.history[0].objective:.4g}, best {result.best.objective:.4g} "
+        f"(point {result.best.index}); on the {s.validation} validation replications "
+        f"{result.validation.objective:.4g}",
+        f"validation: {passed} of {measurable} measurable targets pass "
+        f"({len(rows) - measurable} not measurable in this scenario)",
+    ]
+
+
+def fit_markdown(result: Result) -> str:
+    """The fit report as Markdown."""
+    lines = ["# Calibration fit", ""]
+    lines += [f"- {x}" for x in summary_lines(result)]
+    lines += [
+        "",
+        "## Targets",
+        "",
+        f"Simulated mean ± 95% interval over {result.setup.validation} fresh validation "
+        "replications at the fitted point (seeds the fit never used); `fit mean` is over the "
+        f"{result.setup.replications} fit replications. A target passes within one "
+        "tolerance of its value or band; `miss` is in tolerances (0 inside a band).",
+        "",
+        "| target | goal | tolerance | simulated (95% CI) | fit mean | miss | verdict | detail |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in target_rows(result):
+        sim = "-" if not r["runs"] else f"{_num(r['mean'])} ± {_num(r['half_width'], 2)}"
+        fit_only = "" if r["in_fit"] else " (not fitted)"
+        lines.append(
+            f"| {r['target']} | {r['goal']} | {r['tolerance']:g} | {sim} | {_num(r['fit_mean'])} "
+            f"| {_num(r['miss'], 2)} | {r['verdict']}{fit_only} | {_extras_text(r['target'], r['extras'])} |"
+        )
+    lines += ["", "## Parameters", "", "| parameter | range | start | fitted | at a bound |"]
+    lines += ["|---|---|---|---|---|"]
+    for p in param_rows(result):
+        lines.append(
+            f"| {p['parameter']} | [{p['low']:g}, {p['high']:g}] | {p['start']:g} | "
+            f"{p['fitted']:g} | {p['at_bound'] or '-'} |"
+        )
+    lines += [
+        "",
+        "## Objective trajectory",
+        "",
+        "| point | "
+        + " | ".join(p.path for p in result.setup.free)
+        + " | objective | best so far |",
+    ]
+    lines += ["|---" * (len(result.setup.free) + 3) + "|"]
+    best = math.inf
+    for e in result.history:
+        best = min(best, e.objective)
+        vals = " | ".join(f"{e.values[p.path]:g}" for p in result.setup.free)
+        lines.append(f"| {e.index} | {vals} | {e.objective:.4g} | {best:.4g} |")
+    lines += ["", "## Sources", ""]
+    lines += [f"- **{t.name}**: {t.what}. {t.source}" for t in result.setup.targets.targets]
+    return "\n".join(lines) + "\n"
+
+
+def trajectory_figure(result: Result) -> str:
+    """The objective per evaluated point and the best so far, as an embedded PNG."""
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(6.5, 3.2), dpi=100)
+    xs = [e.index for e in result.history]
+    ys = [e.objective for e in result.history]
+    best, run = [], math.inf
+    for y in ys:
+        run = min(run, y)
+        best.append(run)
+    ax.plot(xs, ys, "o", ms=4, color="#888", label="point")
+    ax.step(xs, best, where="post", color="#c33", label="best so far")
+    if min(ys) > 0 and max(ys) / min(ys) > 20:
+        ax.set_yscale("log")
+    ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
+    ax.set_xlabel("evaluated point")
+    ax.set_ylabel("objective (sum of miss²)")
+    ax.legend(frameon=False, fontsize=8)
+    fig.tight_layout()
+    return fig_to_img(fig, "objective trajectory")
+
+
+def fit_html(result: Result) -> str:
+    """The fit report as a self-contained HTML page (the figure embedded)."""
+    esc = html.escape
+    parts = ["<h1>Calibration fit</h1><ul>"]
+    parts += [f"<li>{esc(x)}</li>" for x in summary_lines(result)]
+    parts.append("</ul><h2>Targets</h2>")
+    parts.append(
+        f'<p class="note">Simulated mean ± 95% interval over {result.setup.validation} fresh '
+        "validation replications at the fitted point; a target passes within one tolerance "
+        "of its value or band; miss in tolerances (0 inside a band).</p>"
+    )
+    rows = []
+    for r in target_rows(result):
+        cls = "clear" if r["verdict"] == "pass" else "unclear"
+        rows.append(
+            {
+                "target": r["target"],
+                "goal": r["goal"],
+                "tolerance": f"{r['tolerance']:g}",
+                "simulated (95% CI)": "-"
+                if not r["runs"]
+                else f"{_num(r['mean'])} ± {_num(r['half_width'], 2)}",
+                "fit mean": _num(r["fit_mean"]),
+                "miss": _num(r["miss"], 2),
+                "verdict": f'<span class="{cls}">{esc(r["verdict"])}</span>'
+                + ("" if r["in_fit"] else " (not fitted)"),
+                "detail": _extras_text(r["target"], r["extras"]),
+                "source": r["source"],
+            }
+        )
+    parts.append(html_table(pd.DataFrame(rows), raw={"verdict"}))
+    parts.append("<h2>Parameters</h2>")
+    prow = [
+        {
+            "parameter": p["parameter"],
+            "range": f"[{p['low']:g}, {p['high']:g}]",
+            "start": f"{p['start']:g}",
+            "fitted": f"{p['fitted']:g}",
+            "at a bound": p["at_bound"] or "-",
+        }
+        for p in param_rows(result)
+    ]
+    parts.append(html_table(pd.DataFrame(prow)))
+    parts.append("<h2>Objective trajectory</h2>")
+    parts.append(trajectory_figure(result))
+    return html_page("Calibration fit", "".join(parts))
+
+
+def fit_json(result: Result) -> dict[str, Any]:
+    """The fit as plain data."""
+
+    def clean(x: Any) -> Any:
+        if isinstance(x, float) and not math.isfinite(x):
+            return None
+        if isinstance(x, dict):
+            return {k: clean(v) for k, v in x.items()}
+        if isinstance(x, list):
+            return [clean(v) for v in x]
+        return x
+
+    return clean(
+        {
+            "setup": result.setup.describe(),
+            "stop_reason": result.stop_reason,
+            "fitted": result.fitted,
+            "best_objective": result.best.objective,
+            "validation_objective": result.validation.objective,
+            "active_targets": list(result.active),
+            "targets": target_rows(result),
+            "parameters": param_rows(result),
+            "trajectory": [
+                {"point": e.index, "values": e.values, "objective": e.objective}
+                for e in result.history
+            ],
+        }
+    )
+
+
+def write_outputs(result: Result, out: str | Path) -> list[Path]:
+    """DIR/calibrated.toml, fit.md, fit.html, fit.json."""
+    out = Path(out)
+    s = result.setup
+    fitted = ", ".join(f"{k} = {v:g}" for k, v in result.fitted.items())
+    header = (
+        f"Calibrated by `run.py calibrate` from {s.scenario.source}\n"
+        f"against {s.targets.source}: {fitted}\n"
+        f"(fit: {s.scenario.buyers.count:,} buyers, {s.scenario.weeks} weeks, "
+        f"{s.replications} replications, {len(result.history)} points; "
+        f"objective {result.best.objective:.4g}, validation {result.validation.objective:.4g}; "
+        "see fit.md next to this file)"
+    )
+    texts = {  # all made before any is written: a failure leaves the old answer whole
+        "calibrated.toml": scenario_toml(calibrated_scenario(result), header),
+        "fit.md": fit_markdown(result),
+        "fit.html": fit_html(result),
+    }
+    written = [write_text(out / name, text) for name, text in texts.items()]
+    return [*written, write_json(out / "fit.json", fit_json(result))]
