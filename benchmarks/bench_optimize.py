@@ -22,18 +22,20 @@ def main() -> None:
     import sys
 
     sys.path.insert(0, str(ROOT))
-    from analysis.studies.optimize import study as opt
+    from analysis.studies.optimize.evaluators import FunctionEvaluator
+    from analysis.studies.optimize.search import search
+    from analysis.studies.optimize.spec import load_spec
     from sim.model import BuyerJourneyModel
     from sim.scenario import load_scenario
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--trials", type=int, default=32)
     args = ap.parse_args()
-    spec = opt.load_spec(ROOT / "scenarios" / "optimize_challenger_mix.toml", args.trials)
+    spec = load_spec(ROOT / "scenarios" / "optimize_challenger_mix.toml", args.trials)
     with tempfile.TemporaryDirectory() as tmp:
-        ev = opt.FunctionEvaluator(spec, lambda mix, budget, seed: sum(mix.values()))
+        ev = FunctionEvaluator(spec, lambda mix, budget, seed: sum(mix.values()))
         t0 = time.perf_counter()
-        trials, asked, overhead = opt.search(spec, ev, Path(tmp))
+        trials, asked, overhead = search(spec, ev, Path(tmp))
         wall = time.perf_counter() - t0
     per_eval = wall / len(trials)
     base = load_scenario(ROOT / "scenarios" / "baseline.toml")

@@ -1,6 +1,7 @@
 """`run.py optimize` as a user meets it: the known-answer scenario (only search has any
-effect) puts >= 90% of the budget into search, a rerun asks and runs nothing, bad input is
-one line with exit code 2."""
+effect) puts >= 90% of the budget into search, a rerun asks and runs nothing, bad input
+(a file of another kind too) is one line with exit code 2, and a full disk while the
+answer is written is one line that leaves nothing half-written."""
 
 from __future__ import annotations
 
@@ -9,8 +10,16 @@ import json
 import pandas as pd
 import pytest
 
+from tests import builders
+
 from ..conftest import SCENARIOS
 from .cli import cli
+from .faults import (
+    assert_nothing_half_written,
+    assert_one_line_error,
+    cli_with_file_limit,
+    snapshot_bytes,
+)
 
 FILE = str(SCENARIOS / "optimize_one_channel.toml")
 
@@ -55,7 +64,14 @@ def test_a_rerun_asks_nothing_and_runs_nothing(optimised):
     [
         (("optimize", "/nonexistent.toml", "--out", "/tmp/x"), "nonexistent"),
         (("optimize", FILE, "--out", "/tmp/x", "--trials", "0"), "--trials must be"),
-        (("optimize", str(SCENARIOS / "baseline.toml"), "--out", "/tmp/x"), "no [optimize] table"),
+        (
+            ("optimize", str(SCENARIOS / "baseline.toml"), "--out", "/tmp/x"),
+            "this is a scenario file; optimize takes an optimisation file",
+        ),
+        (
+            ("optimize", str(SCENARIOS / "sweep_channel_mix.toml"), "--out", "/tmp/x"),
+            "this is a sweep file; optimize takes an optimisation file",
+        ),
     ],
 )
 def test_bad_input_is_one_line_exit_2(args, message):
@@ -63,3 +79,16 @@ def test_bad_input_is_one_line_exit_2(args, message):
     assert res.returncode == 2, res.stderr
     assert res.stderr.startswith("error: ") and message in res.stderr
     assert len(res.stderr.strip().splitlines()) == 1
+
+
+def test_a_full_disk_while_the_answer_is_written_is_one_line_and_nothing_half_written(tmp_path):
+    f = builders.write(tmp_path, builders.optimize_study("full"), "opt.toml")
+    out = tmp_path / "opt"
+    args = ("optimize", str(f), "--out", str(out), "--workers", "2", "--quiet")
+    first = cli(*args)
+    assert first.returncode == 0, first.stderr
+    before = snapshot_bytes(out)
+    limit = (out / "optimize.html").stat().st_size // 2  # the page no longer fits
+    assert limit > max(len(b) for name, b in before.items() if name != "optimize.html")
+    assert_one_line_error(cli_with_file_limit(limit, *args), "cannot write", "optimize.html")
+    assert_nothing_half_written(out, before)
