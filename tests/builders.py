@@ -176,3 +176,65 @@ value = {value}
 tolerance = {tolerance}
 source = "test"
 """
+
+
+def budget_sweep(
+    name: str,
+    budgets: tuple[float, ...],
+    replications: int = 2,
+    buyers: int = 200,
+    weeks: int = 8,
+    seed: int = 11,
+) -> str:
+    """A one-axis grid sweep of SearchHeavy's weekly budget in the baseline market
+    (len(budgets) x replications runs)."""
+    values = ", ".join(f"{float(b)!r}" for b in budgets)
+    return f"""
+[sweep]
+name = "{name}"
+scenario = "{SCENARIOS / "baseline.toml"}"
+replications = {replications}
+seed = {seed}
+
+{_set_table("sweep", buyers, weeks)}
+[axes]
+"vendors.SearchHeavy.weekly_budget" = [{values}]
+"""
+
+
+def dataloop_policies_study(name: str = "policies", buyers: int = 300, weeks: int = 26) -> str:
+    """A DATA-loop study over ways of measuring, in the baseline market: SearchHeavy as
+    Focal, static, on a data loop (forward codes, a point-of-sale survey, its own records)
+    or the oracle, each loop adjusting every 13 or 52 weeks (labels "codes@13" ...)."""
+    loop = "baseline_weeks = 8, window_weeks = 8"
+    return f"""
+[sweep]
+name = "{name}"
+scenario = "{SCENARIOS / "baseline.toml"}"
+replications = 1
+seed = 5
+
+{_set_table("sweep", buyers, weeks, '"vendors.SearchHeavy.name" = "Focal"')}
+[axes]
+policy = {{ vendor = "Focal", strategies = ["static", "codes", "survey", "reverse", "oracle"] }}
+cadence = {{ path = "vendors.Focal.data_loop.cadence_weeks", values = [13, 52] }}
+
+[strategies.static]
+policy = "static"
+
+[strategies.codes]
+policy = "data_loop"
+data_loop = {{ {loop}, tracking = {{ method = "forward", attribution = "last_touch", taggable = ["search", "vendor_content"], capture = 0.8 }} }}
+
+[strategies.survey]
+policy = "data_loop"
+data_loop = {{ {loop}, tracking = {{ method = "point_of_sale", response_rate = 0.6 }} }}
+
+[strategies.reverse]
+policy = "data_loop"
+data_loop = {{ {loop}, tracking = {{ method = "reverse", attribution = "last_touch" }} }}
+
+[strategies.oracle]
+policy = "oracle"
+data_loop = {{ {loop} }}
+"""

@@ -8,6 +8,7 @@ import pytest
 
 from sim.model import BuyerJourneyModel
 from sim.scenario import Scenario, load_scenario
+from tests.builders import sampled_sweep  # noqa: F401 - study files come from tests/builders.py
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = ROOT / "scenarios"
@@ -20,35 +21,6 @@ def assert_one_line_error(error, path: Path, field: str, fragment: str) -> None:
     assert msg.startswith(str(path))
     assert error.field == field
     assert fragment in msg
-
-
-def sampled_sweep(
-    name: str, replications: int = 1, buyers: int = 400, weeks: int = 26, samples: int = 8
-) -> str:
-    """A small sampled sweep file: CommunityFirst's forums vs analysts mix, crossed with
-    `samples` sampled values of choice.status_quo (the uncertainty)."""
-    return f"""
-[sweep]
-name = "{name}"
-scenario = "{SCENARIOS / "baseline.toml"}"
-replications = {replications}
-seed = 9
-samples = {samples}
-
-[sweep.set]
-"buyers.count" = {buyers}
-weeks = {weeks}
-
-[axes]
-mix = {{ vendor = "CommunityFirst", strategies = ["forums", "analysts"] }}
-status_quo = {{ path = "choice.status_quo", low = 1.0, high = 2.5 }}
-
-[strategies.forums]
-channel_mix = {{ topic_communities = 0.7, vendor_content = 0.3 }}
-
-[strategies.analysts]
-channel_mix = {{ third_party_experts = 0.7, industry_media = 0.3 }}
-"""
 
 
 @pytest.fixture(scope="session")

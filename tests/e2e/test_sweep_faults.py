@@ -16,24 +16,14 @@ import pyarrow.parquet as pq
 import pytest
 
 from analysis.engine.results import load_sweep
+from tests import builders
 
-from ..conftest import ROOT, SCENARIOS
+from ..conftest import ROOT
 from .cli import cli
 
-SWEEP = f"""
-[sweep]
-name = "faults"
-scenario = "{SCENARIOS / "baseline.toml"}"
-replications = 20
-seed = 11
-
-[sweep.set]
-"buyers.count" = 600
-weeks = 30
-
-[axes]
-"vendors.SearchHeavy.weekly_budget" = [10000.0, 30000.0, 50000.0]
-"""
+SWEEP = builders.budget_sweep(
+    "faults", (10000.0, 30000.0, 50000.0), replications=20, buyers=600, weeks=30
+)
 RUNS = 60
 
 pytestmark = pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs /proc")

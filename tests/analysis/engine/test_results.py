@@ -11,32 +11,15 @@ import pytest
 from analysis.engine.design import load_sweep_file
 from analysis.engine.results import load_sweep, query, sweep_info
 from analysis.studies.sweep.study import run_sweep
-from tests.conftest import SCENARIOS
-
-TEXT = """
-[sweep]
-name = "{name}"
-scenario = "{base}"
-replications = 2
-seed = 11
-
-[sweep.set]
-"buyers.count" = 200
-weeks = 8
-
-[axes]
-"vendors.SearchHeavy.weekly_budget" = [{values}]
-"""
+from tests import builders
 
 
 @pytest.fixture(scope="module")
 def out(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A results folder holding two sweeps with different axes."""
     tmp = tmp_path_factory.mktemp("results")
-    base = SCENARIOS / "baseline.toml"
-    for name, values in (("one", "0.0, 30000.0"), ("two", "5000.0")):
-        path = tmp / f"{name}.toml"
-        path.write_text(TEXT.format(name=name, base=base, values=values), encoding="utf-8")
+    for name, budgets in (("one", (0.0, 30000.0)), ("two", (5000.0,))):
+        path = builders.write(tmp, builders.budget_sweep(name, budgets), f"{name}.toml")
         run_sweep(load_sweep_file(path), tmp / "out", workers=1, progress=False)
     return tmp / "out"
 

@@ -19,8 +19,8 @@ import pyarrow.parquet as pq
 import pytest
 
 import run
-from analysis.engine import experiment as engine
 from analysis.engine import folders
+from analysis.engine.context import ExecutionContext
 from analysis.engine.design import load_sweep_file
 from analysis.engine.experiment import ChunkTask, DriverGone, run_chunk
 from analysis.engine.folders import FolderBusy, folder_lock
@@ -29,22 +29,12 @@ from analysis.engine.results import DuplicateRuns, load_sweep, query
 from analysis.reports.sweep_report import load as load_report
 from analysis.studies.sweep.study import run_sweep, sweep_experiment
 from sim.scenario import ScenarioError
-from tests.conftest import ROOT, SCENARIOS
+from tests import builders
+from tests.conftest import ROOT
 
-SWEEP = f"""
-[sweep]
-name = "faults"
-scenario = "{SCENARIOS / "baseline.toml"}"
-replications = 4
-seed = 21
-
-[sweep.set]
-"buyers.count" = 250
-weeks = 10
-
-[axes]
-"vendors.SearchHeavy.weekly_budget" = [10000.0, 40000.0]
-"""
+SWEEP = builders.budget_sweep(
+    "faults", (10000.0, 40000.0), replications=4, buyers=250, weeks=10, seed=21
+)
 TABLES = ("runs", "vendors", "source_use")
 RUNS = 8
 
@@ -329,7 +319,7 @@ def test_a_bad_output_location_is_one_line_before_any_work(
     def must_not_run(*args, **kwargs):
         raise AssertionError("work started before the output location was checked")
 
-    monkeypatch.setattr(engine, "run_experiment", must_not_run)
+    monkeypatch.setattr(ExecutionContext, "run", must_not_run)
     monkeypatch.setattr("sim.model.BuyerJourneyModel.__init__", must_not_run)
     monkeypatch.setattr("analysis.reports.sweep_report.load", must_not_run)
     out = make(tmp_path)
