@@ -32,7 +32,7 @@ def shown(value: Any, limit: int = SHOWN_CHARS) -> str:
     return printable(repr(value), limit)
 
 
-def _cut_middle(text: str, limit: int) -> str:
+def cut_middle(text: str, limit: int) -> str:
     """A long path keeps its start and its end (the file name)."""
     text = printable(text)
     if len(text) <= limit:
@@ -48,7 +48,7 @@ class ScenarioError(ValueError):
     cut in the middle, a long field or problem cut at the end."""
 
     def __init__(self, source: str, field: str, problem: str) -> None:
-        self.source = _cut_middle(str(source), 160)
+        self.source = cut_middle(str(source), 160)
         self.field = printable(str(field), 160)
         self.problem = printable(str(problem), 600)
         where = f"{self.source}: {self.field}: " if self.field else f"{self.source}: "

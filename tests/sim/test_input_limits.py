@@ -273,7 +273,7 @@ def test_an_unreadable_graph_file_is_one_line(tmp_path: Path, monkeypatch) -> No
     def refuse(*args, **kwargs):  # as chmod 000 does for a user other than root
         raise PermissionError(13, "Permission denied", str(p))
 
-    monkeypatch.setattr("sim.scenario.os.open", refuse)
+    monkeypatch.setattr("sim.scenario.reading.os.open", refuse)
     with pytest.raises(ScenarioError, match="permission denied; cannot read this file"):
         check_graph_file(graph_scenario(tmp_path, "g.edgelist"))
 
