@@ -64,21 +64,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def command(args: argparse.Namespace) -> int:
     """`python run.py calibrate SCENARIO --targets FILE --out DIR`."""
     from analysis.cli.options import load_with_overrides
+    from analysis.engine.folders import check_out_dir
     from analysis.studies.calibrate.fit import calibrate
-    from analysis.studies.calibrate.report import summary_lines, write_outputs
-    from analysis.studies.calibrate.spec import Setup, free_params, parse_free
+    from analysis.studies.calibrate.report import fitted_text, summary_lines, write_outputs
+    from analysis.studies.calibrate.spec import Setup, free_params, parse_free, with_ranges
     from analysis.studies.calibrate.targets import load_targets
-    from sim.scenario import ScenarioError, load_scenario
+    from sim.scenario import load_scenario
 
-    if args.out.exists() and not args.out.is_dir():
-        raise ScenarioError(str(args.out), "--out", "is a file; give a folder for the results")
+    check_out_dir(args.out)  # before anything runs
     targets = load_targets(args.targets)
     original = load_scenario(args.scenario)
     scenario = load_with_overrides(Path(args.scenario), args.buyers, args.weeks)
     free = free_params(scenario, parse_free(args.free))
     if args.free:  # the calibrated file records the ranges it was fitted in
-        ranges = {p.path: [p.low, p.high] for p in free}
-        original = original.with_changes({"calibration.free": ranges})
+        original = with_ranges(original, free)
     setup = Setup(scenario, targets, free, args.replications, args.validation, args.max_evals)
     result = calibrate(
         setup,
@@ -92,9 +91,8 @@ def command(args: argparse.Namespace) -> int:
     written = write_outputs(result, args.out)
     for line in summary_lines(result):
         print(line)
-    fitted = ", ".join(f"{k} = {v:g}" for k, v in result.fitted.items())
     resumed = f" ({result.already} were already there)" if result.already else ""
-    print(f"fitted: {fitted}")
+    print(f"fitted: {fitted_text(result)}")
     print(
         f"ran {result.ran} runs{resumed} in {result.elapsed_s:.1f} s; "
         f"wrote {', '.join(p.name for p in written)} to {args.out}/"

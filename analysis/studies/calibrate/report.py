@@ -60,18 +60,33 @@ def target_rows(result: Result) -> list[dict[str, Any]]:
     return rows
 
 
-def _num(x: float, digits: int = 3) -> str:
+def _fmt(x: float, digits: int = 3) -> str:
+    """A number in `digits` significant digits; "-" for a missing one."""
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return "-"
     return f"{x:.{digits}g}"
 
 
+def _simulated(row: dict[str, Any]) -> str:
+    """A target row's validation mean ± its 95% half-width ("-" without data)."""
+    return "-" if not row["runs"] else f"{_fmt(row['mean'])} ± {_fmt(row['half_width'], 2)}"
+
+
+def _best_so_far(result: Result) -> list[float]:
+    """The lowest objective up to each evaluated point."""
+    best, low = [], math.inf
+    for e in result.history:
+        low = min(low, e.objective)
+        best.append(low)
+    return best
+
+
 def _extras_text(name: str, extras: dict[str, float]) -> str:
     if "p10" in extras and "p90" in extras:
-        return f"p10-p90 {_num(extras['p10'])}-{_num(extras['p90'])}"
+        return f"p10-p90 {_fmt(extras['p10'])}-{_fmt(extras['p90'])}"
     shares = {k: v for k, v in extras.items() if k != "n"}
     if name.startswith("idc") or shares and all(v <= 1 for v in shares.values()):
-        return ", ".join(f"{k} {_num(v)}" for k, v in shares.items())
+        return ", ".join(f"{k} {_fmt(v)}" for k, v in shares.items())
     return ""
 
 
@@ -92,6 +107,11 @@ def param_rows(result: Result) -> list[dict[str, Any]]:
             }
         )
     return rows
+
+
+def fitted_text(result: Result) -> str:
+    """The fitted values: 'path = value, ...'."""
+    return ", ".join(f"{k} = {v:g}" for k, v in result.fitted.items())
 
 
 def summary_lines(result: Result) -> list[str]:
@@ -131,11 +151,11 @@ def fit_markdown(result: Result) -> str:
         "|---|---|---|---|---|---|---|---|",
     ]
     for r in target_rows(result):
-        sim = "-" if not r["runs"] else f"{_num(r['mean'])} ± {_num(r['half_width'], 2)}"
+        sim = _simulated(r)
         fit_only = "" if r["in_fit"] else " (not fitted)"
         lines.append(
-            f"| {r['target']} | {r['goal']} | {r['tolerance']:g} | {sim} | {_num(r['fit_mean'])} "
-            f"| {_num(r['miss'], 2)} | {r['verdict']}{fit_only} | {_extras_text(r['target'], r['extras'])} |"
+            f"| {r['target']} | {r['goal']} | {r['tolerance']:g} | {sim} | {_fmt(r['fit_mean'])} "
+            f"| {_fmt(r['miss'], 2)} | {r['verdict']}{fit_only} | {_extras_text(r['target'], r['extras'])} |"
         )
     lines += ["", "## Parameters", "", "| parameter | range | start | fitted | at a bound |"]
     lines += ["|---|---|---|---|---|"]
@@ -153,9 +173,7 @@ def fit_markdown(result: Result) -> str:
         + " | objective | best so far |",
     ]
     lines += ["|---" * (len(result.setup.free) + 3) + "|"]
-    best = math.inf
-    for e in result.history:
-        best = min(best, e.objective)
+    for e, best in zip(result.history, _best_so_far(result), strict=True):
         vals = " | ".join(f"{e.values[p.path]:g}" for p in result.setup.free)
         lines.append(f"| {e.index} | {vals} | {e.objective:.4g} | {best:.4g} |")
     lines += ["", "## Sources", ""]
@@ -169,10 +187,7 @@ def trajectory_figure(result: Result) -> str:
     fig, ax = plt.subplots(figsize=(6.5, 3.2), dpi=100)
     xs = [e.index for e in result.history]
     ys = [e.objective for e in result.history]
-    best, run = [], math.inf
-    for y in ys:
-        run = min(run, y)
-        best.append(run)
+    best = _best_so_far(result)
     ax.plot(xs, ys, "o", ms=4, color="#888", label="point")
     ax.step(xs, best, where="post", color="#c33", label="best so far")
     if min(ys) > 0 and max(ys) / min(ys) > 20:
@@ -204,11 +219,9 @@ def fit_html(result: Result) -> str:
                 "target": r["target"],
                 "goal": r["goal"],
                 "tolerance": f"{r['tolerance']:g}",
-                "simulated (95% CI)": "-"
-                if not r["runs"]
-                else f"{_num(r['mean'])} ± {_num(r['half_width'], 2)}",
-                "fit mean": _num(r["fit_mean"]),
-                "miss": _num(r["miss"], 2),
+                "simulated (95% CI)": _simulated(r),
+                "fit mean": _fmt(r["fit_mean"]),
+                "miss": _fmt(r["miss"], 2),
                 "verdict": f'<span class="{cls}">{esc(r["verdict"])}</span>'
                 + ("" if r["in_fit"] else " (not fitted)"),
                 "detail": _extras_text(r["target"], r["extras"]),
@@ -267,7 +280,7 @@ def write_outputs(result: Result, out: str | Path) -> list[Path]:
     """DIR/calibrated.toml, fit.md, fit.html, fit.json."""
     out = Path(out)
     s = result.setup
-    fitted = ", ".join(f"{k} = {v:g}" for k, v in result.fitted.items())
+    fitted = fitted_text(result)
     header = (
         f"Calibrated by `run.py calibrate` from {s.scenario.source}\n"
         f"against {s.targets.source}: {fitted}\n"

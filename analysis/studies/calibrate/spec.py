@@ -132,6 +132,12 @@ def _free_param(
     return FreeParam(path, float(low), float(high), start, integer)
 
 
+def with_ranges(scenario: Scenario, free: tuple[FreeParam, ...]) -> Scenario:
+    """`scenario` whose [calibration] free table holds the ranges of `free`: a calibration
+    given --free records in calibrated.toml the ranges it was fitted in."""
+    return scenario.with_changes({"calibration.free": {p.path: [p.low, p.high] for p in free}})
+
+
 def current_value(scenario: Scenario, dotted: str) -> Any:
     """The scenario's value at a dotted path (vendors and channels by name); None if it
     has none (an unset optional field)."""

@@ -62,10 +62,11 @@ from analysis.studies.calibrate.report import (
     fit_html,
     fit_json,
     fit_markdown,
+    fitted_text,
     summary_lines,
     write_outputs,
 )
-from analysis.studies.calibrate.spec import FreeParam, Setup, free_params, parse_free
+from analysis.studies.calibrate.spec import FreeParam, Setup, free_params, parse_free, with_ranges
 from analysis.studies.calibrate.targets import Target, Targets, load_targets
 
 __all__ = [
@@ -81,11 +82,13 @@ __all__ = [
     "fit_html",
     "fit_json",
     "fit_markdown",
+    "fitted_text",
     "free_params",
     "load_targets",
     "parse_free",
     "scenario_toml",
     "search",
     "summary_lines",
+    "with_ranges",
     "write_outputs",
 ]

@@ -518,3 +518,28 @@ def test_a_failed_write_of_the_answer_is_one_line_and_leaves_the_old_answer_whol
     proc = cli_with_file_limit((others + html) // 2, *args, "--workers", "1")
     assert_one_line_error(proc, "cannot write", "fit.html")
     assert_nothing_half_written(out, before)
+
+
+def test_a_failed_run_stops_the_fit_naming_it_and_retry_failed_runs_it_again(
+    baseline, tmp_path: Path, monkeypatch
+) -> None:
+    from analysis.errors import Stopped
+    from analysis.studies.calibrate import moments
+
+    scenario = baseline.with_changes({"buyers.count": 300, "weeks": 20})
+    free = free_params(scenario, {"choice.status_quo": (1.0, 3.0)})
+    setup = Setup(scenario, load_targets(write(tmp_path, GOOD)), free, 2, 2, 1)
+
+    def broken(tables, targets):
+        raise RuntimeError("no moments today")
+
+    monkeypatch.setattr(moments, "run_moments", broken)  # in-process: workers=1
+    with pytest.raises(Stopped) as exc:
+        calibrate(setup, tmp_path / "out", workers=1, progress=False)
+    msg = str(exc.value)
+    assert exc.value.code == 1 and "\n" not in msg
+    assert msg.startswith("run ") and "failed: " in msg and "no moments today" in msg
+    assert "--retry-failed" in msg
+    monkeypatch.undo()
+    again = calibrate(setup, tmp_path / "out", workers=1, progress=False, retry_failed=True)
+    assert again.ran == 2 + 2 and again.validation.stats["nd"].runs == 2
