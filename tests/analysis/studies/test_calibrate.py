@@ -35,7 +35,7 @@ from analysis.studies.calibrate.spec import (
     free_params,
     parse_free,
 )
-from analysis.studies.calibrate.targets import Target, load_targets
+from analysis.studies.calibrate.targets import MEASURES, Target, load_targets
 from sim.scenario import ScenarioError, load_scenario
 from tests.builders import grid_sweep, targets_file, write
 from tests.conftest import SCENARIOS
@@ -50,22 +50,32 @@ GOOD = targets_file()  # one target: nd, the no-decision share, value 0.6 +- 0.0
 
 
 # ----------------------------------------------------------------------------- the file
-def test_the_shipped_targets_file_loads_with_a_source_and_tolerance_for_each() -> None:
+def test_the_shipped_targets_file_loads_and_uses_every_measure() -> None:
     t = load_targets(SCENARIOS / "targets.toml")
-    assert len(t.targets) == 12
-    assert {x.measure for x in t.targets} == {
-        "idc_top_three",
-        "social_use",
-        "research_before_sales",
-        "sales_contact_share",
-        "no_decision_share",
-        "consensus",
-        "journey_weeks",
-    }
+    assert {x.measure for x in t.targets} == set(MEASURES)
     for x in t.targets:
         assert x.source and x.what and x.tolerance > 0
-    nd = next(x for x in t.targets if x.name == "no_decision_share")
-    assert (nd.low, nd.high, nd.goal()) == (0.40, 0.60, "[0.4, 0.6]")
+
+
+@pytest.mark.parametrize(
+    ("goal", "low", "high", "text"),
+    [
+        ("value = 0.6", 0.6, 0.6, "0.6"),
+        ("band = [0.4, 0.6]", 0.4, 0.6, "[0.4, 0.6]"),
+        ("at_least = 0.8", 0.8, math.inf, ">= 0.8"),
+        ("at_most = 0.2", -math.inf, 0.2, "<= 0.2"),
+    ],
+)
+def test_each_goal_is_an_interval(
+    tmp_path: Path, goal: str, low: float, high: float, text: str
+) -> None:
+    (t,) = load_targets(write(tmp_path, GOOD.replace("value = 0.6", goal))).targets
+    assert (t.low, t.high, t.goal()) == (low, high, text)
+    assert (t.what, t.source, t.tolerance) == (
+        "share of closed journeys ending in no decision",
+        "test",
+        0.05,
+    )
 
 
 BAD = [
