@@ -53,10 +53,10 @@ def in_process(buyers: int, steps: int) -> dict[str, float]:
     import ipyvuetify as v
     import solara
 
-    from analysis.live import view as viz
+    from analysis.live.page import Page
 
     t = time.perf_counter()
-    _, rc = solara.render(solara.AppLayout(children=[viz.Page()]), handle_error=False)
+    _, rc = solara.render(solara.AppLayout(children=[Page()]), handle_error=False)
     first = time.perf_counter() - t
     step = rc.find(v.Btn, children=["Step"]).widget
     times = []
@@ -105,9 +105,9 @@ def in_process_loop(buyers: int, steps: int) -> dict[str, float]:
     import ipyvuetify as v
     import solara
 
-    from analysis.live import view as viz
+    from analysis.live.page import Page
 
-    _, rc = solara.render(solara.AppLayout(children=[viz.Page()]), handle_error=False)
+    _, rc = solara.render(solara.AppLayout(children=[Page()]), handle_error=False)
     step = rc.find(v.Btn, children=["Step"]).widget
     times = []
     for _ in range(steps):
@@ -124,7 +124,7 @@ def in_process_loop(buyers: int, steps: int) -> dict[str, float]:
 
 
 def serve(buyers: int) -> tuple[subprocess.Popen, str]:
-    """`solara run sim/viz.py` on a free port with the baseline at `buyers` buyers."""
+    """`solara run analysis/live/app.py` on a free port with the baseline at `buyers` buyers."""
     sys.path.insert(0, str(ROOT / "tests" / "e2e"))
     from conftest import free_port, wait_http_ok
 
@@ -194,9 +194,10 @@ def screenshot(path: Path, buyers: int = 2000, weeks: int = 40) -> None:
     from conftest import CHROMIUM, CHROMIUM_ARGS
     from playwright.sync_api import sync_playwright
 
-    from analysis.live import view as viz
+    from analysis.live.state import VizModel
+    from analysis.live.style import GRAPH_PX, LEGEND_PX
 
-    twin = viz.VizModel(str((ROOT / "scenarios" / "baseline.toml").resolve()), buyers)
+    twin = VizModel(str((ROOT / "scenarios" / "baseline.toml").resolve()), buyers)
     for _ in range(weeks):
         twin.step()
     pos = twin.layout.pos
@@ -216,7 +217,7 @@ def screenshot(path: Path, buyers: int = 2000, weeks: int = 40) -> None:
                 page.get_by_text(f"Time: {week}.0", exact=True).wait_for(timeout=30_000)
             img = page.locator(".bjs-graph img")
             box = img.bounding_box()
-            share = viz.GRAPH_PX / (viz.GRAPH_PX + viz.LEGEND_PX)
+            share = GRAPH_PX / (GRAPH_PX + LEGEND_PX)
             x, y = twin.layout.pos[row]
             page.mouse.click(
                 box["x"] + x * share * box["width"], box["y"] + (1 - y) * box["height"]

@@ -1,10 +1,11 @@
-"""`python run.py viz [SCENARIO]`: start the Solara live view (sim/viz.py) and print its URL.
+"""`python run.py viz [SCENARIO]`: start the Solara live view (analysis/live) and print its URL.
 
-The scenario is checked first (a bad file is one line and exit code 2), then
-`solara run sim/viz.py --production` is started with the venv's own solara executable;
-the scenario reaches the app through the BJS_SCENARIO environment variable. Ctrl-C stops
-it. Solara's front-end assets are served from the local cache the set-up script fills
-(scripts/setup.sh), so the page works without internet.
+The scenario (or DATA-loop study) file is checked first (a bad file is one line and exit
+code 2), then `solara run analysis/live/app.py --production` is started with the venv's
+own solara executable; the file reaches the app through the BJS_SCENARIO environment
+variable (analysis.live.inputs names it). Ctrl-C stops it. Solara's front-end assets are
+served from the local cache the set-up script fills (scripts/setup.sh), so the page
+works without internet.
 
 The port is tried first (bound and released): a port in use is one line and exit code 2,
 before any URL is printed. On Linux the server is told to stop when the launcher dies
@@ -25,10 +26,11 @@ from pathlib import Path
 
 from analysis.cli.options import int_arg, load_with_overrides
 from analysis.errors import UsageError
+from analysis.live.inputs import BUYERS_ENV, SCENARIO_ENV, is_study_data
 from analysis.paths import BASELINE as DEFAULT_SCENARIO
 from analysis.paths import ROOT
 
-APP = ROOT / "analysis" / "live" / "app.py"  # the live view's page, able to read study files
+APP = ROOT / "analysis" / "live" / "app.py"  # the live view's page (scenario or study file)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -75,12 +77,12 @@ def server_command(host: str, port: int) -> list[str]:
 def server_env(scenario: Path, buyers: int | None = None) -> dict[str, str]:
     """The environment for the server: the scenario, no telemetry."""
     env = dict(os.environ)
-    env["BJS_SCENARIO"] = str(scenario.resolve())
+    env[SCENARIO_ENV] = str(scenario.resolve())
     env["SOLARA_TELEMETRY_MIXPANEL_ENABLE"] = "False"
     if buyers is not None:
-        env["BJS_BUYERS"] = str(buyers)
+        env[BUYERS_ENV] = str(buyers)
     else:
-        env.pop("BJS_BUYERS", None)
+        env.pop(BUYERS_ENV, None)
     return env
 
 
@@ -153,11 +155,11 @@ def command(args: argparse.Namespace) -> int:
     from sim.scenario import read_toml
 
     data = read_toml(path, "scenario or study")
-    if isinstance(data.get("sweep"), dict) and "vendors" not in data:
+    if is_study_data(data):
         # a DATA-loop study: its base scenario here; the page picks the policy variant
-        from analysis.studies.dataloop.study import load_study
+        from analysis.studies.dataloop import study as dl
 
-        base = load_study(path).scenario
+        base = dl.load_study(path).scenario
         scenario = base if args.buyers is None else base.with_changes({"buyers.count": args.buyers})
     else:
         scenario = load_with_overrides(path, args.buyers)

@@ -59,7 +59,8 @@ def browser_type_launch_args():
 
 @pytest.fixture(scope="session")
 def viz_url(tmp_path_factory):
-    """`solara run sim/viz.py --production` on a free port, with a 500-buyer baseline."""
+    """`solara run analysis/live/app.py --production` (the launcher's command line) on a
+    free port, with a 500-buyer baseline."""
     from analysis.cli.viz import server_command, server_env
 
     port = free_port()

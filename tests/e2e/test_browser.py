@@ -1,9 +1,10 @@
 """The live view in a real browser: Debian's chromium driven by Playwright.
 
-Opens the page served by `solara run sim/viz.py --production`, presses Step, checks that
-the week counter and the charts changed, moves a vendor's budget slider, resets, and
-saves a screenshot; clicks a buyer on the graph and reads its journey card and its
-account card (the buying group and how its last journey ended). Set BJS_SCREENSHOT=path to keep the screenshot somewhere.
+Opens the page served by `solara run analysis/live/app.py --production`, presses Step,
+checks that the week counter and the charts changed, moves a vendor's budget slider,
+resets, and saves a screenshot; clicks a buyer on the graph and reads its journey card
+and its account card (the buying group and how its last journey ended). Set
+BJS_SCREENSHOT=path to keep the screenshot somewhere.
 """
 
 from __future__ import annotations
@@ -88,7 +89,10 @@ def test_click_a_buyer_shows_its_journey(viz_page):
     and what stage it is in."""
     import numpy as np
 
-    from analysis.live import view as viz
+    from analysis.live.cards import decision_text
+    from analysis.live.groups import last_decision
+    from analysis.live.state import VizModel
+    from analysis.live.style import GRAPH_PX, LEGEND_PX
 
     from .conftest import ROOT, TEST_BUYERS
 
@@ -101,7 +105,7 @@ def test_click_a_buyer_shows_its_journey(viz_page):
         wait_week(page, week)
     page.get_by_text(f"Referral graph – week {weeks},").wait_for(timeout=10_000)
 
-    twin = viz.VizModel(str((ROOT / "scenarios" / "baseline.toml").resolve()), TEST_BUYERS)
+    twin = VizModel(str((ROOT / "scenarios" / "baseline.toml").resolve()), TEST_BUYERS)
     for _ in range(weeks):
         twin.step()
     pos = twin.layout.pos
@@ -115,7 +119,7 @@ def test_click_a_buyer_shows_its_journey(viz_page):
     img = page.locator(".bjs-graph img")
     box = img.bounding_box()
     assert box is not None and box["width"] > 200
-    plot_share = viz.GRAPH_PX / (viz.GRAPH_PX + viz.LEGEND_PX)
+    plot_share = GRAPH_PX / (GRAPH_PX + LEGEND_PX)
     x = box["x"] + pos[row, 0] * plot_share * box["width"]
     y = box["y"] + (1.0 - pos[row, 1]) * box["height"]
     before = img.evaluate("e => e.src")
@@ -145,7 +149,7 @@ def test_click_a_buyer_shows_its_journey(viz_page):
         assert f"buying group of {size}, group stage" in said, said
         for member in range(twin.accounts.start[a], twin.accounts.start[a + 1]):
             assert f"buyer #{member}" in said, said
-        ended = viz.decision_text(viz.last_decision(twin, a)).replace("**", "")
+        ended = decision_text(last_decision(twin, a)).replace("**", "")
         assert ended in said, said
         # colour by the group's stage: the graph is redrawn
         before = img.evaluate("e => e.src")
@@ -170,9 +174,9 @@ def test_data_loop_panel_shows_the_mix_and_an_adjustment(viz_page, tmp_path):
     """Load a scenario with a data-loop vendor through the sidebar: the DATA-loop panel
     appears, and after its first adjustment week it lists the adjustment and its
     beliefs; the truth note says where true returns come from."""
-    from analysis.live import view as viz
+    from analysis.paths import BASELINE
 
-    text = viz.DEFAULT_SCENARIO.read_text().replace(
+    text = BASELINE.read_text().replace(
         'name = "SearchHeavy"',
         'name = "SearchHeavy"\npolicy = "data_loop"\ndata_loop = { baseline_weeks = 4, '
         'cadence_weeks = 4, window_weeks = 4, tracking = { method = "perfect" } }',
