@@ -1,45 +1,41 @@
 """`run.py dataloop` as a user meets it: a tiny study end to end (terminal, HTML, CSV), a
-rerun that runs nothing new, and one-line errors with exit code 2."""
+rerun that runs nothing new, one-line errors with exit code 2, and a full disk while the
+answer is written."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pandas as pd
+import pytest
+
+from analysis.studies.dataloop.truth import TRUTH_FILE, read_truth
+from tests import builders
 
 from ..conftest import SCENARIOS
 from .cli import cli
-
-STUDY = f"""
-[sweep]
-name = "tiny"
-scenario = "{SCENARIOS / "attribution_null_channel.toml"}"
-replications = 2
-seed = 3
-
-[sweep.set]
-"buyers.count" = 300
-weeks = 39
-"vendors.Focal.channel_mix" = {{ microblogs = 0.5, third_party_experts = 0.5 }}
-
-[axes]
-policy = {{ vendor = "Focal", strategies = ["static", "oracle"] }}
-
-[strategies.static]
-policy = "static"
-
-[strategies.oracle]
-policy = "oracle"
-data_loop = {{ baseline_weeks = 13, cadence_weeks = 13, window_weeks = 13 }}
-"""
+from .faults import (
+    assert_nothing_half_written,
+    assert_one_line_error,
+    cli_with_file_limit,
+    snapshot_bytes,
+)
 
 
-def test_dataloop_end_to_end_and_rerun(tmp_path: Path) -> None:
-    study = tmp_path / "study.toml"
-    study.write_text(STUDY)
-    out = tmp_path / "out"
-    first = cli("dataloop", str(study), "--out", str(out), "--workers", "2", "--quiet")
+@pytest.fixture(scope="module")
+def study(tmp_path_factory) -> tuple[list[str], Path, object]:
+    """The tiny study run once: its command line, its folder and the first run."""
+    tmp = tmp_path_factory.mktemp("dataloop")
+    f = builders.write(tmp, builders.dataloop_study())
+    out = tmp / "out"
+    args = ["dataloop", str(f), "--out", str(out), "--workers", "2", "--quiet"]
+    first = cli(*args)
     assert first.returncode == 0, first.stderr
+    return args, out, first
+
+
+def test_dataloop_end_to_end_and_rerun(study) -> None:
+    args, out, first = study
     text = first.stdout
     assert "Focal, means ± 95% interval" in text
     assert "paired differences vs static" in text
@@ -51,21 +47,42 @@ def test_dataloop_end_to_end_and_rerun(tmp_path: Path) -> None:
     summary = pd.read_csv(out / "dataloop_summary.csv")
     assert set(summary["variant"]) == {"static", "oracle"} and (summary["n"] == 2).all()
     assert (out / "oracle=Focal" / "cadence=13" / "oracle.json").is_file()
+    truth = read_truth(out / TRUTH_FILE)  # the file the sweep report and the live view read
+    assert set(truth["oracle"]) == {"oracle"} and list(truth["week"].unique()) == [13, 26]
 
-    again = cli("dataloop", str(study), "--out", str(out), "--workers", "2", "--quiet")
+    again = cli(*args)
     assert again.returncode == 0, again.stderr
     assert "0 runs ran" in again.stdout
     assert pd.read_csv(out / "dataloop_summary.csv").equals(summary)
 
 
+def test_a_full_disk_while_writing_the_answer_is_one_line(study) -> None:
+    """The page does not fit: one line, exit 2, and every answer file whole as before."""
+    args, out, _ = study
+    before = snapshot_bytes(out)
+    limit = (out / "dataloop.html").stat().st_size // 2
+    assert limit > max(len(b) for name, b in before.items() if name != "dataloop.html")
+    proc = cli_with_file_limit(limit, *args)
+    assert_one_line_error(proc, "cannot write", "dataloop.html")
+    assert_nothing_half_written(out, before)
+
+
 def test_dataloop_errors_are_one_line(tmp_path: Path) -> None:
-    study = tmp_path / "study.toml"
-    study.write_text(STUDY.replace('vendor = "Focal"', 'vendor = "Nobody"'))
+    text = builders.dataloop_study()
+    study = builders.write(tmp_path, text.replace('vendor = "Focal"', 'vendor = "Nobody"'))
     r = cli("dataloop", str(study), "--out", str(tmp_path / "o"))
     assert r.returncode == 2 and r.stderr.count("\n") == 1 and "no focal vendor" in r.stderr
-    study.write_text(STUDY.replace('policy = "oracle"', 'policy = "psychic"'))
+    builders.write(tmp_path, text.replace('policy = "oracle"', 'policy = "psychic"'))
     r = cli("dataloop", str(study), "--out", str(tmp_path / "o"))
     assert r.returncode == 2 and r.stderr.count("\n") == 1 and "unknown policy" in r.stderr
     r = cli("dataloop", str(SCENARIOS / "baseline.toml"), "--out", str(tmp_path / "o"))
-    assert r.returncode == 2 and "not a study file" in r.stderr
+    assert r.returncode == 2 and r.stderr.count("\n") == 1
+    assert "this is a scenario file; dataloop takes a sweep file" in r.stderr
     assert not (tmp_path / "o" / "study").exists()
+
+
+def test_a_sweep_without_a_policy_axis_says_what_a_study_needs(tmp_path: Path) -> None:
+    sweep = builders.write(tmp_path, builders.grid_sweep())
+    r = cli("dataloop", str(sweep), "--out", str(tmp_path / "o"))
+    assert r.returncode == 2 and r.stderr.count("\n") == 1
+    assert "a study varies only the policy and the cadence" in r.stderr

@@ -12,6 +12,7 @@ DATA-loop panel, and the study itself.
     truth = read_truth(path)                     # TruthError: one line, what is wrong
     truth, path = find_truth(folder, given)       # the file given, or one near the results
     row = truth_at(truth, cadence, week, channel)  # the latest true return at or before week
+    returns = returns_at(truth, cadence, week)     # every channel's, at one oracle's week
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ if TYPE_CHECKING:
 TRUTH_FILE = "dataloop_truth.csv"
 #: the columns a truth file must have
 TRUTH_COLUMNS = ("week", "channel", "true_return")
+#: true (and believed) returns are shown per this much spend
+PER = 100_000.0
 
 
 class TruthError(ScenarioError):
@@ -100,15 +103,32 @@ def pick_oracle(truth: pd.DataFrame, cadence: int | None) -> str | None:
     return next((x for x in labels if cadence_of(x) == cadence), labels[0])
 
 
+def _same_cadence_first(truth: pd.DataFrame, cadence: int | None) -> list[str]:
+    """The oracles of a truth table, those of `cadence` first, else in their order."""
+    return sorted(truth["oracle"].astype(str).unique(), key=lambda x: cadence_of(x) != cadence)
+
+
 def truth_at(
     truth: pd.DataFrame, cadence: int | None, week: int, channel: str
 ) -> dict[str, Any] | None:
     """The true return of `channel` at the latest truth week <= `week`, from the oracle
     of the same cadence if there is one, else any oracle (a row as a dict; None: none)."""
-    labels = sorted(truth["oracle"].astype(str).unique(), key=lambda x: cadence_of(x) != cadence)
-    for label in labels:
+    for label in _same_cadence_first(truth, cadence):
         t = truth[(truth["oracle"].astype(str) == label) & (truth["channel"] == channel)]
         t = t[t["week"] <= week].sort_values("week")
         if len(t):
             return t.iloc[-1].to_dict()
     return None
+
+
+def returns_at(truth: pd.DataFrame, cadence: int | None, week: int) -> dict[str, float]:
+    """Every channel's true return at one oracle's latest truth week <= `week` (the
+    oracle of the same cadence if it has such a week, else the next that has): the truth
+    an adjustment at `week` is judged against, all channels from the same counterfactual
+    runs. {}: no oracle has a week that early."""
+    for label in _same_cadence_first(truth, cadence):
+        t = truth[(truth["oracle"].astype(str) == label) & (truth["week"] <= week)]
+        if len(t):
+            last = t[t["week"] == t["week"].max()]
+            return dict(zip(last["channel"], last["true_return"], strict=True))
+    return {}

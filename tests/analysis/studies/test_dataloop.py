@@ -1,4 +1,4 @@
-"""The DATA-loop study (analysis/dataloop.py): the oracle planner's known answer, the
+"""The DATA-loop study (analysis/studies/dataloop): the oracle planner's known answer, the
 adjustment rule, the study's tables and intervals, resume, and one-line errors."""
 
 from __future__ import annotations
@@ -9,19 +9,20 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from analysis.studies.dataloop.study import (
-    LoopSettings,
-    PolicyVariant,
-    Study,
-    StudyResult,
+from analysis.engine.context import ExecutionContext
+from analysis.engine.studyfile import validate
+from analysis.studies.dataloop.oracle import (
+    OraclePlan,
     adjustment_weeks,
-    cadence_table,
-    load_study,
     plan_oracle,
-    run_study,
     shift_shares,
 )
+from analysis.studies.dataloop.run import run_study
+from analysis.studies.dataloop.spec import LoopSettings, PolicyVariant, Study, load_study
+from analysis.studies.dataloop.summary import StudyResult, cadence_table
+from sim.filekinds import WrongKind
 from sim.scenario import ScenarioError, load_scenario
+from tests import builders
 from tests.conftest import SCENARIOS
 
 NULL = SCENARIOS / "attribution_null_channel.toml"
@@ -41,30 +42,22 @@ def null_market(seed: int, buyers: int = 400, weeks: int = 52):
 
 
 def study_file(tmp_path: Path, strategies: str = '["static", "oracle"]', extra: str = "") -> Path:
-    p = tmp_path / "study.toml"
-    p.write_text(
-        f"""
-[sweep]
-name = "tiny"
-scenario = "{NULL}"
-replications = 3
-seed = 5
-[sweep.set]
-"buyers.count" = 400
-weeks = 39
-"vendors.Focal.channel_mix" = {{ microblogs = 0.5, third_party_experts = 0.5 }}
-[axes]
-policy = {{ vendor = "Focal", strategies = {strategies} }}
-cadence = {{ path = "vendors.Focal.data_loop.cadence_weeks", values = [13, 26] }}
-[strategies.static]
-policy = "static"
-[strategies.oracle]
-policy = "oracle"
-data_loop = {{ baseline_weeks = 13, window_weeks = 13 }}
-{extra}
-"""
-    )
-    return p
+    """tests/builders.dataloop_study on 400 buyers, 3 replications, seed 5, comparing the
+    cadences 13 and 26; `strategies` lists the policies, `extra` adds tables."""
+    text = builders.dataloop_study("tiny", replications=3, buyers=400)
+    axis = 'policy = { vendor = "Focal", strategies = ["static", "oracle"] }'
+    cadence = 'cadence = { path = "vendors.Focal.data_loop.cadence_weeks", values = [13, 26] }'
+    assert axis in text and "seed = 3" in text
+    text = text.replace(axis, axis.replace('["static", "oracle"]', strategies) + "\n" + cadence)
+    return builders.write(tmp_path, text.replace("seed = 3", "seed = 5") + extra)
+
+
+def plan(
+    scenario, vendor: str, settings: LoopSettings, out: Path, reps: int, workers: int
+) -> OraclePlan:
+    """An oracle's plan in an execution context of its own."""
+    with ExecutionContext(workers=workers, progress=False) as ctx:
+        return plan_oracle(ctx, scenario, vendor, settings, out, reps)
 
 
 # ------------------------------------------------------------------ the rule
@@ -99,16 +92,16 @@ def test_oracle_moves_the_budget_to_the_effective_channel(tmp_path: Path, seed: 
     """Known answer: with one channel of zero effect and one strong one, the oracle has
     >= 80% of the budget in the strong channel within 4 quarters."""
     settings = LoopSettings(baseline_weeks=13, cadence_weeks=13, window_weeks=13)
-    plan = plan_oracle(null_market(seed), "Focal", settings, tmp_path / "o", reps=2, workers=2)
-    weeks = [p["week"] for p in plan.schedule]
+    oracle = plan(null_market(seed), "Focal", settings, tmp_path / "o", reps=2, workers=2)
+    weeks = [p["week"] for p in oracle.schedule]
     assert weeks == [13, 26, 39]
-    last = plan.schedule[-1]["channel_mix"]
+    last = oracle.schedule[-1]["channel_mix"]
     assert last["third_party_experts"] >= 0.8
     assert last["microblogs"] == pytest.approx(0.05)  # the exploration floor
     # the null channel's true return is exactly zero (common random numbers)
-    null = plan.truth[plan.truth["channel"] == "microblogs"]
+    null = oracle.truth[oracle.truth["channel"] == "microblogs"]
     assert (null["true_return"] == 0).all()
-    assert (plan.truth.loc[plan.truth["week"] == 13, "true_return"] >= 0).all()
+    assert (oracle.truth.loc[oracle.truth["week"] == 13, "true_return"] >= 0).all()
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
@@ -127,7 +120,7 @@ def test_last_touch_over_invests_in_the_late_channel_against_the_oracle(
     )
     start = {"industry_media": 0.5, "sales_reps": 0.5}
     settings = LoopSettings(baseline_weeks=13, cadence_weeks=13, window_weeks=13)
-    oracle = plan_oracle(
+    oracle = plan(
         market.with_changes({f"vendors.{VENDOR}.channel_mix": start}),
         VENDOR,
         settings,
@@ -148,8 +141,8 @@ def test_last_touch_over_invests_in_the_late_channel_against_the_oracle(
 def test_planner_resumes_without_running_again(tmp_path: Path) -> None:
     settings = LoopSettings(baseline_weeks=13, cadence_weeks=26, window_weeks=13)
     sc = null_market(4, buyers=300, weeks=39)
-    first = plan_oracle(sc, "Focal", settings, tmp_path / "o", reps=2, workers=1)
-    again = plan_oracle(sc, "Focal", settings, tmp_path / "o", reps=2, workers=1)
+    first = plan(sc, "Focal", settings, tmp_path / "o", reps=2, workers=1)
+    again = plan(sc, "Focal", settings, tmp_path / "o", reps=2, workers=1)
     assert first.ran == 6 and again.ran == 0 and again.already == 6
     assert again.schedule == first.schedule
 
@@ -183,6 +176,24 @@ def test_study_table_has_intervals(tiny) -> None:
     oracle = mix[(mix["variant"] == "oracle@13") & (mix["line"] == "third_party_experts")]
     assert oracle["share"].iloc[-1] > 0.6
     assert set(res.tables["truth"]["oracle"]) == {"oracle@13", "oracle@26"}
+
+
+def test_one_execution_context_serves_the_planning_and_the_study(tmp_path, monkeypatch) -> None:
+    """The oracles' planning runs and the study's runs share one pool and one bar."""
+    from analysis.studies.dataloop import run
+
+    opened = []
+
+    class Counted(ExecutionContext):
+        def __init__(self, *args, **kwargs) -> None:
+            super().__init__(*args, **kwargs)
+            opened.append(self)
+
+    monkeypatch.setattr(run, "ExecutionContext", Counted)
+    f = builders.write(tmp_path, builders.dataloop_study("one", buyers=200))
+    res = run_study(load_study(f), tmp_path / "out", workers=1, progress=False)
+    assert len(opened) == 1 and opened[0].desc == "dataloop one"
+    assert res.ran == 16 and res.already == 0  # 2 weeks x 3 counterfactuals x 2 + 2 x 2
 
 
 def test_study_resumes(tiny) -> None:
@@ -237,6 +248,55 @@ def test_unknown_policy_is_one_line(tmp_path: Path) -> None:
         load_study(p)
     msg = str(e.value)
     assert "\n" not in msg and "unknown policy 'psychic'" in msg and "strategies.psychic" in msg
+
+
+def test_a_file_of_another_kind_is_named(tmp_path: Path) -> None:
+    with pytest.raises(WrongKind) as e:
+        load_study(SCENARIOS / "baseline.toml")
+    assert "this is a scenario file; not a sweep file" in str(e.value)
+    assert "dataloop takes a sweep file" in e.value.for_command("dataloop").problem
+
+
+def test_a_sweep_without_a_policy_axis_is_not_a_study(tmp_path: Path) -> None:
+    """A sweep file, but no axis names the focal vendor: the study says what it needs."""
+    p = study_file(tmp_path)
+    p.write_text(p.read_text().replace('policy = { vendor = "Focal", strategies = ', "# "))
+    with pytest.raises(ScenarioError) as e:
+        load_study(p)
+    msg = str(e.value)
+    assert "\n" not in msg and ": axes: no focal vendor: a study needs exactly one axis" in msg
+
+
+def test_an_axis_other_than_the_cadence_is_refused(tmp_path: Path) -> None:
+    p = study_file(tmp_path)
+    budget = 'budget = { path = "vendors.Focal.weekly_budget", values = [1000.0, 2000.0] }'
+    p.write_text(p.read_text().replace("cadence = {", budget + "\ncadence = {"))
+    with pytest.raises(ScenarioError) as e:
+        load_study(p)
+    assert "axes.budget: a study varies only the policy and the cadence" in str(e.value)
+
+
+def test_an_undefined_strategy_is_one_line(tmp_path: Path) -> None:
+    with pytest.raises(ScenarioError) as e:
+        load_study(study_file(tmp_path, '["static", "guess"]'))
+    assert "axes.policy.strategies: unknown strategy 'guess'; define [strategies.guess]" in str(
+        e.value
+    )
+
+
+def test_loop_settings_keep_their_words(tmp_path: Path) -> None:
+    """The study's own check of a data_loop table: whole weeks, shares in [0, 1]."""
+    p = study_file(tmp_path)
+    p.write_text(p.read_text().replace("baseline_weeks = 13", "baseline_weeks = 13.0"))
+    with pytest.raises(ScenarioError) as e:
+        load_study(p)
+    assert str(e.value).endswith(
+        "strategies.oracle.data_loop.baseline_weeks: must be a whole number (found 13.0)"
+    )
+    with pytest.raises(ScenarioError, match=r"max_shift: must be in \[0, 1\] \(found 2\)"):
+        validate(LoopSettings, {"max_shift": 2}, "s.toml", at=("strategies", "x", "data_loop"))
+    with pytest.raises(ScenarioError, match="objective: must be one of conversions, revenue"):
+        validate(LoopSettings, {"objective": "likes"}, "s.toml")
 
 
 def test_shipped_study_loads() -> None:
