@@ -25,7 +25,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from analysis.studies.sensitivity.study import load_study, run_study, write_outputs  # noqa: E402
+from analysis.studies.sensitivity.report import write_outputs  # noqa: E402
+from analysis.studies.sensitivity.run import run_study  # noqa: E402
+from analysis.studies.sensitivity.spec import load_study  # noqa: E402
 
 OUT = ROOT / "benchmarks" / "results" / "sensitivity.md"
 STUDY = """

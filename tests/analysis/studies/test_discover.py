@@ -1,6 +1,7 @@
 """Scenario discovery: PRIM recovers a planted box, the condition language parses what
-it should and refuses the rest in one line, and a sweep-like folder turns into cases
-(one per replication and uncertainty point, two variants compared within each)."""
+it should and refuses the rest in one line (deep nesting too), and a sweep-like folder
+turns into cases (one per replication and uncertainty point, two variants compared
+within each); a damaged folder is named with its repair."""
 
 from __future__ import annotations
 
@@ -11,19 +12,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.studies.discover.study import (
-    ExprError,
-    Ref,
-    build_cases,
-    choose,
-    discovery_section,
-    evaluate,
-    find_boxes,
-    parse,
-    refs,
-    results_json,
-    write_outputs,
-)
+from analysis.errors import UsageError
+from analysis.studies.discover.cases import build_cases
+from analysis.studies.discover.conditions import MAX_DEPTH, ExprError, Ref, evaluate, parse, refs
+from analysis.studies.discover.prim import choose, find_boxes
+from analysis.studies.discover.report import discovery_section, results_json, write_outputs
+from analysis.studies.discover.run import discover
+from analysis.studies.discover.section import SECTION
+from analysis.studies.discover.spec import Question
 
 
 def planted(n: int = 1000, seed: int = 1) -> tuple[pd.DataFrame, np.ndarray]:
@@ -119,6 +115,30 @@ def test_bad_conditions(text, fragment):
     assert "\n" not in str(err.value)
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "(" * 490 + "a > 1" + ")" * 490,  # a condition in parentheses
+        "(" * 490 + "a" + ")" * 490 + " > 1",  # a sum in parentheses
+        "not " * 240 + "a > 1",
+        "- " * 490 + "a > 1",
+    ],
+)
+def test_deep_nesting_is_refused_with_its_limit(text):
+    with pytest.raises(ExprError) as err:
+        parse(text)
+    assert f"nested more than {MAX_DEPTH} levels" in str(err.value)
+
+
+def test_nesting_up_to_the_limit_parses():
+    deep = "(" * MAX_DEPTH + "a > 1" + ")" * MAX_DEPTH
+    a = refs(parse(deep))[0]
+    assert evaluate(parse(deep), {a: np.array([0.0, 2.0])}).tolist() == [False, True]
+    assert refs(parse("not " * MAX_DEPTH + "a > 1")) == [a]
+    long_sum = "+".join(["a"] * 495) + ">1"  # as long as a condition may be, and not deep
+    assert evaluate(parse(long_sum), {a: np.array([0.0, 1.0])}).tolist() == [False, True]
+
+
 # ----------------------------------------------------------------------------- cases
 def fake_sweep(tmp_path: Path, n: int = 400) -> Path:
     """A sweep folder as the engine writes it: axis mix (two strategies) x a sampled
@@ -180,6 +200,36 @@ def test_cases_from_a_sweep_and_the_box(tmp_path):
     assert {p.name for p in written} >= {"disc.html", "disc.json", "disc_boxes.csv"}
     assert discovery_section(out.with_suffix(".json")).startswith('<section id="discovery">')
     assert discovery_section(tmp_path / "nothing") == ""
+
+
+def test_discover_is_cases_then_boxes(tmp_path):
+    """The study from Python: a sweep folder and a question give the cases and the boxes
+    (as the command writes them)."""
+    d = fake_sweep(tmp_path)
+    found = discover(d, Question(WHEN, boxes=2))
+    assert found.holds == int(build_cases(d, WHEN).y.sum()) and 0 < found.holds < 400
+    assert found.boxes and found.boxes[0].number == 1
+    assert found.describe()["boxes"][0]["coverage"] == found.boxes[0].coverage
+    with pytest.raises(ValueError, match="boxes must be 1-5"):
+        Question(WHEN, boxes=6)
+    with pytest.raises(ValueError, match="min_density"):
+        Question(WHEN, min_density=0.0)
+
+
+def test_a_damaged_part_file_is_named_with_its_repair(tmp_path):
+    d = fake_sweep(tmp_path, n=10)
+    part = d / "table=vendors" / "part-a.parquet"
+    part.write_bytes(part.read_bytes()[:100])  # cut short: not Parquet any more
+    with pytest.raises(UsageError) as err:
+        build_cases(d, WHEN)
+    line = str(err.value)
+    assert str(part) in line and "damaged" in line and "run `run.py sweep" in line
+    assert "quarantine" in line and "\n" not in line
+
+
+def test_the_report_section(tmp_path):
+    assert (SECTION.kind, SECTION.marker, SECTION.order) == ("discovery", "discovery.json", 3)
+    assert SECTION.render(tmp_path, None) == ""
 
 
 @pytest.mark.parametrize(

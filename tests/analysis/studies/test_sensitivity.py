@@ -1,10 +1,10 @@
 """Sensitivity indices. Known answer: the Ishigami function, run as the model of a study
-through the same path as `run.py sensitivity` (run_study -> the engine's worker
-processes -> chunked Parquet -> load_table -> SALib), reproduces its analytic Sobol'
-indices and its exact Morris statistics, and a rerun in the same folder runs nothing
-twice. Also: the SALib pipeline alone, the sensitivity file validated line by line, and
-a tiny simulator study, resumable, whose outcomes are those of the model run directly
-with the same seed."""
+through the same path as `run.py sensitivity` (run_study -> one execution context ->
+the point evaluator -> the engine's worker processes -> chunked Parquet -> the runs read
+back -> SALib), reproduces its analytic Sobol' indices and its exact Morris statistics,
+and a rerun in the same folder runs nothing twice. Also: the SALib pipeline alone, the
+sensitivity file validated line by line, and a tiny simulator study, resumable, whose
+outcomes are those of the model run directly with the same seed."""
 
 from __future__ import annotations
 
@@ -17,21 +17,19 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from analysis.engine.design import Variant, expand_runs, replication_seeds, scenario_hash
 from analysis.engine.experiment import worker_modules
 from analysis.engine.parts import load_table, part_files
-from analysis.studies.sensitivity.study import (
-    Parameter,
-    Stopped,
-    Study,
-    analyse,
-    load_study,
-    run_study,
-    sensitivity_section,
-    study_experiment,
-    wide_outcomes,
-    write_outputs,
-)
+from analysis.errors import Stopped
+from analysis.studies.sensitivity.indices import analyse
+from analysis.studies.sensitivity.outcomes import wide_outcomes
+from analysis.studies.sensitivity.report import sensitivity_section, write_outputs
+from analysis.studies.sensitivity.run import run_study, study_evaluator, study_specs
+from analysis.studies.sensitivity.section import SECTION
+from analysis.studies.sensitivity.spec import Parameter, Study, load_study
+from sim.filekinds import WrongKind
 from sim.scenario import Scenario, ScenarioError
+from tests import builders
 from tests.analysis.studies.ishigami import (
     ISHIGAMI,
     NAMES,
@@ -51,8 +49,6 @@ MORRIS_N = 200
 #: largest absolute error allowed on Morris mu* and sigma against their exact grid values
 #: (their standard errors at 200 trajectories are ~0.45)
 MORRIS_TOL = 1.0
-#: runs per chunk (and per part file): 20 Sobol' parts, 4 Morris parts
-CHUNK = 256
 #: The engine forks its workers when this process runs one Python thread
 #: (analysis.engine.executors._start_method), but numpy (OpenBLAS) and pyarrow hold native
 #: threads, which Python 3.12 counts when it can read /proc/self/stat: it then warns at
@@ -126,30 +122,49 @@ def indices_of_f(an) -> pd.DataFrame:
 
 
 def check_engine_path(res, out: Path) -> None:
-    """The runs went through worker processes into chunked Parquet, and what load_table
-    read back is the function at the sampled points."""
+    """The runs went through worker processes into chunked Parquet (several part files),
+    and what was read back is the function at the sampled points."""
     an = res.analysis
     runs = load_table(out, "runs")
     assert len(runs) == len(an.x) and runs["run_id"].is_unique
     assert (runs["status"] == "ok").all()
-    assert len(part_files(out, "runs")) == math.ceil(len(an.x) / CHUNK)
+    assert len(part_files(out, "runs")) > 1
     assert os.getpid() not in set(runs["o:pid"].astype(int))  # not in this process
     # the engine's values differ from the function's only by the points' 8 significant digits
     assert np.allclose(an.y[:, 0], ishigami(an.x)[:, 0], rtol=0, atol=1e-5)
 
 
-def test_ishigami_study_plan_runs_the_function(baseline):
-    exp = study_experiment(ishigami_study(baseline, "sobol", 2), np.zeros((2, 3)))
-    assert exp.plan.simulate is ishigami_model
-    assert exp.runs[0].changes == {"x1": 0.0, "x2": 0.0, "x3": 0.0}
-    assert "tests.analysis.studies.ishigami" in worker_modules(exp.plan)  # preloaded in workers
+def study_runs(study: Study, x: np.ndarray, out: Path):
+    """The point evaluator of a study and the runs of the points x (nothing runs)."""
+    ev = study_evaluator(study, None, out)
+    return ev, study_specs(ev, study, x)
+
+
+def test_run_ids_are_the_design_scheme(baseline, tmp_path):
+    """A point's runs have the ids the engine's design gives a variant (so a folder written
+    before the point evaluator resumes): hashing the function's name, replication by
+    replication, every point on the same seeds."""
+    st = replace(ishigami_study(baseline, "sobol", 2), replications=2)
+    x = np.array([[0.1, 0.2, 0.3], [0.4, 0.5, 0.6]])
+    _, specs = study_runs(st, x, tmp_path)
+    values = [{n: float(f"{v:.8g}") for n, v in zip(NAMES, row, strict=True)} for row in x]
+    variants = [Variant(i, f"point={i}", {"point": i, **v}, v) for i, v in enumerate(values)]
+    design = f"{scenario_hash(baseline)}+tests.analysis.studies.ishigami:ishigami_model"
+    assert specs == expand_runs(design, variants, replication_seeds(7, 2))
+
+
+def test_ishigami_study_plan_runs_the_function(baseline, tmp_path):
+    ev, specs = study_runs(ishigami_study(baseline, "sobol", 2), np.zeros((2, 3)), tmp_path)
+    assert ev.plan.simulate is ishigami_model
+    assert specs[0].changes == {"x1": 0.0, "x2": 0.0, "x3": 0.0}
+    assert "tests.analysis.studies.ishigami" in worker_modules(ev.plan)  # preloaded in workers
 
 
 @pytest.mark.filterwarnings(FORK_WARNING)
 def test_engine_recovers_ishigami_sobol_indices_and_resumes(tmp_path, baseline):
     st = ishigami_study(baseline, "sobol", SOBOL_N)
     out = tmp_path / "sobol"
-    res = run_study(st, out, workers=2, progress=False, chunk_size=CHUNK)
+    res = run_study(st, out, workers=2, progress=False)
     assert res.ran == st.points() == SOBOL_N * 5 and res.already == 0
     check_engine_path(res, out)
     df = indices_of_f(res.analysis)
@@ -165,13 +180,15 @@ def test_engine_recovers_ishigami_sobol_indices_and_resumes(tmp_path, baseline):
     assert np.allclose(df[["S1", "ST"]], direct[["S1", "ST"]], atol=1e-6)
 
     # run again in the same folder: nothing runs twice, the indices are identical
-    again = run_study(st, out, workers=2, progress=False, chunk_size=CHUNK)
+    again = run_study(st, out, workers=2, progress=False)
     assert again.ran == 0 and again.already == st.points()
     pd.testing.assert_frame_equal(again.analysis.indices, res.analysis.indices)
     # a chunk lost (its runs part gone): only its runs run again
-    part_files(out, "runs")[3].unlink()
-    third = run_study(st, out, workers=2, progress=False, chunk_size=CHUNK)
-    assert third.ran == CHUNK and third.already == st.points() - CHUNK
+    lost = part_files(out, "runs")[3]
+    chunk = len(pd.read_parquet(lost))
+    lost.unlink()
+    third = run_study(st, out, workers=2, progress=False)
+    assert third.ran == chunk and third.already == st.points() - chunk
     assert load_table(out, "runs")["run_id"].is_unique
     pd.testing.assert_frame_equal(indices_of_f(third.analysis), df)  # pid differs: a new worker
 
@@ -185,7 +202,7 @@ def test_engine_gives_ishigami_morris_statistics(tmp_path, baseline):
     interaction with x1 (mu ~ 0, sigma 8.84 > mu*)."""
     st = ishigami_study(baseline, "morris", MORRIS_N)
     out = tmp_path / "morris"
-    res = run_study(st, out, workers=2, progress=False, chunk_size=CHUNK)
+    res = run_study(st, out, workers=2, progress=False)
     assert res.ran == st.points() == MORRIS_N * 4
     check_engine_path(res, out)
     df = indices_of_f(res.analysis)
@@ -257,10 +274,10 @@ def test_the_shipped_file_loads():
 def test_an_integer_field_gets_whole_numbers(tmp_path):
     st = load_study(study_file(tmp_path, PARAMS))
     assert [p.integer for p in st.parameters] == [False, True]
-    exp = study_experiment(st, np.array([[1.5, 2.4], [2.0, 3.6]]))
-    assert exp.runs[0].changes == {"choice.status_quo": 1.5, "buyers.consultations_per_week": 2}
-    assert exp.runs[1].changes["buyers.consultations_per_week"] == 4
-    assert len({r.run_id for r in exp.runs}) == 2
+    _, specs = study_runs(st, np.array([[1.5, 2.4], [2.0, 3.6]]), tmp_path)
+    assert specs[0].changes == {"choice.status_quo": 1.5, "buyers.consultations_per_week": 2}
+    assert specs[1].changes["buyers.consultations_per_week"] == 4
+    assert len({r.run_id for r in specs}) == 2
 
 
 @pytest.mark.parametrize(
@@ -362,3 +379,16 @@ def test_engine_study_matches_the_model_and_resumes(tmp_path):
     again = run_study(st, out, workers=1, progress=False)
     assert again.ran == 0 and again.already == 8
     assert np.array_equal(again.analysis.y, an.y)
+
+
+def test_a_file_of_another_kind_is_named(tmp_path):
+    f = builders.write(tmp_path, builders.grid_sweep("other"), "sweep.toml")
+    with pytest.raises(WrongKind) as err:
+        load_study(f)
+    assert "this is a sweep file; not a sensitivity file" in str(err.value)
+
+
+def test_the_report_section(tmp_path):
+    """The batch report's section of a study folder: the page's body under a heading."""
+    assert (SECTION.kind, SECTION.marker, SECTION.order) == ("sensitivity", "sensitivity.json", 1)
+    assert SECTION.render(tmp_path, None) == ""
