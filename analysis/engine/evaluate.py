@@ -60,6 +60,7 @@ class PointEvaluator:
         name: the experiment's name.
         info, info_file: plain data describing the study, written into the folder.
         retry_failed: run again, once, the runs that ended in an error.
+        chunk_size: runs per chunk (None: the engine's choice from the pool's size).
     """
 
     ctx: ExecutionContext
@@ -72,6 +73,7 @@ class PointEvaluator:
     info: dict[str, Any] | None = None
     info_file: str = "experiment.json"
     retry_failed: bool = False
+    chunk_size: int | None = None
     ran: int = 0
     _runs: dict[str, RunSpec] = field(default_factory=dict)
     _parts: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -106,6 +108,7 @@ class PointEvaluator:
             exp,
             self.out,
             retry_failed=self.retry_failed,
+            chunk_size=self.chunk_size,
             info=self.info,
             info_file=self.info_file,
             note_stale=False,

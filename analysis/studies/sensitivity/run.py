@@ -64,7 +64,11 @@ def study_design(study: Study) -> str:
 
 
 def study_evaluator(
-    study: Study, ctx: ExecutionContext | None, out: Path, retry_failed: bool = False
+    study: Study,
+    ctx: ExecutionContext | None,
+    out: Path,
+    retry_failed: bool = False,
+    chunk_size: int | None = None,
 ) -> PointEvaluator:
     """The point evaluator of a study's runs under `out` (in the context `ctx`)."""
     return PointEvaluator(
@@ -78,6 +82,7 @@ def study_evaluator(
         info={**study.describe(), "written": "runs of the study's points"},
         info_file="study.json",
         retry_failed=retry_failed,
+        chunk_size=chunk_size,
     )
 
 
@@ -150,8 +155,10 @@ def run_study(
     dask: str | None = None,
     progress: bool = True,
     retry_failed: bool = False,
+    chunk_size: int | None = None,
 ) -> Result:
-    """Run (or resume) a study on the engine and compute its indices.
+    """Run (or resume) a study on the engine and compute its indices (`chunk_size`: runs
+    per part file, None: the engine's choice).
 
     Raises:
         Stopped: the engine was interrupted or its pool broke, or runs failed (the
@@ -160,7 +167,8 @@ def run_study(
     started = time.perf_counter()
     desc = f"sensitivity {study.name}"
     with ExecutionContext(workers, dask, progress, desc=desc, count_runs=True) as ctx:
-        ev = EngineEvaluation(study, study_evaluator(study, ctx, Path(out), retry_failed))
+        evaluator = study_evaluator(study, ctx, Path(out), retry_failed, chunk_size)
+        ev = EngineEvaluation(study, evaluator)
         an = analyse(
             study.problem,
             ev,

@@ -93,6 +93,10 @@ def test_salib_pipeline_alone_recovers_ishigami_sobol_indices():
     assert (abs(df["ST"] - st) <= df["ST_conf"] + 0.01).all()
 
 
+#: runs per part file of the known-answer studies (few, large chunks: fast)
+CHUNK = 256
+
+
 # ----------------------------------------------------------------------------- known answer
 def ishigami_study(scenario: Scenario, method: str, samples: int) -> Study:
     """A study whose model is the Ishigami function (`simulate`): parameters x1, x2, x3 on
@@ -164,7 +168,7 @@ def test_ishigami_study_plan_runs_the_function(baseline, tmp_path):
 def test_engine_recovers_ishigami_sobol_indices_and_resumes(tmp_path, baseline):
     st = ishigami_study(baseline, "sobol", SOBOL_N)
     out = tmp_path / "sobol"
-    res = run_study(st, out, workers=2, progress=False)
+    res = run_study(st, out, workers=2, progress=False, chunk_size=CHUNK)
     assert res.ran == st.points() == SOBOL_N * 5 and res.already == 0
     check_engine_path(res, out)
     df = indices_of_f(res.analysis)
@@ -180,14 +184,14 @@ def test_engine_recovers_ishigami_sobol_indices_and_resumes(tmp_path, baseline):
     assert np.allclose(df[["S1", "ST"]], direct[["S1", "ST"]], atol=1e-6)
 
     # run again in the same folder: nothing runs twice, the indices are identical
-    again = run_study(st, out, workers=2, progress=False)
+    again = run_study(st, out, workers=2, progress=False, chunk_size=CHUNK)
     assert again.ran == 0 and again.already == st.points()
     pd.testing.assert_frame_equal(again.analysis.indices, res.analysis.indices)
     # a chunk lost (its runs part gone): only its runs run again
     lost = part_files(out, "runs")[3]
     chunk = len(pd.read_parquet(lost))
     lost.unlink()
-    third = run_study(st, out, workers=2, progress=False)
+    third = run_study(st, out, workers=2, progress=False, chunk_size=CHUNK)
     assert third.ran == chunk and third.already == st.points() - chunk
     assert load_table(out, "runs")["run_id"].is_unique
     pd.testing.assert_frame_equal(indices_of_f(third.analysis), df)  # pid differs: a new worker
@@ -202,7 +206,7 @@ def test_engine_gives_ishigami_morris_statistics(tmp_path, baseline):
     interaction with x1 (mu ~ 0, sigma 8.84 > mu*)."""
     st = ishigami_study(baseline, "morris", MORRIS_N)
     out = tmp_path / "morris"
-    res = run_study(st, out, workers=2, progress=False)
+    res = run_study(st, out, workers=2, progress=False, chunk_size=CHUNK)
     assert res.ran == st.points() == MORRIS_N * 4
     check_engine_path(res, out)
     df = indices_of_f(res.analysis)
