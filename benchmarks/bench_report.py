@@ -66,7 +66,7 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
-    from analysis.reports.sweep_report import build_report
+    from analysis.reports.sweep.build import build_report
 
     rows = []
     for kind, text in SWEEPS.items():

@@ -1,4 +1,4 @@
-"""`python run.py attribution SCENARIO`: the attribution lab (analysis.studies.lab.study) on the command line.
+"""`python run.py attribution SCENARIO`: the attribution lab (analysis.studies.lab) on the command line.
 
     python run.py attribution scenarios/attribution_null_channel.toml --vendor Focal --reps 10
     python run.py attribution FILE --out lab/attribution.html --workers 2   # resumable
@@ -62,7 +62,10 @@ def runs_folder(out: Path | None) -> Path | None:
 
 def command(args: argparse.Namespace) -> int:
     """Run the attribution lab and print (and optionally write) its table and figure."""
-    from analysis.studies.lab.study import check_lab, format_lab, run_lab, save_lab, write_lab
+    from analysis.studies.lab.files import save_lab, write_lab
+    from analysis.studies.lab.render import format_lab
+    from analysis.studies.lab.run import run_lab
+    from analysis.studies.lab.spec import check_lab
 
     scenario = load_with_overrides(Path(args.scenario), args.buyers, args.weeks)
     vendor = args.vendor or scenario.vendor_names()[0]

@@ -1,4 +1,4 @@
-"""`python run.py report DIR`: write the HTML batch report of a sweep (analysis.reports.sweep_report).
+"""`python run.py report DIR`: write the HTML batch report of a sweep (analysis.reports.sweep).
 
     python run.py report results/sweeps --out report.html [--reference VARIANT]
 
@@ -8,6 +8,7 @@ Only light modules are imported at module level: run.py builds this parser for -
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import time
 from pathlib import Path
@@ -28,7 +29,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--width",
-        type=float,
+        type=positive_number("--width"),
         help="half-width the replications line aims at (default: half the widest interval)",
     )
     parser.add_argument("--sweep", help="which sweep, when DIR holds several")
@@ -46,6 +47,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "beliefs; default: one in DIR or the folder above)",
     )
     add_quiet(parser)
+
+
+def positive_number(flag: str):
+    """An argparse type: a finite number above 0, errors naming `flag`."""
+
+    def parse(text: str) -> float:
+        from sim.errors import shown
+
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        if not (math.isfinite(value) and value > 0):
+            raise argparse.ArgumentTypeError(
+                f"{flag} must be a positive number, found {shown(text)}"
+            )
+        return value
+
+    return parse
 
 
 STEPS = 10
@@ -67,7 +87,8 @@ def command(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from analysis.engine.folders import check_out_dir, check_out_file
-    from analysis.reports.sweep_report import build_report, check_choices, load
+    from analysis.reports.sweep.build import build_report, check_request
+    from analysis.reports.sweep.data import load
 
     started = time.perf_counter()
     out = args.out or Path(args.dir) / "report.html"
@@ -76,7 +97,7 @@ def command(args: argparse.Namespace) -> int:
         check_out_file(out, flag)
         check_out_dir(out.with_name(f"{out.stem}_tables"), flag)
     data = load(Path(args.dir), args.sweep)  # input errors before the progress bar
-    check_choices(data, args.reference, args.vendor)
+    check_request(data, args.reference, args.vendor, args.truth, args.width)
     with tqdm(
         total=STEPS, desc="report", unit="step", file=sys.stderr, disable=args.quiet, leave=False
     ) as bar:

@@ -16,7 +16,8 @@ def _money(x: float) -> str:
     return f"{x:,.0f}"
 
 
-def _pct(x: float) -> str:
+def percent(x: float) -> str:
+    """A share as a percentage with one decimal ('-' for missing)."""
     return "-" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{100 * x:.1f}%"
 
 
@@ -55,13 +56,13 @@ def vendor_summary(vendors: pd.DataFrame) -> str:
         [
             r.vendor,
             f"{r.conversions:,}",
-            _pct(r.win_share),
+            percent(r.win_share),
             _money(r.revenue),
             _money(r.marketing_spend),
             _num(r.roi, 2),
             _money(r.cost_per_acquisition),
             _num(r.break_even_volume, 0),
-            _pct(r.originated_share),
+            percent(r.originated_share),
         ]
         for r in vendors.itertuples()
     ]
@@ -82,9 +83,9 @@ def funnel_summary(funnel: dict[str, int]) -> str:
     for label, key in steps:
         n = funnel[key]
         bar = "#" * round(30 * n / top)
-        rows.append([label, f"{n:,}", _pct(n / top), bar])
+        rows.append([label, f"{n:,}", percent(n / top), bar])
     rows.append(
-        ["no decision", f"{funnel['no_decisions']:,}", _pct(funnel["no_decisions"] / top), ""]
+        ["no decision", f"{funnel['no_decisions']:,}", percent(funnel["no_decisions"] / top), ""]
     )
-    rows.append(["still open", f"{funnel['open']:,}", _pct(funnel["open"] / top), ""])
+    rows.append(["still open", f"{funnel['open']:,}", percent(funnel["open"] / top), ""])
     return format_table(["stage funnel", "journeys", "of all", ""], rows, right={1, 2})

@@ -1,10 +1,13 @@
 """`run.py report` and `run.py attribution` as a user meets them: a small real sweep, a
 report whose numbers match DuckDB computed independently from the Parquet files, a page
-that needs no network, progress on stderr, one-line input errors with exit code 2."""
+that needs no network, progress on stderr, one-line input errors with exit code 2 (an
+incomplete sweep, a bad --width or --truth among them), and a full disk while the page
+is written: one line, nothing half-written."""
 
 from __future__ import annotations
 
 import re
+import shutil
 
 import duckdb
 import numpy as np
@@ -12,8 +15,16 @@ import pandas as pd
 import pytest
 from scipy import stats
 
+from tests import builders
+
 from ..conftest import SCENARIOS
 from .cli import cli
+from .faults import (
+    assert_nothing_half_written,
+    assert_one_line_error,
+    cli_with_file_limit,
+    snapshot_bytes,
+)
 
 SWEEP = f"""
 [sweep]
@@ -189,3 +200,94 @@ def test_report_answers_first_and_vendor_filters(reported):
     assert "CommunityFirst" not in only.split(">Set-up<")[0]
     ans = pd.read_csv(d / "only_tables" / "answers.csv")
     assert set(ans.vendor) == {"SearchHeavy"}
+
+
+# --------------------------------------------------------------------------- item 6 errors
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    """A finished tiny grid sweep (4 variants x 2 replications, tests/builders)."""
+    d = tmp_path_factory.mktemp("tiny")
+    f = builders.write(d, builders.grid_sweep("tiny"), "tiny.toml")
+    res = cli("sweep", str(f), "--out", str(d / "res"), "--workers", "1", "--quiet")
+    assert res.returncode == 0, res.stderr
+    return f, d / "res"
+
+
+def test_an_incomplete_sweep_is_one_line_with_the_runs_missing_and_the_resume(tiny, tmp_path):
+    f, done = tiny
+    res = tmp_path / "res"
+    shutil.copytree(done, res)
+    sdir = res / "sweep=tiny"
+    chunk = sorted((sdir / "table=runs").glob("part-*.parquet"))[0].name
+    for table in ("runs", "vendors", "source_use"):  # a chunk that was never committed
+        (sdir / f"table={table}" / chunk).unlink()
+    page = tmp_path / "report.html"
+    proc = cli("report", str(res), "--out", str(page), "--quiet")
+    line = assert_one_line_error(proc, "incomplete sweep: 2 of 8 runs are missing")
+    assert f"run `python run.py sweep {f} --out {res}` again" in line
+    assert not page.exists()
+    again = cli("sweep", str(f), "--out", str(res), "--workers", "1", "--quiet")
+    assert again.returncode == 0 and "6 were already there" in again.stdout, again.stderr
+    assert cli("report", str(res), "--out", str(page), "--quiet").returncode == 0
+    assert page.is_file()
+
+
+@pytest.mark.parametrize("width", ["nan", "0", "-2", "inf", "wide"])
+def test_a_width_that_is_no_positive_number_is_one_line(tiny, tmp_path, width):
+    _f, res = tiny
+    out = tmp_path / "r.html"
+    proc = cli("report", str(res), "--out", str(out), "--width", width, "--quiet")
+    assert_one_line_error(proc, "--width must be a positive number")
+    assert not out.exists()
+
+
+def _truth_files(folder):
+    no_columns = folder / "other.csv"
+    no_columns.write_text("week,channel,share\n8,search,0.2\n")
+    truth = folder / "dataloop_truth.csv"
+    truth.write_text("oracle,week,channel,true_return\noracle,8,search,2e-5\n")
+    return {
+        "missing": (folder / "missing.csv", "no such file"),
+        "no columns": (no_columns, "lacks column(s) true_return"),
+        "no policy sweep": (truth, "this sweep is not a policy sweep"),
+    }
+
+
+@pytest.mark.parametrize("case", ["missing", "no columns", "no policy sweep"])
+def test_a_truth_that_cannot_be_used_is_refused_in_one_line(tiny, tmp_path, case):
+    _f, res = tiny
+    path, words = _truth_files(tmp_path)[case]
+    out = tmp_path / "r.html"
+    proc = cli("report", str(res), "--out", str(out), "--truth", str(path), "--quiet")
+    line = assert_one_line_error(proc, words, "--truth")
+    assert str(path) in line and not out.exists()
+
+
+# --------------------------------------------------------------------------- a full disk
+def test_a_full_disk_while_the_report_is_written_leaves_the_last_report_whole(tiny, tmp_path):
+    _f, done = tiny
+    res = tmp_path / "res"
+    shutil.copytree(done, res)
+    args = ("report", str(res), "--out", str(res / "report.html"), "--quiet")
+    first = cli(*args)
+    assert first.returncode == 0, first.stderr
+    before = snapshot_bytes(res)
+    tables = {p.name: p.read_bytes() for p in (res / "report_tables").iterdir()}
+    limit = (res / "report.html").stat().st_size // 2  # the page no longer fits
+    assert limit > max(len(b) for b in tables.values())  # each table would
+    assert_one_line_error(cli_with_file_limit(limit, *args), "cannot write", "report.html")
+    assert_nothing_half_written(res, before)
+    # the tables are written with the page or not at all: the earlier ones stand
+    assert {p.name: p.read_bytes() for p in (res / "report_tables").iterdir()} == tables
+
+
+def test_a_full_disk_while_the_lab_page_is_written_is_one_line(tmp_path):
+    out = tmp_path / "lab"
+    args = (*ATTRIBUTION, "--out", str(out / "lab.html"), "--quiet")
+    first = cli(*args)
+    assert first.returncode == 0, first.stderr
+    before = snapshot_bytes(out, (".html", ".csv", ".parquet"))
+    limit = (out / "lab.html").stat().st_size // 2
+    assert limit > max(len(b) for name, b in before.items() if name != "lab.html")
+    assert_one_line_error(cli_with_file_limit(limit, *args), "cannot write", "lab.html")
+    assert_nothing_half_written(out, before)

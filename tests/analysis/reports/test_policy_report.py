@@ -14,8 +14,10 @@ import pytest
 from analysis.engine.design import RunSpec, load_sweep_file
 from analysis.engine.outcomes import is_policy_run
 from analysis.engine.parts import inspect_parts
-from analysis.reports import sweep_report as report
+from analysis.reports.sweep.build import build_report
+from analysis.reports.sweep.data import load
 from analysis.studies.sweep.study import run_sweep
+from sim.scenario import ScenarioError
 from tests.conftest import SCENARIOS
 
 SECTION = "Policies: how adaptive vendors moved their mix"
@@ -136,7 +138,7 @@ def test_policy_sweep_writes_mix_and_beliefs(policy_sweep):
 
 def test_policy_report_section(policy_sweep, tmp_path):
     _root, sdir = policy_sweep
-    rep = report.build_report(sdir.parent, tmp_path / "r.html")
+    rep = build_report(sdir.parent, tmp_path / "r.html")
     page = rep.html_path.read_text(encoding="utf-8")
     assert SECTION in page
     sec = section_of(page)
@@ -160,7 +162,7 @@ def test_policy_report_shows_truth_next_to_beliefs(policy_sweep, tmp_path):
         "oracle,8,search,0.25,2e-5,1e-5,3e-5,0.3\n",
         encoding="utf-8",
     )
-    rep = report.build_report(sdir.parent, tmp_path / "r.html", truth=truth)
+    rep = build_report(sdir.parent, tmp_path / "r.html", truth=truth)
     pb = rep.tables["policy_beliefs"]
     search = pb[pb["channel"] == "search"]
     assert search["true"].round(6).eq(2.0).all()  # per 100,000 spent; later weeks take week 8
@@ -168,7 +170,7 @@ def test_policy_report_shows_truth_next_to_beliefs(policy_sweep, tmp_path):
     sec = section_of(rep.html_path.read_text(encoding="utf-8"))
     assert "true_low" in sec and "run.py dataloop" in sec
     with pytest.raises(Exception, match="no such file"):
-        report.build_report(sdir.parent, tmp_path / "x.html", truth=tmp_path / "missing.csv")
+        build_report(sdir.parent, tmp_path / "x.html", truth=tmp_path / "missing.csv")
     # the same from the command line: run.py report DIR --truth FILE
     import run
 
@@ -180,19 +182,30 @@ def test_policy_report_shows_truth_next_to_beliefs(policy_sweep, tmp_path):
 
 def test_policy_section_follows_vendor_filter(policy_sweep, tmp_path):
     _root, sdir = policy_sweep
-    rep = report.build_report(sdir.parent, tmp_path / "f.html", vendor="Focal")
+    rep = build_report(sdir.parent, tmp_path / "f.html", vendor="Focal")
     assert SECTION in rep.html_path.read_text(encoding="utf-8")
-    d = report.load(sdir.parent)
+    d = load(sdir.parent)
     other = next(v for v in d.vendors["vendor"].unique() if v != "Focal")
-    rep = report.build_report(sdir.parent, tmp_path / "o.html", vendor=other, data=d)
+    rep = build_report(sdir.parent, tmp_path / "o.html", vendor=other, data=d)
     assert SECTION not in rep.html_path.read_text(encoding="utf-8")
     assert "policy_mix" not in rep.tables
+
+
+def test_truth_for_a_vendor_without_a_policy_is_refused(policy_sweep, tmp_path):
+    _root, sdir = policy_sweep
+    truth = tmp_path / "dataloop_truth.csv"
+    truth.write_text("oracle,week,channel,true_return\noracle,8,search,2e-5\n")
+    d = load(sdir.parent)
+    other = next(v for v in d.vendors["vendor"].unique() if v != "Focal")
+    with pytest.raises(ScenarioError, match=f"vendor {other} has no adaptive policy") as err:
+        build_report(sdir.parent, tmp_path / "o.html", vendor=other, data=d, truth=truth)
+    assert err.value.field == "--truth" and "Focal" in str(err.value)
 
 
 def test_plain_sweep_has_no_policy_tables_or_section(plain_sweep, tmp_path):
     _root, sdir = plain_sweep
     tables = {p.name for p in sdir.glob("table=*")}
     assert tables == {"table=runs", "table=vendors", "table=source_use"}
-    rep = report.build_report(sdir.parent, tmp_path / "p.html")
+    rep = build_report(sdir.parent, tmp_path / "p.html")
     page = rep.html_path.read_text(encoding="utf-8")
     assert SECTION not in page and not re.search(r"policy_(mix|beliefs)", page)

@@ -14,11 +14,11 @@ import pytest
 from scipy import stats
 
 from analysis.engine.store import write_parquet
-from analysis.reports import sweep_report as report
-from sim.channels import CHANNEL_NAMES
+from analysis.reports.sweep import figures, tables
+from analysis.reports.sweep.build import build_report
 from sim.scenario import ScenarioError
+from tests.analysis.reports.fake_sweep import VENDORS, budget_sweep, make_sweep
 
-VENDORS = ("Alpha", "Beta")
 METRICS = (
     "conversions",
     "win_share",
@@ -35,132 +35,6 @@ EXTERNAL = re.compile(
 )
 
 
-def make_sweep(
-    root: Path, variants=("community-first", "microblog-heavy"), reps=6, sampled=False, seed=1
-) -> Path:
-    """A sweep folder in the layout of analysis/sweep.py, with one failed run."""
-    rng = np.random.default_rng(seed)
-    sdir = root / "sweep=demo"
-    runs, vendors, source, weekly = [], [], [], []
-    for vid, variant in enumerate(variants):
-        a = rng.uniform(0, 1)
-        for r in range(reps):
-            rid = f"{vid}-{r}"
-            failed = vid == 1 and r == reps - 1
-            row = {
-                "run_id": rid,
-                "variant": variant,
-                "variant_id": vid,
-                "replication": r,
-                "seed": 100 + r,
-                "status": "error" if failed else "ok",
-                "error": "ValueError: boom" if failed else None,
-                "elapsed_s": 0.1,
-                "p:a": a,
-                "journeys": 500 + r,
-                "reached_early": 500 + r,
-                "reached_middle": 450 + r,
-                "reached_final": 400 + r,
-                "decided": 350 + r,
-                "purchases": 200 + 10 * vid + r,
-                "no_decisions": 150,
-                "open": 150,
-            }
-            runs.append(row)
-            conv = np.array([100 + 40 * vid + 3 * r, 80 + r]) + rng.integers(0, 5, 2)
-            if failed:
-                conv = np.array([10_000, 10_000])  # must never enter the statistics
-            spend = np.array([50_000.0, 40_000.0])
-            revenue = conv * rng.uniform(900, 1100, 2)
-            for i, v in enumerate(VENDORS):
-                vendors.append(
-                    {
-                        "run_id": rid,
-                        "variant": variant,
-                        "variant_id": vid,
-                        "replication": r,
-                        "seed": 100 + r,
-                        "vendor": v,
-                        "conversions": int(conv[i]),
-                        "win_share": conv[i] / conv.sum(),
-                        "revenue": revenue[i],
-                        "marketing_spend": spend[i],
-                        "roi": (revenue[i] - spend[i]) / spend[i],
-                        "cost_per_acquisition": spend[i] / conv[i],
-                        "break_even_volume": rng.uniform(10, 20),
-                        "originated_share": rng.uniform(0.3, 0.7),
-                    }
-                )
-            if failed:
-                continue
-            for s, stage in enumerate(("early", "middle", "final")):
-                for c, ch in enumerate(CHANNEL_NAMES):
-                    source.append(
-                        {
-                            "run_id": rid,
-                            "variant": variant,
-                            "variant_id": vid,
-                            "replication": r,
-                            "stage": stage,
-                            "channel": ch,
-                            "touches": int(100 * (9 - c) if s == 0 else 10 + c),
-                        }
-                    )
-            for w in range(5):
-                for v in VENDORS:
-                    weekly.append(
-                        {
-                            "run_id": rid,
-                            "variant": variant,
-                            "variant_id": vid,
-                            "replication": r,
-                            "week": w,
-                            "vendor": v,
-                            "conversions": int(rng.integers(0, 5)),
-                        }
-                    )
-    runs_df = pd.DataFrame(runs)
-    if not sampled:
-        runs_df = runs_df.drop(columns="p:a")
-    write_parquet(pd.DataFrame(vendors), sdir / "table=vendors" / "part-a.parquet")
-    write_parquet(pd.DataFrame(source), sdir / "table=source_use" / "part-a.parquet")
-    write_parquet(pd.DataFrame(weekly), sdir / "table=weekly_vendors" / "part-a.parquet")
-    # two parts for runs, as a chunked sweep writes them
-    half = len(runs_df) // 2
-    write_parquet(runs_df.iloc[:half], sdir / "table=runs" / "part-a.parquet")
-    write_parquet(runs_df.iloc[half:], sdir / "table=runs" / "part-b.parquet")
-    axes = (
-        [{"name": "a", "kind": "range", "column": "p:a", "paths": ["x.a"], "low": 0, "high": 1}]
-        if sampled
-        else [
-            {
-                "name": "mix",
-                "kind": "strategy",
-                "column": "p:mix",
-                "vendor": "Alpha",
-                "values": list(variants),
-            }
-        ]
-    )
-    info = {
-        "name": "demo",
-        "description": "Which mix wins?",
-        "scenario": "scenarios/baseline.toml",
-        "scenario_name": "baseline",
-        "set": {"buyers.count": 300},
-        "axes": axes,
-        "replications": reps,
-        "seed": 100,
-        "seeds": [100 + r for r in range(reps)],
-        "sampler": "lhs" if sampled else None,
-        "samples": len(variants) if sampled else None,
-        "vendors": list(VENDORS),
-        "variants": [{"variant_id": i, "variant": v, "params": {}} for i, v in enumerate(variants)],
-    }
-    (sdir / "sweep.json").write_text(json.dumps(info))
-    return root
-
-
 def independent(root: Path, table: str) -> pd.DataFrame:
     files = sorted((root / "sweep=demo" / f"table={table}").glob("*.parquet"))
     return pd.concat([pq.read_table(f).to_pandas() for f in files], ignore_index=True)
@@ -170,7 +44,7 @@ def independent(root: Path, table: str) -> pd.DataFrame:
 def built(tmp_path_factory):
     root = make_sweep(tmp_path_factory.mktemp("sweep"))
     out = root / "out" / "report.html"
-    rep = report.build_report(root, out)
+    rep = build_report(root, out)
     return root, rep, out.read_text(encoding="utf-8")
 
 
@@ -302,7 +176,7 @@ def test_set_up_is_described(built):
 def test_sampled_sweep_gets_sensitivity(tmp_path):
     variants = [f"a={i}" for i in range(12)]
     root = make_sweep(tmp_path, variants=variants, reps=2, sampled=True)
-    rep = report.build_report(root, tmp_path / "r.html", vendor="Beta")
+    rep = build_report(root, tmp_path / "r.html", vendor="Beta")
     sens = rep.tables["sensitivity"]
     assert set(sens.outcome) == {"Beta conversions", "all purchases"}
     assert sens.parameter.tolist() == ["p:a", "p:a"]
@@ -316,63 +190,23 @@ def test_sampled_sweep_gets_sensitivity(tmp_path):
 def test_bad_choices_are_input_errors(built, tmp_path, kwargs, field):
     root, _rep, _page = built
     with pytest.raises(ScenarioError) as exc:
-        report.build_report(root, tmp_path / "x.html", **kwargs)
+        build_report(root, tmp_path / "x.html", **kwargs)
     assert exc.value.field == field
 
 
 def test_missing_or_empty_folder_is_an_input_error(tmp_path):
     with pytest.raises(ScenarioError, match="no such folder"):
-        report.build_report(tmp_path / "nothing", tmp_path / "x.html")
+        build_report(tmp_path / "nothing", tmp_path / "x.html")
     with pytest.raises(ScenarioError, match="no sweep results"):
-        report.build_report(tmp_path, tmp_path / "x.html")
+        build_report(tmp_path, tmp_path / "x.html")
 
 
 # ------------------------------------------------------------------ answers first
-def budget_sweep(root: Path) -> Path:
-    """Two mixes of Alpha at two of Alpha's budgets (a strategy axis x a budget axis)."""
-    variants = (
-        "mix=A,budget=15000",
-        "mix=B,budget=15000",
-        "mix=A,budget=30000",
-        "mix=B,budget=30000",
-    )
-    make_sweep(root, variants=variants, reps=8)
-    sdir = root / "sweep=demo"
-    for f in sorted((sdir / "table=runs").glob("*.parquet")):
-        df = pq.read_table(f).to_pandas()
-        df["p:mix"] = df["variant"].str.extract(r"mix=(\w)")[0]
-        df["p:budget"] = df["variant"].str.extract(r"budget=(\d+)")[0].astype(float)
-        write_parquet(df, f)
-    info = json.loads((sdir / "sweep.json").read_text())
-    info["axes"] = [
-        {
-            "name": "mix",
-            "kind": "strategy",
-            "column": "p:mix",
-            "vendor": "Alpha",
-            "values": ["A", "B"],
-        },
-        {
-            "name": "budget",
-            "kind": "grid",
-            "column": "p:budget",
-            "paths": ["vendors.Alpha.weekly_budget"],
-            "values": [15000.0, 30000.0],
-        },
-    ]
-    info["strategies"] = {
-        "A": {"channel_mix": {"search": 1.0}},
-        "B": {"channel_mix": {"industry_media": 1.0}},
-    }
-    (sdir / "sweep.json").write_text(json.dumps(info))
-    return root
-
-
 @pytest.fixture(scope="module")
 def answered(tmp_path_factory):
     root = budget_sweep(tmp_path_factory.mktemp("budget"))
     out = root / "out" / "report.html"
-    rep = report.build_report(root, out)
+    rep = build_report(root, out)
     return root, rep, out.read_text(encoding="utf-8")
 
 
@@ -423,7 +257,7 @@ def test_the_answers_rank_by_a_chosen_metric_lowest_first_for_costs(answered):
     with the lowest mean cost per acquisition, and the sentence says 'lower'."""
     root, _rep, _page = answered
     out = root / "out_cpa" / "report.html"
-    rep = report.build_report(root, out, metric="cost_per_acquisition")
+    rep = build_report(root, out, metric="cost_per_acquisition")
     page = out.read_text(encoding="utf-8")
     ans = rep.tables["answers"]
     assert (ans.metric == "cost_per_acquisition").all() and len(ans) == 2
@@ -453,7 +287,7 @@ def test_no_clear_difference_is_worded_plainly(tmp_path):
     info = json.loads((sdir / "sweep.json").read_text())
     info["axes"][0]["vendor"] = "Beta"
     (sdir / "sweep.json").write_text(json.dumps(info))
-    rep = report.build_report(root, tmp_path / "r.html")
+    rep = build_report(root, tmp_path / "r.html")
     row = rep.tables["answers"].iloc[0]
     assert row.vendor == "Beta"
     if row.verdict != "clear":
@@ -472,8 +306,8 @@ def test_legends_never_cover_data_and_labels_name_the_whole_variant(answered):
         dict(zip(["mix=A,budget=15000", "mix=B,budget=15000"], variants, strict=True))
     )
     for fig in (
-        report.fig_conversions(s, variants),
-        report.fig_funnel(report.funnel_table(pd.DataFrame()), []) if False else None,
+        figures.fig_conversions(s, variants),
+        figures.fig_funnel(tables.funnel_table(pd.DataFrame()), []) if False else None,
     ):
         if fig is None:
             continue
@@ -502,7 +336,7 @@ def test_legends_never_cover_data_and_labels_name_the_whole_variant(answered):
 def test_vendor_filters_everything(tmp_path):
     root = budget_sweep(tmp_path)
     out = tmp_path / "alpha" / "report.html"
-    rep = report.build_report(root, out, vendor="Beta")
+    rep = build_report(root, out, vendor="Beta")
     page = out.read_text(encoding="utf-8")
     # only the set-up (the sweep's design: its axes) names the other vendor
     assert (
@@ -517,6 +351,8 @@ def test_vendor_filters_everything(tmp_path):
 
 
 def test_optimisation_results_in_the_folder_appear_as_a_section(tmp_path):
+    """The optimisation study's own section (analysis/studies/optimize/section.py)."""
+    pytest.importorskip("analysis.studies.optimize.section")
     root = budget_sweep(tmp_path)
     opt = root / "opt"
     opt.mkdir()
@@ -527,9 +363,9 @@ def test_optimisation_results_in_the_folder_appear_as_a_section(tmp_path):
         "setup": "8 trials",
     }
     (opt / "optimize.json").write_text(json.dumps(summary))
-    page = report.build_report(root, tmp_path / "r.html").html_path.read_text()
+    page = build_report(root, tmp_path / "r.html").html_path.read_text()
     assert "Mix optimisation: Alpha" in page and "search 100%" in page
-    page = report.build_report(root, tmp_path / "b.html", vendor="Beta").html_path.read_text()
+    page = build_report(root, tmp_path / "b.html", vendor="Beta").html_path.read_text()
     assert "Mix optimisation" not in page
 
 
@@ -545,7 +381,7 @@ def test_a_sampled_sweep_answers_over_its_sampled_conditions(tmp_path):
     f.write_text(sampled_sweep("sampled", replications=2, buyers=1000, weeks=78))
     out = tmp_path / "sweeps"
     run_sweep(load_sweep_file(f), out, workers=1, progress=False)
-    rep = report.build_report(out, tmp_path / "report.html")
+    rep = build_report(out, tmp_path / "report.html")
     page = (tmp_path / "report.html").read_text(encoding="utf-8")
     ans = rep.tables["answers"]
     assert len(ans) == 1 and ans.sampled.all() and ans.points.iloc[0] == 8

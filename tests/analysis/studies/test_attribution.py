@@ -11,7 +11,9 @@ import pytest
 from analysis.engine.design import replication_seed
 from analysis.engine.parts import load_table
 from analysis.stats import credit as cr
-from analysis.studies.lab import study as labmod
+from analysis.studies.lab import spec as lab_spec
+from analysis.studies.lab.render import format_lab, lab_figure
+from analysis.studies.lab.run import run_lab
 from sim.model import BuyerJourneyModel
 from sim.scenario import ScenarioError, load_scenario
 
@@ -69,7 +71,7 @@ def test_measured_credit_sums_to_conversions(null_scenario):
 
 
 def test_null_channel_has_zero_true_lift_but_measured_credit(null_scenario):
-    lab = labmod.run_lab(null_scenario, "Focal", reps=3)
+    lab = run_lab(null_scenario, "Focal", reps=3)
     conv = lab.conversions.pivot(
         index="replication", columns="counterfactual", values="conversions"
     )
@@ -82,7 +84,7 @@ def test_null_channel_has_zero_true_lift_but_measured_credit(null_scenario):
     # a channel that works: removing search costs Focal conversions, clearly
     search = lab.table.set_index("channel").loc["search"]
     assert search.true_lift_low > 0
-    assert "microblogs" in labmod.format_lab(lab.table)
+    assert "microblogs" in format_lab(lab.table)
     # incremental ROI: the null channel returns nothing, so it loses exactly what it costs
     weeks = null_scenario.weeks
     assert row.incremental_revenue == 0
@@ -95,7 +97,7 @@ def test_null_channel_has_zero_true_lift_but_measured_credit(null_scenario):
     assert search.incremental_roi == pytest.approx((added - cost) / cost)
     assert search.incremental_roi_low < search.incremental_roi < search.incremental_roi_high
     # the figure's legend covers no bar and no true-lift marker
-    fig = labmod.lab_figure(lab.table)
+    fig = lab_figure(lab.table)
     fig.canvas.draw()
     renderer = fig.canvas.get_renderer()
     ax = fig.axes[0]
@@ -156,62 +158,62 @@ def test_null_channel_counterfactual_is_identical_run(null_scenario):
 
 def test_input_errors(null_scenario):
     with pytest.raises(ScenarioError, match="no vendor named"):
-        labmod.run_lab(null_scenario, "Nobody", reps=1)
+        run_lab(null_scenario, "Nobody", reps=1)
     with pytest.raises(ScenarioError, match="at least 1"):
-        labmod.run_lab(null_scenario, "Focal", reps=0)
+        run_lab(null_scenario, "Focal", reps=0)
 
 
 # --------------------------------------------------------------------------- the lab as an experiment
 def test_lab_runs_are_seeded_like_sweeps_with_common_random_numbers(null_scenario):
-    exp = labmod.lab_experiment(null_scenario, "Focal", reps=3)
-    cfs = labmod.counterfactuals(null_scenario, "Focal")
+    exp = lab_spec.lab_experiment(null_scenario, "Focal", reps=3)
+    cfs = lab_spec.counterfactuals(null_scenario, "Focal")
     seeds: dict[int, set[int]] = {}
     for spec in exp.runs:
         seeds.setdefault(spec.replication, set()).add(spec.seed)
     # replication r: one seed, shared by the baseline and every counterfactual
     assert seeds == {r: {replication_seed(null_scenario.seed, r)} for r in range(3)}
     assert len({s.run_id for s in exp.runs}) == len(exp.runs) == 3 * (1 + len(cfs))
-    variants = labmod.lab_variants(null_scenario, "Focal")
+    variants = lab_spec.lab_variants(null_scenario, "Focal")
     assert [v.label for v in variants] == ["baseline", *cfs]
     for v in variants[1:]:  # a variant's changes make exactly the counterfactual scenario
         assert null_scenario.with_changes(v.changes) == cfs[v.label][0]
 
 
 def test_lab_resumes_and_gives_the_same_table_on_any_executor(null_scenario, tmp_path):
-    n = 1 + len(labmod.counterfactuals(null_scenario, "Focal"))
-    reference = labmod.run_lab(null_scenario, "Focal", reps=3)  # one worker, temporary folder
+    n = 1 + len(lab_spec.counterfactuals(null_scenario, "Focal"))
+    reference = run_lab(null_scenario, "Focal", reps=3)  # one worker, temporary folder
     runs = tmp_path / "runs"
-    first = labmod.run_lab(null_scenario, "Focal", reps=2, out=runs)
+    first = run_lab(null_scenario, "Focal", reps=2, out=runs)
     assert (first.outcome.already, first.outcome.ran) == (0, 2 * n)
-    more = labmod.run_lab(null_scenario, "Focal", reps=3, out=runs, workers=2)
+    more = run_lab(null_scenario, "Focal", reps=3, out=runs, workers=2)
     assert (more.outcome.already, more.outcome.ran) == (2 * n, n)  # only replication 2 ran
     pd.testing.assert_frame_equal(more.table, reference.table)
-    again = labmod.run_lab(null_scenario, "Focal", reps=3, out=runs)
+    again = run_lab(null_scenario, "Focal", reps=3, out=runs)
     assert again.outcome.ran == 0
     pd.testing.assert_frame_equal(again.table, reference.table)
 
 
 def test_lab_on_a_dask_local_cluster_gives_the_same_table(null_scenario, tmp_path):
     pytest.importorskip("distributed")
-    inline = labmod.run_lab(null_scenario, "Focal", reps=2)
-    dask = labmod.run_lab(null_scenario, "Focal", reps=2, out=tmp_path, workers=2, dask="local")
-    assert dask.outcome.ran == len(labmod.lab_experiment(null_scenario, "Focal", 2).runs)
+    inline = run_lab(null_scenario, "Focal", reps=2)
+    dask = run_lab(null_scenario, "Focal", reps=2, out=tmp_path, workers=2, dask="local")
+    assert dask.outcome.ran == len(lab_spec.lab_experiment(null_scenario, "Focal", 2).runs)
     pd.testing.assert_frame_equal(dask.table, inline.table)
 
 
 def test_a_failing_lab_run_is_a_row_and_the_table_uses_the_rest(
     null_scenario, tmp_path, monkeypatch
 ):
-    real = labmod.credit_rows
+    real = lab_spec.credit_rows
 
     def flaky(model, spec, vendor):
         if spec.replication == 1:
             raise RuntimeError("boom")
         return real(model, spec, vendor)
 
-    monkeypatch.setattr(labmod, "credit_rows", flaky)  # one worker: runs in this process
+    monkeypatch.setattr(lab_spec, "credit_rows", flaky)  # one worker: runs in this process
     runs = tmp_path / "runs"
-    lab = labmod.run_lab(null_scenario, "Focal", reps=3, out=runs)
+    lab = run_lab(null_scenario, "Focal", reps=3, out=runs)
     assert lab.failed == lab.outcome.failed == 1
     rows = load_table(runs, "runs")
     bad = rows[rows["status"] == "error"]
@@ -226,8 +228,6 @@ def test_a_failing_lab_run_is_a_row_and_the_table_uses_the_rest(
     assert search.true_lift == pytest.approx((ok["baseline"] - ok["search"]).mean())
     assert lab.table.attrs["reps"] == 2
     monkeypatch.undo()
-    retried = labmod.run_lab(null_scenario, "Focal", reps=3, out=runs, retry_failed=True)
+    retried = run_lab(null_scenario, "Focal", reps=3, out=runs, retry_failed=True)
     assert (retried.outcome.ran, retried.failed) == (1, 0)
-    pd.testing.assert_frame_equal(
-        retried.table, labmod.run_lab(null_scenario, "Focal", reps=3).table
-    )
+    pd.testing.assert_frame_equal(retried.table, run_lab(null_scenario, "Focal", reps=3).table)
