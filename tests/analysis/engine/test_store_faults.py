@@ -26,7 +26,7 @@ from analysis.engine.experiment import ChunkTask, DriverGone, run_chunk
 from analysis.engine.folders import FolderBusy, folder_lock
 from analysis.engine.parts import inspect_parts, load_table
 from analysis.engine.results import DuplicateRuns, load_sweep, query
-from analysis.reports.sweep_report import load as load_report
+from analysis.reports.sweep.data import load as load_report
 from analysis.studies.sweep.study import run_sweep, sweep_experiment
 from sim.scenario import ScenarioError
 from tests import builders
@@ -321,7 +321,7 @@ def test_a_bad_output_location_is_one_line_before_any_work(
 
     monkeypatch.setattr(ExecutionContext, "run", must_not_run)
     monkeypatch.setattr("sim.model.BuyerJourneyModel.__init__", must_not_run)
-    monkeypatch.setattr("analysis.reports.sweep_report.load", must_not_run)
+    monkeypatch.setattr("analysis.reports.sweep.data.load", must_not_run)
     out = make(tmp_path)
     if command == "report" and place == "an existing file":
         out = str(tmp_path)  # a folder where the page should go
