@@ -238,3 +238,29 @@ data_loop = {{ {loop}, tracking = {{ method = "reverse", attribution = "last_tou
 policy = "oracle"
 data_loop = {{ {loop} }}
 """
+
+
+def sweep_head(body: str = "", name: str = "x", scenario: str = "baseline.toml") -> str:
+    """The [sweep] table alone (a name and the base scenario), followed by `body`: the
+    start of a sweep file a test completes with the keys or tables it is about."""
+    return f"[sweep]\nname = '{name}'\nscenario = '{SCENARIOS / scenario}'\n{body}"
+
+
+def failing_sweep(name: str = "failing", replications: int = 2, weeks: int = 5) -> str:
+    """A grid sweep where one variant cannot run: buyers.count 11 and network.k 11 are
+    each valid alone, not together (a graph's k must be below the number of buyers), so
+    1 of 4 variants fails in every replication."""
+    return f"""
+[sweep]
+name = "{name}"
+scenario = "{SCENARIOS / "baseline.toml"}"
+replications = {replications}
+seed = 3
+
+[sweep.set]
+weeks = {weeks}
+
+[axes]
+"buyers.count" = [300, 11]
+"network.k" = [4, 11]
+"""

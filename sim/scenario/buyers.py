@@ -3,12 +3,20 @@ accounts (companies) they buy for, with their buying groups ([accounts])."""
 
 from __future__ import annotations
 
-import math
 from typing import Annotated
 
 from pydantic import Field, field_validator
 
-from sim.scenario.fields import MIN_POSITIVE, Frozen, NonNeg, Pos, Prob, Whole, rates_not_tiny
+from sim.scenario.fields import (
+    MIN_POSITIVE,
+    Frozen,
+    NonNeg,
+    Pos,
+    Prob,
+    Whole,
+    probabilities,
+    shares_sum_to_one,
+)
 from sim.scenario.messages import problem
 
 SENIORITIES: tuple[str, ...] = ("individual", "manager", "director", "vp", "c_level")
@@ -71,9 +79,7 @@ class Buyers(Frozen):
     @field_validator("seniority_shares")
     @classmethod
     def _shares_sum_to_one(cls, v: BySeniority) -> BySeniority:
-        total = sum(v.as_tuple())
-        if not math.isclose(total, 1.0, abs_tol=1e-6):
-            raise ValueError(f"shares must sum to 1 (they sum to {total:g})")
+        shares_sum_to_one(v.as_tuple())
         return v
 
     @field_validator("social_use", "need_rate")
@@ -81,10 +87,7 @@ class Buyers(Frozen):
     def _probabilities(cls, v: BySeniority) -> BySeniority:
         """social_use is a share of buyers and need_rate a weekly chance: above 1 they
         mean nothing (a need_rate above 1 would make the geometric wait NaN)."""
-        for level, x in zip(SENIORITIES, v.as_tuple(), strict=True):
-            if x > 1:
-                raise problem(f"must be a probability between 0 and 1, found {x:g}", level)
-        rates_not_tiny(v.as_tuple(), SENIORITIES)
+        probabilities(v.as_tuple(), SENIORITIES)
         return v
 
     @field_validator("budget")
@@ -147,9 +150,7 @@ class Accounts(Frozen):
     @field_validator("size_shares")
     @classmethod
     def _shares_sum_to_one(cls, v: BySize) -> BySize:
-        total = sum(v.as_tuple())
-        if not math.isclose(total, 1.0, abs_tol=1e-6):
-            raise ValueError(f"shares must sum to 1 (they sum to {total:g})")
+        shares_sum_to_one(v.as_tuple())
         return v
 
     @field_validator("group_size", "effort")
@@ -173,8 +174,5 @@ class Accounts(Frozen):
     @field_validator("need_rate")
     @classmethod
     def _probabilities(cls, v: BySize) -> BySize:
-        for size, x in zip(SIZE_CLASSES, v.as_tuple(), strict=True):
-            if x > 1:
-                raise problem(f"must be a probability between 0 and 1, found {x:g}", size)
-        rates_not_tiny(v.as_tuple(), SIZE_CLASSES)
+        probabilities(v.as_tuple(), SIZE_CLASSES)
         return v

@@ -7,6 +7,7 @@ the model never re-checks its input.
 
 from __future__ import annotations
 
+import math
 import numbers
 from typing import Annotated, Any
 
@@ -79,6 +80,22 @@ def rates_not_tiny(rates: tuple[float, ...], labels: tuple[str, ...]) -> None:
             raise problem(
                 f"must be 0 or at least {MIN_RATE:g} (a weekly chance), found {x:g}", label
             )
+
+
+def probabilities(values: tuple[float, ...], labels: tuple[str, ...]) -> None:
+    """Shares of buyers or weekly chances: at most 1 each (above, they mean nothing: a
+    need rate above 1 would make the geometric wait NaN), and 0 or at least MIN_RATE."""
+    for label, x in zip(labels, values, strict=True):
+        if x > 1:
+            raise problem(f"must be a probability between 0 and 1, found {x:g}", label)
+    rates_not_tiny(values, labels)
+
+
+def shares_sum_to_one(shares: tuple[float, ...]) -> None:
+    """Shares of a whole (of buyers, of accounts) sum to 1, within 1e-6."""
+    total = sum(shares)
+    if not math.isclose(total, 1.0, abs_tol=1e-6):
+        raise ValueError(f"shares must sum to 1 (they sum to {total:g})")
 
 
 def check_channel_names(names: Any) -> None:

@@ -15,25 +15,15 @@ import pandas as pd
 import pytest
 
 from analysis.engine.results import load_sweep
+from tests.builders import budget_sweep, grid_sweep, write
 
 from ..conftest import ROOT, SCENARIOS
 from .cli import cli
 
-SWEEP = f"""
-[sweep]
-name = "killme"
-scenario = "{SCENARIOS / "baseline.toml"}"
-replications = 12
-seed = 99
-
-[sweep.set]
-"buyers.count" = 600
-weeks = 30
-
-[axes]
-"vendors.SearchHeavy.weekly_budget" = [10000.0, 30000.0, 50000.0]
-"choice.status_quo" = [3.0, 4.0]
-"""
+#: 3 budgets x 24 replications: 72 runs of 600 buyers, long enough to be interrupted
+SWEEP = budget_sweep(
+    "killme", (10000.0, 30000.0, 50000.0), replications=24, buyers=600, weeks=30, seed=99
+)
 TABLES = ("runs", "vendors", "source_use")
 
 
@@ -90,17 +80,18 @@ def assert_same(out: Path, reference: dict) -> None:
         pd.testing.assert_frame_equal(got[table], reference[table])
 
 
-def test_validate_reports_sweep_files() -> None:
-    files = sorted(str(p) for p in SCENARIOS.glob("sweep_*.toml"))
+def test_validate_reports_sweep_files(tmp_path: Path) -> None:
+    tiny = write(tmp_path, grid_sweep("tiny", replications=3), "tiny.toml")
+    files = [str(tiny), *sorted(str(p) for p in SCENARIOS.glob("sweep_*.toml"))]
     r = cli("validate", *files)
     assert r.returncode == 0, r.stderr
-    assert "sweep channel_mix (60 runs)" in r.stdout
+    assert f"ok: {tiny}: sweep tiny (12 runs)" in r.stdout  # 2 x 2 variants x 3 replications
     assert len(r.stdout.strip().splitlines()) == len(files)
 
 
 def test_bad_sweep_file_gets_one_line_and_exit_2(tmp_path: Path) -> None:
     bad = tmp_path / "bad.toml"
-    bad.write_text(SWEEP.replace("replications = 12", "replications = 0"), encoding="utf-8")
+    bad.write_text(budget_sweep("bad", (1000.0,), replications=0), encoding="utf-8")
     for args in (("validate", str(bad)), ("sweep", str(bad), "--out", str(tmp_path / "o"))):
         r = cli(*args)
         assert r.returncode == 2

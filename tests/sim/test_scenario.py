@@ -41,12 +41,6 @@ def test_scenario_is_frozen(baseline) -> None:
         baseline.weeks = 3
 
 
-def test_baseline_has_four_distinct_strategies(baseline) -> None:
-    assert baseline.buyers.count == 5000 and baseline.weeks == 104
-    mixes = {tuple(sorted(v.channel_mix.items())) for v in baseline.vendors}
-    assert len(baseline.vendors) >= 4 and len(mixes) == len(baseline.vendors)
-
-
 def spend_of(vendor) -> dict[str, float]:
     """A vendor's week-0 spend by channel name."""
     return dict(zip(CHANNEL_NAMES, vendor.spend_by_channel(), strict=True))
@@ -105,9 +99,10 @@ def test_a_budget_without_a_channel_mix_is_refused() -> None:
 
 
 def test_with_changes_returns_a_new_validated_scenario(baseline) -> None:
+    before = baseline.model_dump()
     changed = baseline.with_changes({"buyers.count": 100, "vendors.AnalystLed.weekly_budget": 5.0})
     assert changed.buyers.count == 100 and changed.vendors[0].weekly_budget == 5.0
-    assert baseline.buyers.count == 5000
+    assert baseline.model_dump() == before  # the original is untouched
     with pytest.raises(ScenarioError, match="no vendor named 'Nobody'"):
         baseline.with_changes({"vendors.Nobody.price": 1.0})
     with pytest.raises(ScenarioError, match="buyers.count"):
@@ -706,7 +701,7 @@ def test_a_based_file_is_the_same_scenario_as_its_tables_written_in_full(tmp_pat
     """The merged scenario is validated like any file: written out whole (calibrate's
     calibrated.toml) it loads alone, with the same content hash (sweeps' run ids)."""
     from analysis.engine.design import scenario_hash
-    from analysis.studies.calibrate.study import scenario_toml
+    from analysis.engine.scenario_toml import scenario_toml
 
     p = files(tmp_path, base=BASE, top='[scenario]\nbase = "base.toml"\nseed = 9\n')
     merged = load_scenario(p["top"])
@@ -793,27 +788,3 @@ def test_an_error_inside_the_base_names_the_base_file(tmp_path: Path, capsys) ->
 def test_a_base_is_read_from_files_only() -> None:
     with pytest.raises(ScenarioError, match="scenario.base: a base file is read when"):
         scenario_from_dict({"scenario": {"base": "baseline.toml"}, "vendors": [VENDOR]})
-
-
-ON_THE_BASELINE = ("social_maturity", "twitter_vs_forums", "flighted_budgets")
-
-
-@pytest.mark.parametrize("name", ON_THE_BASELINE)
-def test_the_shipped_scenarios_are_on_the_calibrated_market(name: str, baseline) -> None:
-    """Each asks its own question (its vendors, horizon and seed) of the baseline's
-    calibrated market: buying groups and the fitted choice constants, as the baseline
-    has them now (read from it, so a re-fit carries over)."""
-    import tomllib
-
-    path = SCENARIOS / f"{name}.toml"
-    own = tomllib.loads(path.read_text())
-    sc = load_scenario(path)
-    assert sc.accounts == baseline.accounts and sc.accounts is not None
-    assert sc.choice.status_quo == baseline.choice.status_quo
-    assert sc.accounts.consensus == baseline.accounts.consensus
-    assert sc.buyers.sales_readiness_mean == baseline.buyers.sales_readiness_mean
-    assert sc.buyers == baseline.buyers and sc.organic == baseline.organic
-    assert sc.memory == baseline.memory and sc.market == baseline.market
-    assert sc.vendor_names() == tuple(v["name"] for v in own["vendors"])
-    assert not set(sc.vendor_names()) & set(baseline.vendor_names())
-    assert (sc.name, sc.weeks, sc.seed) == (name, own["scenario"]["weeks"], own["scenario"]["seed"])

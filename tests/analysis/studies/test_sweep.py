@@ -18,42 +18,12 @@ from analysis.engine.parts import remove_incomplete
 from analysis.engine.results import load_sweep, query
 from analysis.studies.sweep.study import run_sweep, sweep_experiment
 from sim.scenario import ScenarioError
+from tests.builders import failing_sweep, grid_sweep, sampled_sweep, sweep_head
 from tests.conftest import SCENARIOS, assert_one_line_error
 
-BASELINE = SCENARIOS / "baseline.toml"
-
-SMALL = f"""
-[sweep]
-name = "small"
-scenario = "{BASELINE}"
-replications = 3
-seed = 7
-samples = 2
-
-[sweep.set]
-"buyers.count" = 300
-weeks = 15
-
-[axes]
-"vendors.AnalystLed.weekly_budget" = [10000.0, 30000.0]
-sq = {{ path = "choice.status_quo", low = 2.5, high = 4.5 }}
-"""
-
-# buyers.count 11 and network.k 11 are each valid alone, not together: the run fails
-FAILING = f"""
-[sweep]
-name = "failing"
-scenario = "{BASELINE}"
-replications = 2
-seed = 3
-
-[sweep.set]
-weeks = 5
-
-[axes]
-"buyers.count" = [300, 11]
-"network.k" = [4, 11]
-"""
+#: 2 strategies x 2 sampled status-quo values x 3 replications: 12 runs of 300 buyers
+SMALL = sampled_sweep("small", replications=3, buyers=300, weeks=15, samples=2)
+FAILING = failing_sweep()
 
 
 def write(tmp_path: Path, text: str, name: str = "sweep.toml") -> Path:
@@ -78,7 +48,7 @@ def test_grid_times_samples_times_replications(tmp_path: Path) -> None:
     assert len(runs) == 4 * 3
     assert len({r.run_id for r in runs}) == len(runs)
     for v in sweep.variants():
-        assert 2.5 <= v.params["sq"] <= 4.5
+        assert 1.0 <= v.params["status_quo"] <= 2.5
         assert v.changes["buyers.count"] == 300
 
 
@@ -98,13 +68,17 @@ def test_run_ids_are_deterministic_and_do_not_depend_on_the_file_location(
     (tmp_path / "sub").mkdir()
     b = load_sweep_file(write(tmp_path / "sub", SMALL, "b.toml")).expand()
     assert [r.run_id for r in a] == [r.run_id for r in b]
-    more = load_sweep_file(write(tmp_path, SMALL.replace("replications = 3", "replications = 5")))
+    more = sampled_sweep("small", replications=5, buyers=300, weeks=15, samples=2)
+    more = load_sweep_file(write(tmp_path, more))
     assert {r.run_id for r in a} <= {r.run_id for r in more.expand()}
 
 
 def test_sobol_and_integer_ranges(tmp_path: Path) -> None:
-    text = SMALL.replace("samples = 2", 'samples = 4\nsampler = "sobol"').replace(
-        'sq = { path = "choice.status_quo", low = 2.5, high = 4.5 }',
+    text = sampled_sweep("small", samples=4).replace(
+        "samples = 4", 'samples = 4\nsampler = "sobol"'
+    )
+    text = text.replace(
+        'status_quo = { path = "choice.status_quo", low = 1.0, high = 2.5 }',
         'cpw = { path = "buyers.consultations_per_week", low = 1, high = 4 }',
     )
     sweep = load_sweep_file(write(tmp_path, text))
@@ -113,19 +87,15 @@ def test_sobol_and_integer_ranges(tmp_path: Path) -> None:
     assert len(sweep.variants()) == 2 * 4
 
 
-def test_channel_mix_example_swaps_whole_strategies_at_equal_budget() -> None:
-    sweep = load_sweep_file(SCENARIOS / "sweep_channel_mix.toml")
-    variants = sweep.variants()
-    assert [v.params["mix"] for v in variants] == [
-        "community_first",
-        "microblog_heavy",
-        "analyst_led",
-    ]
-    for v in variants:
+def test_a_strategy_axis_swaps_whole_strategies_at_equal_budget(tmp_path: Path) -> None:
+    sweep = load_sweep_file(write(tmp_path, grid_sweep()))
+    budget = {v.name: v.weekly_budget for v in sweep.scenario.vendors}["CommunityFirst"]
+    assert list(dict.fromkeys(v.params["mix"] for v in sweep.variants())) == ["forums", "analysts"]
+    for v in sweep.variants():
         sc = sweep.scenario.with_changes(v.changes)
-        challenger = next(x for x in sc.vendors if x.name == "Challenger")
-        assert challenger.weekly_budget == 30000.0
-        assert challenger.channel_mix == sweep.strategies[v.params["mix"]]["channel_mix"]
+        vendor = next(x for x in sc.vendors if x.name == "CommunityFirst")
+        assert vendor.weekly_budget == budget  # the strategy sets the mix only
+        assert vendor.channel_mix == sweep.strategies[v.params["mix"]]["channel_mix"]
 
 
 @pytest.mark.parametrize("path", sorted(SCENARIOS.glob("sweep_*.toml")), ids=lambda p: p.stem)
@@ -141,54 +111,42 @@ def test_each_example_sweep_loads_and_its_first_run_works(path: Path) -> None:
 
 # --------------------------------------------------------------------------- bad files
 BAD = [
-    ("[sweep]\nname='x'\nscenario='{b}'\nbogus=1", "sweep.bogus", "unknown key"),
-    ("[sweep]\nname='x'\nscenario='nope.toml'", "sweep.scenario", "not found"),
-    ("[sweep]\nname='x'\nscenario='{b}'\nreplications=0", "sweep.replications", ">= 1"),
-    ("[sweep]\nname='a b'\nscenario='{b}'", "sweep.name", "letters"),
+    (sweep_head("bogus = 1"), "sweep.bogus", "unknown key"),
+    (sweep_head(scenario="nope.toml"), "sweep.scenario", "not found"),
+    (sweep_head("replications = 0"), "sweep.replications", ">= 1"),
+    (sweep_head(name="a b"), "sweep.name", "letters"),
+    (sweep_head("[axes]\n'buyers.count' = []"), "axes.buyers.count", "non-empty"),
+    (sweep_head("[axes]\n'buyers.cuont' = [1]"), "axes.buyers.cuont", "unknown field"),
+    (sweep_head("[axes]\n'vendors.Nope.price' = [1.0]"), "axes.vendors.Nope.price", "no vendor"),
+    (sweep_head("[axes]\n'buyers.count' = [-5]"), "axes.buyers.count", ">="),
     (
-        "[sweep]\nname='x'\nscenario='{b}'\n[axes]\n'buyers.count'=[]",
-        "axes.buyers.count",
-        "non-empty",
-    ),
-    (
-        "[sweep]\nname='x'\nscenario='{b}'\n[axes]\n'buyers.cuont'=[1]",
-        "axes.buyers.cuont",
-        "unknown field",
-    ),
-    (
-        "[sweep]\nname='x'\nscenario='{b}'\n[axes]\n'vendors.Nope.price'=[1.0]",
-        "axes.vendors.Nope.price",
-        "no vendor",
-    ),
-    ("[sweep]\nname='x'\nscenario='{b}'\n[axes]\n'buyers.count'=[-5]", "axes.buyers.count", ">="),
-    (
-        "[sweep]\nname='x'\nscenario='{b}'\nsamples=4\n[axes]\nq={{path='choice.status_quo', low=3, high=2}}",
+        sweep_head("samples = 4\n[axes]\nq = {path = 'choice.status_quo', low = 3, high = 2}"),
         "axes.q",
         "low must be below",
     ),
     (
-        "[sweep]\nname='x'\nscenario='{b}'\n[axes]\nq={{path='choice.status_quo', low=2, high=3}}",
+        sweep_head("[axes]\nq = {path = 'choice.status_quo', low = 2, high = 3}"),
         "sweep.samples",
         ">= 1",
     ),
-    ("[sweep]\nname='x'\nscenario='{b}'\nsampler='grid'", "sweep.sampler", "lhs"),
+    (sweep_head("sampler = 'grid'"), "sweep.sampler", "lhs"),
     (
-        "[sweep]\nname='x'\nscenario='{b}'\n[axes]\nm={{vendor='Nope', strategies=['a']}}",
+        sweep_head("[axes]\nm = {vendor = 'Nope', strategies = ['a']}"),
         "axes.m.vendor",
         "AnalystLed",
     ),
     (
-        "[sweep]\nname='x'\nscenario='{b}'\n[axes]\nm={{vendor='AnalystLed', strategies=['a']}}",
+        sweep_head("[axes]\nm = {vendor = 'AnalystLed', strategies = ['a']}"),
         "axes.m.strategies",
         "unknown strategy",
     ),
     (
-        "[sweep]\nname='x'\nscenario='{b}'\n[strategies.a]\nchanel_mix={{search=1.0}}",
+        sweep_head("[strategies.a]\nchanel_mix = {search = 1.0}"),
         "strategies.a.chanel_mix",
         "unknown key",
     ),
-    ("[sweep]\nname='x'\nscenario='{b}'\n[sweep.set]\n'weeks'=0", "sweep.set.weeks", ">="),
-    ("[sweep\nname='x'", "", "not valid TOML"),
+    (sweep_head("[sweep.set]\nweeks = 0"), "sweep.set.weeks", ">="),
+    (sweep_head().replace("[sweep]", "[sweep"), "", "not valid TOML"),
 ]
 
 
@@ -196,7 +154,7 @@ BAD = [
 def test_bad_sweep_files_raise_one_clear_line(
     tmp_path: Path, text: str, field: str, words: str
 ) -> None:
-    path = write(tmp_path, text.format(b=BASELINE))
+    path = write(tmp_path, text)
     with pytest.raises(ScenarioError) as err:
         load_sweep_file(path)
     assert_one_line_error(err.value, path, field, words)
@@ -213,7 +171,7 @@ def small_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, pd.DataFra
     return {t: load_sweep(tmp / "out", t) for t in ("runs", "vendors", "source_use", "weekly")}
 
 
-def test_results_have_the_agreed_columns(small_runs: dict[str, pd.DataFrame]) -> None:
+def test_results_have_the_agreed_columns(small_runs: dict[str, pd.DataFrame], baseline) -> None:
     runs = small_runs["runs"]
     assert list(runs.columns[:9]) == [
         "sweep",
@@ -226,11 +184,12 @@ def test_results_have_the_agreed_columns(small_runs: dict[str, pd.DataFrame]) ->
         "error",
         "elapsed_s",
     ]
-    assert {"p:vendors.AnalystLed.weekly_budget", "p:sq", "journeys", "purchases"} <= set(runs)
+    assert {"p:mix", "p:status_quo", "journeys", "purchases"} <= set(runs)
     assert (runs["status"] == "ok").all() and len(runs) == 12
     vendors = small_runs["vendors"]
-    assert len(vendors) == 12 * 4
-    assert (vendors.groupby("run_id")["vendor"].nunique() == 4).all()
+    n_vendors = len(baseline.vendors)
+    assert len(vendors) == 12 * n_vendors
+    assert (vendors.groupby("run_id")["vendor"].nunique() == n_vendors).all()
     assert len(small_runs["weekly"]) == 12 * 15
 
 
