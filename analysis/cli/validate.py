@@ -61,7 +61,7 @@ def sweep(path: Path) -> str:
 
 def sensitivity(path: Path) -> str:
     """A sensitivity file."""
-    from analysis.studies.sensitivity.study import load_study
+    from analysis.studies.sensitivity.spec import load_study
 
     load_study(path)
     return "sensitivity study"
