@@ -11,7 +11,6 @@ import sys
 from analysis.cli.options import add_execution, add_out, add_quiet, add_retry_failed
 from analysis.engine.executors import default_workers
 from analysis.errors import stopped_message
-from analysis.studies.sweep.study import run_sweep, sweep_dir
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -28,6 +27,7 @@ def command(args: argparse.Namespace) -> int:
     """`python run.py sweep FILE --out DIR`: run what is missing, print one summary line."""
     from analysis.engine.design import load_sweep_file
     from analysis.engine.folders import check_out_dir
+    from analysis.studies.sweep.study import run_sweep, sweep_dir
 
     sweep = load_sweep_file(args.file)
     check_out_dir(args.out)  # before anything runs

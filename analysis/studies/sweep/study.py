@@ -1,26 +1,28 @@
-"""`python run.py sweep`: run a sweep file's design through the experiment engine.
+"""The sweep study (`python run.py sweep FILE --out DIR`): a sweep file's design run
+through the experiment engine, resumable.
 
-    python run.py sweep scenarios/sweep_channel_mix.toml --out results/sweeps
-    python run.py sweep FILE --out DIR --workers 2
-    python run.py sweep FILE --out DIR --dask local            # a Dask LocalCluster
-    python run.py sweep FILE --out DIR --dask tcp://host:8786  # an existing Dask cluster
+    from analysis.engine.design import load_sweep_file
+    from analysis.studies.sweep.study import run_sweep
 
-The design (validation, axes, sampling, seeds, run ids) is analysis.engine.design; what each run
-yields is analysis.engine.outcomes; running, chunked Parquet, resume and failure rows are
-analysis.engine.experiment. Results go to `DIR/sweep=<name>/` (see analysis.engine.results for the layout);
-re-running the same command on the same DIR runs only what is missing.
+    sweep = load_sweep_file("scenarios/sweep_channel_mix.toml")   # spec: one-line errors
+    outcome = run_sweep(sweep, "results/sweeps", workers=2)        # run: the engine's Outcome
+    # report: analysis.reports.sweep (`run.py report DIR`) reads what the sweep wrote
 
-Only light modules are imported at module level: run.py builds this parser for --help.
+The design (the sweep file, axes, sampling, seeds, run ids) is analysis.engine.design and
+analysis.engine.sweepfile; what each run yields is analysis.engine.outcomes; running,
+chunked Parquet, resume and failure rows are the engine's (analysis.engine.context).
+Results go to `DIR/sweep=<name>/` (see analysis.engine.results for the layout); running
+the same sweep on the same DIR again runs only what is missing.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from analysis.engine.design import Sweep
-    from analysis.engine.experiment import Experiment, Outcome
+from analysis.engine.context import run_experiment
+from analysis.engine.design import Sweep
+from analysis.engine.experiment import Experiment, Outcome
+from analysis.engine.outcomes import sweep_plan
 
 
 def sweep_dir(out: str | Path, sweep: Sweep) -> Path:
@@ -31,9 +33,6 @@ def sweep_dir(out: str | Path, sweep: Sweep) -> Path:
 def sweep_experiment(sweep: Sweep, weekly: bool | None = None) -> Experiment:
     """The sweep's run table with the sweep plan (weekly tables if asked or set in the
     file), ready for the engine."""
-    from analysis.engine.experiment import Experiment
-    from analysis.engine.outcomes import sweep_plan
-
     weekly = sweep.weekly if weekly is None else weekly
     return Experiment(
         name=f"sweep {sweep.name}",
@@ -60,12 +59,9 @@ def run_sweep(
     Returns:
         The engine's Outcome: runs in the sweep, already there, run now, failed.
     """
-    from analysis.engine.context import run_experiment
-
-    exp = sweep_experiment(sweep, weekly)
     weekly = sweep.weekly if weekly is None else weekly
     return run_experiment(
-        exp,
+        sweep_experiment(sweep, weekly),
         sweep_dir(out, sweep),
         workers=workers,
         dask=dask,
@@ -75,6 +71,3 @@ def run_sweep(
         info={**sweep.describe(), "weekly": weekly},
         info_file="sweep.json",
     )
-
-
-# ------------------------------------------------------------------------ command line
