@@ -68,3 +68,21 @@ def test_social_users_are_more_senior_with_bigger_budgets(buyers) -> None:
 @pytest.mark.parametrize("role", sorted(ROLES))
 def test_social_roles_are_drawn_at_their_rates(buyers, role: str) -> None:
     assert within_sampling_error(buyers[role], ROLES[role]), (role, buyers[role].mean())
+
+
+def test_the_shipped_baseline_carries_its_calibration_fit(baseline) -> None:
+    """A consistency check between two shipped files, not calibration: the baseline's free
+    parameters are the values `run.py calibrate` fitted (docs/calibration/baseline/
+    fit.json, whose fit.md shows every target inside its tolerance). It fails when one is
+    edited without the other: a changed default must come from a new fit."""
+    import json
+
+    from tests.conftest import ROOT
+
+    fit = json.loads((ROOT / "docs" / "calibration" / "baseline" / "fit.json").read_text())
+    assert set(fit["fitted"]) == set(baseline.calibration.free)
+    for path, value in fit["fitted"].items():
+        node = baseline
+        for part in path.split("."):
+            node = getattr(node, part)
+        assert node == pytest.approx(value, rel=1e-9), path
