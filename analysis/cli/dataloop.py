@@ -6,14 +6,12 @@ The command line of analysis.studies.dataloop: it parses and prints; the study c
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from analysis.cli.options import add_execution, add_out, add_quiet, int_arg
 
 if TYPE_CHECKING:
-    from analysis.studies.dataloop.spec import Study
-    from analysis.studies.dataloop.summary import StudyResult
+    pass
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -36,14 +34,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_quiet(parser)
 
 
-def run_study(study: Study, out: str | Path, **options: Any) -> StudyResult:
-    """The study (analysis.studies.dataloop.run.run_study), imported when it runs so that
-    the parser stays light."""
-    from analysis.studies.dataloop.run import run_study as run
-
-    return run(study, out, **options)
-
-
 def command(args: argparse.Namespace) -> int:
     """Run the study, print it, write DIR/dataloop.html and CSVs."""
     from analysis.engine.folders import check_out_dir
@@ -52,6 +42,7 @@ def command(args: argparse.Namespace) -> int:
     study = load_study(args.study)  # a bad file is one line before the study loads
     out = check_out_dir(args.out)
     from analysis.studies.dataloop.report import format_study, write_study
+    from analysis.studies.dataloop.run import run_study
 
     res = run_study(
         study,

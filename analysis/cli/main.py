@@ -19,7 +19,7 @@ from analysis.errors import Stopped, UsageError
 #: subcommand -> one-line help; its module is analysis.cli.<subcommand>
 COMMANDS: dict[str, str] = {
     "simulate": "run one scenario once (one seed) and print its tables",
-    "validate": "check a scenario or sweep file",
+    "validate": "check scenario, sweep and study files (sensitivity, optimisation, targets)",
     "summary": "a scenario's scorecard over replications, with 95%% intervals (the default "
     "command)",
     "sweep": "run a scenario sweep in parallel (processes or Dask)",

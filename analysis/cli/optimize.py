@@ -7,14 +7,12 @@ The command line of analysis.studies.optimize: it parses and prints; the study c
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from analysis.cli.options import add_execution, add_out, add_quiet, int_arg
 
 if TYPE_CHECKING:
-    from analysis.studies.optimize.optimizer import Result
-    from analysis.studies.optimize.spec import Spec
+    pass
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -30,14 +28,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_quiet(parser)
 
 
-def optimize(spec: Spec, out: str | Path, **options: Any) -> Result:
-    """The study (analysis.studies.optimize.optimizer.optimize), imported when it runs so
-    that the parser stays light."""
-    from analysis.studies.optimize.optimizer import optimize as run
-
-    return run(spec, out, **options)
-
-
 def command(args: argparse.Namespace) -> int:
     """`python run.py optimize FILE --out DIR`."""
     from analysis.engine.folders import check_out_dir
@@ -45,6 +35,7 @@ def command(args: argparse.Namespace) -> int:
 
     spec = load_spec(args.file, args.trials)  # a bad file is one line before the study loads
     check_out_dir(args.out)
+    from analysis.studies.optimize.optimizer import optimize
     from analysis.studies.optimize.report import summary_lines, write_outputs
 
     result = optimize(spec, args.out, workers=args.workers, dask=args.dask, progress=not args.quiet)

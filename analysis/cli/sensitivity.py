@@ -11,15 +11,13 @@ computes. The study's modules are imported when the command runs, not to build t
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from analysis.cli.options import add_execution, add_out, add_quiet, add_retry_failed, int_arg
 from analysis.studies.sensitivity import METHODS
 
 if TYPE_CHECKING:
-    from analysis.studies.sensitivity.run import Result
-    from analysis.studies.sensitivity.spec import Study
+    pass
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -37,20 +35,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_quiet(parser)
 
 
-def run_study(study: Study, out: Path, **options: Any) -> Result:
-    """The study's run (analysis.studies.sensitivity.run.run_study), imported when the
-    command runs."""
-    from analysis.studies.sensitivity.run import run_study as run
-
-    return run(study, out, **options)
-
-
 def command(args: argparse.Namespace) -> int:
     """Run what is missing, compute the indices, write the page; one summary line."""
     from analysis.engine.executors import default_workers
     from analysis.engine.folders import check_out_dir
     from analysis.engine.limits import check_memory
     from analysis.studies.sensitivity.report import summary_lines, write_outputs
+    from analysis.studies.sensitivity.run import run_study
     from analysis.studies.sensitivity.spec import load_study
 
     study = load_study(args.file, args.method, args.samples)

@@ -29,11 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from analysis.engine.limits import check_runs, check_sweep_memory
-
-# the study files' base scenario: other studies import these names from here
-from analysis.engine.sweepfile import StudyBase, read_sweep_file, study_scenario  # noqa: F401
-from analysis.engine.sweepfile import current_value as _current_value  # noqa: F401
-from analysis.engine.sweepfile import flatten_set as _flatten  # noqa: F401
+from analysis.engine.sweepfile import read_sweep_file
 from sim.scenario import Scenario
 
 

@@ -49,14 +49,20 @@ from pydantic import (
 )
 
 from analysis.engine.limits import MAX_AXIS_VALUES, check_runs
-from analysis.engine.studyfile import StudyModel, read_study_file, validate
+from analysis.engine.studyfile import (
+    StudyModel,
+    current_value,
+    read_study_file,
+    study_scenario,
+    validate,
+    with_set,
+)
 from sim.filekinds import SWEEP
 from sim.scenario import (
     MAX_SEED,
     Scenario,
     ScenarioError,
     VendorSpec,
-    load_scenario,
     problem,
     shown,
 )
@@ -296,85 +302,6 @@ class SweepFile(StudyModel):
             if axis.kind != "range":
                 n *= len(axis.values if axis.kind == "grid" else axis.strategies)
         return n
-
-
-# ----------------------------------------------------------------------------- a study's base
-@dataclass(frozen=True)
-class StudyBase:
-    """What a study file's base scenario entry gives: the scenario (with the `set`
-    changes, if applied), the file it came from and the flattened `set` changes."""
-
-    scenario: Scenario
-    path: Path
-    fixed: dict[str, Any]
-
-
-def study_scenario(
-    src: str, table: str, head: dict[str, Any], folder: Path, apply_set: bool = True
-) -> StudyBase:
-    """The base scenario a study file's [table] names (`scenario = "file"`, relative to
-    the study file's folder), with the table's `set` changes ("dotted.path" = value)
-    applied when `apply_set`. Sweeps, sensitivity, optimisation and DATA-loop studies all
-    read their base this way; every problem is one line naming `<table>.scenario` or
-    `<table>.set.<path>`."""
-    scen = head.get("scenario")
-    if not isinstance(scen, str) or not scen:
-        raise ScenarioError(
-            src,
-            f"{table}.scenario",
-            f'the base scenario file is needed, e.g. scenario = "baseline.toml" '
-            f"(found {shown(scen)})",
-        )
-    path = Path(scen) if Path(scen).is_absolute() else folder / scen
-    if not path.is_file():
-        raise ScenarioError(
-            src,
-            f"{table}.scenario",
-            f"scenario file {str(path)!r} not found (paths start at this file's folder)",
-        )
-    base = load_scenario(path)
-    if not apply_set:
-        return StudyBase(base, path, {})
-    scenario, fixed = with_set(src, table, head.get("set", {}), base)
-    return StudyBase(scenario, path, fixed)
-
-
-def with_set(src: str, table: str, changes: Any, base: Scenario) -> tuple[Scenario, dict[str, Any]]:
-    """`base` with a study file's [table.set] changes applied, and those changes
-    flattened; a problem names `<table>.set` or `<table>.set.<path>`."""
-    if not isinstance(changes, dict):
-        raise ScenarioError(src, f"{table}.set", 'must be a table of "dotted.path" = value')
-    fixed = flatten_set(changes)
-    try:
-        return base.with_changes(fixed), fixed
-    except ScenarioError as exc:
-        raise ScenarioError(src, f"{table}.set.{exc.field}", exc.problem) from None
-
-
-def flatten_set(table: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    """`{"buyers": {"count": 3}}` and `{"buyers.count": 3}` both give {"buyers.count": 3};
-    a channel_mix table stays whole (it replaces the vendor's mix)."""
-    out: dict[str, Any] = {}
-    for k, v in table.items():
-        key = f"{prefix}{k}"
-        if isinstance(v, dict) and not key.endswith("channel_mix"):
-            out.update(flatten_set(v, key + "."))
-        else:
-            out[key] = v
-    return out
-
-
-def current_value(base: Scenario, dotted: str) -> Any:
-    """The base scenario's value at a dotted path (None if it has none)."""
-    node: Any = base.model_dump()
-    for part in dotted.split("."):
-        if isinstance(node, list):
-            node = next((v for v in node if v.get("name") == part), None)
-        elif isinstance(node, dict):
-            node = node.get(part) if part != "vendors" else node["vendors"]
-        if node is None:
-            return None
-    return node
 
 
 # ----------------------------------------------------------------------------- reading

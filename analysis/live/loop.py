@@ -21,7 +21,7 @@ import pandas as pd
 
 from analysis.live.inputs import is_study_file
 from analysis.studies.dataloop import study as dl
-from analysis.studies.dataloop.truth import TRUTH_FILE, TruthError, pick_oracle, read_truth
+from analysis.studies.dataloop.truth import PER, TRUTH_FILE, TruthError, pick_oracle, read_truth
 from sim.channels import CHANNEL_NAMES
 from sim.scenario import Scenario, ScenarioError, load_scenario
 
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
 NO_TRUTH_NOTE = "true returns: run `run.py dataloop` and load its truth file"
 #: Returns are shown per this much spent (as in the study's report).
-RETURN_PER = 100_000.0
+RETURN_PER = PER
 
 
 @dataclass

@@ -385,13 +385,16 @@ def test_a_stopped_long_command_is_its_line_and_code(
 
     from analysis.errors import Stopped
 
-    module = importlib.import_module(f"analysis.cli.{command}")
+    where = {
+        "sensitivity": ("analysis.studies.sensitivity.run", "run_study"),
+        "optimize": ("analysis.studies.optimize.optimizer", "optimize"),
+        "dataloop": ("analysis.studies.dataloop.run", "run_study"),
+    }[command]
 
     def stops(*_args, **_kw):
         raise Stopped("interrupted: 3 of 9 runs are saved in DIR; run the same command again", 130)
 
-    name = {"sensitivity": "run_study", "optimize": "optimize", "dataloop": "run_study"}[command]
-    monkeypatch.setattr(module, name, stops)
+    monkeypatch.setattr(importlib.import_module(where[0]), where[1], stops)
     code = run.main([command, str(SCENARIOS / file), "--out", str(tmp_path / "out"), "--quiet"])
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 130

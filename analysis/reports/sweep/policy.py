@@ -20,11 +20,11 @@ from analysis.render.html import fig_to_img, html_table
 from analysis.reports.sweep.data import MAX_VARIANTS_SHOWN, SweepData, variant_order
 from analysis.reports.sweep.figures import fig_policy_mix
 from analysis.stats import compare
-from analysis.studies.dataloop.truth import TRUTH_FILE, find_truth, truth_at
+from analysis.studies.dataloop.truth import PER, TRUTH_FILE, find_truth, truth_at
 from sim.scenario import ScenarioError
 
 #: believed and true returns are shown per this much spend (as in `run.py dataloop`)
-RETURN_PER = 100_000.0
+RETURN_PER = PER
 
 
 def policy_vendor(d: SweepData, vendor: str | None) -> str | None:

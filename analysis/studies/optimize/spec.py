@@ -22,9 +22,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from analysis.engine.design import replication_seed, scenario_hash, study_scenario
+from analysis.engine.design import replication_seed, scenario_hash
 from analysis.engine.limits import check_memory
-from analysis.engine.studyfile import StudyModel, read_study_file, validate
+from analysis.engine.studyfile import StudyModel, read_study_file, study_scenario, validate
 from sim.channels import CHANNELS
 from sim.filekinds import OPTIMIZE
 from sim.scenario import MAX_NUMBER, MAX_SEED, Scenario, ScenarioError, Whole, problem, shown

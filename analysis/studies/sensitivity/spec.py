@@ -23,9 +23,16 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import Field, field_validator
 
-from analysis.engine.design import StudyBase, _current_value, _flatten, study_scenario
 from analysis.engine.limits import check_runs
-from analysis.engine.studyfile import StudyModel, read_study_file, validate
+from analysis.engine.studyfile import (
+    StudyBase,
+    StudyModel,
+    current_value,
+    flatten_set,
+    read_study_file,
+    study_scenario,
+    validate,
+)
 from analysis.studies.sensitivity import METHODS
 from analysis.studies.sensitivity.outcomes import outcome_problem
 from sim.filekinds import SENSITIVITY
@@ -106,7 +113,7 @@ class SensitivityFile(StudyModel):
             raise problem(
                 'needs at least one parameter: [parameters] "choice.status_quo" = [1.0, 2.5]'
             )
-        ranges = _flatten(value)
+        ranges = flatten_set(value)
         if len(ranges) > MAX_PARAMETERS:
             raise problem(f"{len(ranges)} parameters; at most {MAX_PARAMETERS}")
         for path, bounds in ranges.items():
@@ -288,7 +295,7 @@ def _parameters(
         where = f"parameters.{path}"
         if path in base.fixed:
             raise ScenarioError(src, where, "is also fixed in [sensitivity.set]; drop one")
-        current = _current_value(base.scenario, path)
+        current = current_value(base.scenario, path)
         if current is None or isinstance(current, dict | list | str | bool):
             raise ScenarioError(
                 src,
