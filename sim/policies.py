@@ -14,7 +14,7 @@ schedule, the live view or an adaptive policy, is costed right.
                      measured returns at a cadence
 
 An `oracle` vendor (`policy = "oracle"`) follows its schedule if it has one, else its
-static plan: analysis/dataloop.py plans it from counterfactual runs and writes the plans
+static plan: analysis/studies/dataloop/ plans it from counterfactual runs and writes the plans
 as its schedule. A policy with an `update(model, vendor_index)` method is called by
 `Vendor.step()` before `plan(week)` each week (it reads the model: the observations).
 """

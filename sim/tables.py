@@ -2,7 +2,7 @@
 
 buyers and vendors come from the state (sim/state.py); journeys, touches, weekly,
 source_use and spend from the recorders registered with the model (sim/recorders.py).
-Nothing here writes files; analysis/store.py and run.py do.
+Nothing here writes files; analysis/engine/store.py and run.py do.
 """
 
 from __future__ import annotations

@@ -17,12 +17,12 @@ import sys
 from pathlib import Path
 
 from analysis.cli.options import (
+    add_count,
     add_execution,
     add_out,
     add_overrides,
     add_quiet,
     add_retry_failed,
-    int_arg,
     load_with_overrides,
 )
 from analysis.errors import stopped_message
@@ -32,12 +32,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments of `run.py attribution`."""
     parser.add_argument("scenario", help="scenario TOML file")
     parser.add_argument("--vendor", help="vendor whose conversions to attribute (default: first)")
-    parser.add_argument(
-        "--reps",
-        type=int_arg("--reps", maximum=10_000),
-        default=10,
-        help="paired replications (default 10)",
-    )
+    add_count(parser, "--reps", "paired replications (default 10)", default=10, minimum=1)
     add_execution(parser, default=1)
     add_overrides(parser)
     add_out(

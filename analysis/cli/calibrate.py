@@ -9,12 +9,12 @@ import argparse
 from pathlib import Path
 
 from analysis.cli.options import (
+    add_count,
     add_execution,
     add_out,
     add_overrides,
     add_quiet,
     add_retry_failed,
-    int_arg,
 )
 from analysis.studies.calibrate.spec import (
     DEFAULT_MAX_EVALS,
@@ -37,23 +37,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="a free parameter and its range, e.g. choice.status_quo=1:5 (repeatable; "
         "replaces the scenario's [calibration] free table)",
     )
-    parser.add_argument(
+    add_count(
+        parser,
         "--replications",
-        type=int_arg("--replications", minimum=1, maximum=10_000),
-        default=DEFAULT_REPLICATIONS,
         help=f"replications per point, the same seeds at every point (default {DEFAULT_REPLICATIONS})",
+        default=DEFAULT_REPLICATIONS,
+        minimum=1,
     )
-    parser.add_argument(
+    add_count(
+        parser,
         "--validation",
-        type=int_arg("--validation", minimum=2, maximum=10_000),
-        default=DEFAULT_VALIDATION,
         help=f"fresh replications at the fitted point for the report (default {DEFAULT_VALIDATION})",
+        default=DEFAULT_VALIDATION,
     )
-    parser.add_argument(
+    add_count(
+        parser,
         "--max-evals",
-        type=int_arg("--max-evals", minimum=1, maximum=100_000),
-        default=DEFAULT_MAX_EVALS,
         help=f"most parameter points to evaluate (default {DEFAULT_MAX_EVALS})",
+        default=DEFAULT_MAX_EVALS,
+        minimum=1,
+        maximum=100_000,
     )
     add_overrides(parser)
     add_execution(parser, default=None)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from analysis.cli.options import add_execution, add_out, add_quiet, int_arg
+from analysis.cli.options import add_count, add_execution, add_out, add_quiet
 
 if TYPE_CHECKING:
     pass
@@ -20,15 +20,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "study", help="study file (a sweep file over policies: scenarios/data_loop.toml)"
     )
     add_out(parser)
-    parser.add_argument(
-        "--reps",
-        type=int_arg("--reps", minimum=2, maximum=10_000),
-        help="paired replications (default: the file's)",
-    )
-    parser.add_argument(
-        "--oracle-reps",
-        type=int_arg("--oracle-reps", minimum=2, maximum=10_000),
-        help="planning replications of each oracle adjustment (default: --reps)",
+    add_count(parser, "--reps", "paired replications (default: the file's)")
+    add_count(
+        parser, "--oracle-reps", "planning replications of each oracle adjustment (default: --reps)"
     )
     add_execution(parser, default=None)
     add_quiet(parser)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from analysis.cli.options import add_execution, add_out, add_quiet, int_arg
+from analysis.cli.options import add_count, add_execution, add_out, add_quiet
 
 if TYPE_CHECKING:
     pass
@@ -19,11 +19,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments of `python run.py optimize`."""
     parser.add_argument("file", help="optimisation TOML file (scenarios/optimize_*.toml)")
     add_out(parser)
-    parser.add_argument(
-        "--trials",
-        type=int_arg("--trials", minimum=1, maximum=100_000),
-        help="trials to run (default: the file's)",
-    )
+    add_count(parser, "--trials", "trials to run (default: the file's)", minimum=1, maximum=100_000)
     add_execution(parser, default=None)
     add_quiet(parser)
 

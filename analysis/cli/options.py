@@ -68,16 +68,18 @@ def add_overrides(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--weeks", type=int_arg("--weeks"), help="override the horizon")
 
 
-def add_reps(
+def add_count(
     parser: argparse.ArgumentParser,
+    flag: str,
     help: str,
     default: int | None = None,
     minimum: int = 2,
-    flag: str = "--reps",
+    maximum: int = 10_000,
 ) -> None:
-    """--reps (or another replication count): a whole number of replications."""
-    parser.add_argument(flag, type=int_arg(flag, minimum=minimum, maximum=10_000), default=default,
-                        help=help)  # fmt: skip
+    """A count flag (--reps, --replications, --trials, --samples ...): a whole number in
+    [minimum, maximum], the error naming the flag."""
+    parser.add_argument(flag, type=int_arg(flag, minimum=minimum, maximum=maximum),
+                        default=default, help=help)  # fmt: skip
 
 
 def add_execution(parser: argparse.ArgumentParser, default: int | None = None) -> None:

@@ -13,7 +13,13 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from analysis.cli.options import add_execution, add_out, add_quiet, add_retry_failed, int_arg
+from analysis.cli.options import (
+    add_count,
+    add_execution,
+    add_out,
+    add_quiet,
+    add_retry_failed,
+)
 from analysis.studies.sensitivity import METHODS
 
 if TYPE_CHECKING:
@@ -25,10 +31,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", help="sensitivity TOML file (see scenarios/sensitivity_*.toml)")
     add_out(parser)
     parser.add_argument("--method", choices=METHODS, help="sobol or morris (default: the file's)")
-    parser.add_argument(
+    add_count(
+        parser,
         "--samples",
-        type=int_arg("--samples", minimum=2, maximum=1 << 16),
         help="base samples (sobol, a power of 2) or trajectories (morris); default: the file's",
+        maximum=1 << 16,
     )
     add_execution(parser, default=None)
     add_retry_failed(parser)

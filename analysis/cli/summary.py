@@ -10,7 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from analysis.cli.options import add_execution, add_overrides, add_quiet, int_arg
+from analysis.cli.options import add_count, add_execution, add_overrides, add_quiet
 from analysis.paths import BASELINE
 from analysis.studies.summary.study import DEFAULT_REPS, format_replicated, run_replicated
 
@@ -18,12 +18,7 @@ from analysis.studies.summary.study import DEFAULT_REPS, format_replicated, run_
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments of `python run.py summary`."""
     parser.add_argument("scenario", nargs="?", default=str(BASELINE), help="scenario TOML file")
-    parser.add_argument(
-        "--reps",
-        type=int_arg("--reps", minimum=2, maximum=10_000),
-        default=DEFAULT_REPS,
-        help=f"replications (default {DEFAULT_REPS})",
-    )
+    add_count(parser, "--reps", help=f"replications (default {DEFAULT_REPS})", default=DEFAULT_REPS)
     add_overrides(parser)
     add_execution(parser, default=None)
     add_quiet(parser)

@@ -64,7 +64,7 @@ class Plan(Frozen):
 
 #: The vendors' policies (docs/model.md §5, §5a): static (the default) follows the
 #: vendor's fields (and schedule); data_loop measures with its tracking and adjusts its
-#: mix; oracle follows its schedule (planned by analysis/dataloop.py) or else stays static.
+#: mix; oracle follows its schedule (planned by analysis/studies/dataloop/) or else stays static.
 POLICIES: tuple[str, ...] = ("static", "data_loop", "oracle")
 TRACKING_METHODS: tuple[str, ...] = ("forward", "point_of_sale", "reverse", "perfect")
 ATTRIBUTIONS: tuple[str, ...] = ("last_touch", "first_touch", "linear")

@@ -19,7 +19,7 @@ VENDORS = ("Alpha", "Beta")
 def make_sweep(
     root: Path, variants=("community-first", "microblog-heavy"), reps=6, sampled=False, seed=1
 ) -> Path:
-    """A sweep folder in the layout of analysis/sweep.py, with one failed run."""
+    """A sweep folder in the layout of analysis/studies/sweep/study.py, with one failed run."""
     rng = np.random.default_rng(seed)
     sdir = root / "sweep=demo"
     runs, vendors, source, weekly = [], [], [], []
