@@ -8,6 +8,7 @@ together); imports under `if TYPE_CHECKING:` do not (they never run).
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -204,3 +205,22 @@ def test_argparse_is_imported_only_by_the_command_line() -> None:
         if any("argparse" in n for n in _imported_names(tree, name, f.name == "__init__.py")):
             users.append(name)
     assert users and all(u.startswith("analysis.cli") for u in users), users
+
+
+#: the line count past which a module is taken to do more than one job
+MODULE_LIMIT = 600
+
+
+def documented_exceptions() -> set[str]:
+    """Modules docs/architecture.md lets grow past MODULE_LIMIT (its size table's rows)."""
+    text = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    return {m.group(1) for m in re.finditer(r"^\| `((?:sim|analysis)/[\w/]+\.py)` \|", text, re.M)}
+
+
+def test_no_module_grows_past_the_limit_unless_the_architecture_says_why() -> None:
+    big = {
+        str(f.relative_to(ROOT))
+        for f in module_files().values()
+        if len(f.read_text(encoding="utf-8").splitlines()) > MODULE_LIMIT
+    }
+    assert big <= documented_exceptions(), sorted(big - documented_exceptions())
