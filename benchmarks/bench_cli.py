@@ -12,8 +12,9 @@ pandas, matplotlib, Dask), read with `python -X importtime`. Two conditions:
 - compiled: the set-up compiles every installed package and the project to bytecode at
   install time (scripts/setup.sh: `uv pip install --compile-bytecode`, compileall);
 - not compiled: as before that change, on a machine where PYTHONDONTWRITEBYTECODE is
-  set: every start recompiles numpy, scipy, pandas and Mesa from source (simulated here
-  with an empty PYTHONPYCACHEPREFIX, so no compiled file is found).
+  set: every start recompiles numpy, scipy, pandas, Mesa and the project from source. It
+  is measured in a scratch virtual environment made here with uv, the project and its
+  packages installed as the set-up did before (no bytecode), and a copy of run.py.
 
 Target: `--help` and `validate` under 1 s. Writes benchmarks/results/cli.md.
 """
@@ -23,6 +24,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -40,18 +42,20 @@ COMMANDS: dict[str, list[str]] = {
         "validate",
         "scenarios/sweep_sensitivity.toml",
     ],
-    "run.py summary (baseline, 10 replications)": ["summary", "--quiet"],
+    "run.py summary (baseline, 10 replications)": ["summary", "scenarios/baseline.toml", "--quiet"],
 }
 #: commands that must start in under TARGET_S seconds
 LIGHT = ("run.py --help", "run.py validate")
 TARGET_S = 1.0
 
 
-def wall_seconds(args: list[str], env: dict[str, str]) -> float:
-    """Wall-clock seconds of `python run.py ARGS` in a fresh process (must succeed)."""
+def wall_seconds(args: list[str], condition: tuple[list[str], dict[str, str]]) -> float:
+    """Wall-clock seconds of `python run.py ARGS` in a fresh process (must succeed);
+    `condition` is (the interpreter and run.py to start, the environment)."""
+    command, env = condition
     started = time.perf_counter()
     subprocess.run(
-        [sys.executable, str(ROOT / "run.py"), *args],
+        [*command, *args],
         cwd=ROOT,
         check=True,
         stdout=subprocess.DEVNULL,
@@ -79,27 +83,44 @@ def heavy_imports(args: list[str]) -> list[str]:
     return sorted(found)
 
 
-def conditions(empty_cache: str) -> dict[str, dict[str, str]]:
-    """The environments of the two conditions (see the module doc)."""
-    base = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
-    base.pop("PYTHONPYCACHEPREFIX", None)
+def uncompiled(scratch: Path) -> list[str]:
+    """A virtual environment in `scratch` with the project and its packages installed
+    without bytecode (the set-up before it compiled them), and a copy of run.py that
+    imports the project from there; returns the command that starts it."""
+    uv = Path(sys.executable).parent / "uv"
+    venv = scratch / "venv"
+    python = venv / "bin" / "python"
+    subprocess.run([str(uv), "venv", "-q", "--python", sys.executable, str(venv)], check=True)
+    subprocess.run([str(uv), "pip", "install", "-q", "--python", str(python), str(ROOT)],
+                   check=True)  # fmt: skip
+    app = scratch / "app"
+    app.mkdir()
+    shutil.copy(ROOT / "run.py", app / "run.py")
+    return [str(python), str(app / "run.py")]
+
+
+def conditions(scratch: Path) -> dict[str, tuple[list[str], dict[str, str]]]:
+    """The two conditions (see the module doc): the command that starts run.py, and its
+    environment (PYTHONDONTWRITEBYTECODE set in both)."""
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    env.pop("PYTHONPYCACHEPREFIX", None)
     return {
-        "compiled": base,
-        "not compiled": {**base, "PYTHONPYCACHEPREFIX": empty_cache},
+        "compiled": ([sys.executable, str(ROOT / "run.py")], env),
+        "not compiled": (uncompiled(scratch), env),
     }
 
 
 def measure(repeats: int) -> list[tuple[str, str, float, float, float, list[str]]]:
     """(command, condition, median, min, max, heavy modules) for every pair."""
     rows = []
-    with tempfile.TemporaryDirectory(prefix="bjs-no-pyc-") as empty:
-        envs = conditions(empty)
+    with tempfile.TemporaryDirectory(prefix="bjs-no-pyc-") as scratch:
+        envs = conditions(Path(scratch))
         for label, argv in COMMANDS.items():
             heavy = heavy_imports(argv)
-            for cond, env in envs.items():
-                wall_seconds(argv, env)  # warm the file cache
+            for cond, how in envs.items():
+                wall_seconds(argv, how)  # warm the file cache
                 n = repeats if argv[0] != "summary" else max(3, repeats // 2)
-                times = [wall_seconds(argv, env) for _ in range(n)]
+                times = [wall_seconds(argv, how) for _ in range(n)]
                 median = statistics.median(times)
                 rows.append((label, cond, median, min(times), max(times), heavy))
                 print(f"{label} [{cond}]: median {median:.2f} s "
@@ -138,8 +159,8 @@ def main() -> int:
         "- compiled: the set-up now compiles every installed package and the project to "
         "bytecode at install time (`uv pip install --compile-bytecode`, `compileall`);",
         "- not compiled: as before, where PYTHONDONTWRITEBYTECODE is set and the packages "
-        "carry no bytecode: every start recompiles numpy, scipy, pandas and Mesa (measured "
-        "with an empty PYTHONPYCACHEPREFIX).",
+        "carry no bytecode: every start recompiles numpy, scipy, pandas, Mesa and the "
+        "project (a scratch venv installed without bytecode, as the set-up did before).",
         "",
         "| command | bytecode | median (s) | min (s) | max (s) | heavy modules loaded |",
         "|---|---|---:|---:|---:|---|",

@@ -16,7 +16,7 @@ from analysis.cli.options import (
     add_quiet,
     add_retry_failed,
 )
-from analysis.studies.calibrate.spec import (
+from analysis.studies.calibrate import (
     DEFAULT_MAX_EVALS,
     DEFAULT_REPLICATIONS,
     DEFAULT_VALIDATION,

@@ -1,0 +1,13 @@
+"""Calibration (`python run.py calibrate SCENARIO --targets FILE --out DIR`): fit a
+scenario's free parameters to published targets by simulated method of moments. The
+Python API is analysis.studies.calibrate.study; the modules: spec (free parameters, the
+set-up), targets (the targets file), moments (what a run measures), fit (the search over
+one execution context), report (fit.md, fit.html, fit.json, calibrated.toml).
+
+Only the command line's defaults live here, so that `run.py --help` imports nothing else.
+"""
+
+#: defaults of the command line
+DEFAULT_REPLICATIONS = 10
+DEFAULT_VALIDATION = 20
+DEFAULT_MAX_EVALS = 40

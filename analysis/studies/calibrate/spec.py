@@ -29,10 +29,11 @@ if TYPE_CHECKING:
     from analysis.studies.calibrate.targets import Targets
     from sim.scenario import Scenario
 
-#: defaults of the command line
-DEFAULT_REPLICATIONS = 10
-DEFAULT_VALIDATION = 20
-DEFAULT_MAX_EVALS = 40
+from analysis.studies.calibrate import (  # noqa: F401 - the command line's defaults
+    DEFAULT_MAX_EVALS,
+    DEFAULT_REPLICATIONS,
+    DEFAULT_VALIDATION,
+)
 
 
 @dataclass(frozen=True)
