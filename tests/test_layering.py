@@ -224,3 +224,25 @@ def test_no_module_grows_past_the_limit_unless_the_architecture_says_why() -> No
         if len(f.read_text(encoding="utf-8").splitlines()) > MODULE_LIMIT
     }
     assert big <= documented_exceptions(), sorted(big - documented_exceptions())
+
+
+HELP_PROBE = """
+import contextlib, io, sys
+sys.path.insert(0, {root!r})
+import run
+with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):
+    run.main(["--help"])
+print(",".join(sorted({{m.split(".")[0] for m in sys.modules}} & {{"numpy", "pydantic", "scipy"}})))
+"""
+
+
+def test_help_builds_every_parser_without_numpy_or_pydantic() -> None:
+    """`run.py --help` builds every subcommand's parser from the command-line modules
+    alone: a study's defaults live in its package's light __init__, never in its spec."""
+    import subprocess
+    import sys
+
+    code = HELP_PROBE.format(root=str(ROOT))
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == ""
