@@ -91,7 +91,10 @@ def uncompiled(scratch: Path) -> list[str]:
     venv = scratch / "venv"
     python = venv / "bin" / "python"
     subprocess.run([str(uv), "venv", "-q", "--python", sys.executable, str(venv)], check=True)
-    subprocess.run([str(uv), "pip", "install", "-q", "--python", str(python), str(ROOT)],
+    src = scratch / "src"  # a copy, so that the build leaves nothing in the checkout
+    shutil.copytree(ROOT, src, ignore=shutil.ignore_patterns(".venv", ".git", "results", "tests",
+                                                              "__pycache__", "build"))  # fmt: skip
+    subprocess.run([str(uv), "pip", "install", "-q", "--python", str(python), str(src)],
                    check=True)  # fmt: skip
     app = scratch / "app"
     app.mkdir()
