@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from analysis.engine.writer import write_with
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -245,12 +247,7 @@ def drop_failed_runs(out_dir: Path) -> int:
         if len(kept) == 0:
             _remove_chunk(out_dir, f.name)
         else:
-            tmp = f.with_name(f".{f.name}.{os.getpid()}.tmp")
-            try:
-                pq.write_table(kept, tmp, compression="zstd")
-                os.replace(tmp, f)
-            finally:
-                tmp.unlink(missing_ok=True)
+            write_with(f, lambda tmp, kept=kept: pq.write_table(kept, tmp, compression="zstd"))
     return removed
 
 

@@ -18,3 +18,14 @@ def cli(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
         text=True,
         timeout=300,
     )
+
+
+def default_ctrl_c() -> None:
+    """In a child about to run a command: Ctrl-C (SIGINT) acts as in a terminal.
+
+    A test runner started in the background (`nohup ... &`, some CI runners) inherits
+    SIGINT ignored, and so would every command it starts: Python then never raises
+    KeyboardInterrupt. The tests that press Ctrl-C start their command with this."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

@@ -10,7 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from ..conftest import ROOT
-from .cli import cli
+from .cli import cli, default_ctrl_c
 
 
 def test_no_arguments_runs_the_baseline_over_replications_with_intervals() -> None:
@@ -200,7 +200,8 @@ def test_an_interrupted_simulate_leaves_no_partial_touch_table(tmp_path: Path) -
 
     out = tmp_path / "res"
     cmd = [sys.executable, str(ROOT / "run.py"), "simulate", "--buyers", "200000", "--quiet"]
-    proc = subprocess.Popen([*cmd, "--out", str(out)], cwd=ROOT, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen([*cmd, "--out", str(out)], cwd=ROOT, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=default_ctrl_c)  # fmt: skip
     deadline = time.time() + 60
     while not list(out.glob(".touches.parquet.*.tmp")) and time.time() < deadline:
         time.sleep(0.05)  # wait until the first week chunk is being written

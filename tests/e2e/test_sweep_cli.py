@@ -18,7 +18,7 @@ from analysis.engine.results import load_sweep
 from tests.builders import budget_sweep, grid_sweep, write
 
 from ..conftest import ROOT, SCENARIOS
-from .cli import cli
+from .cli import cli, default_ctrl_c
 
 #: 3 budgets x 24 replications: 72 runs of 600 buyers, long enough to be interrupted
 SWEEP = budget_sweep(
@@ -36,6 +36,7 @@ def start(*args: str) -> subprocess.Popen:
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,
+        preexec_fn=default_ctrl_c,
     )
 
 

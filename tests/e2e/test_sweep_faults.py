@@ -19,7 +19,7 @@ from analysis.engine.results import load_sweep
 from tests import builders
 
 from ..conftest import ROOT
-from .cli import cli
+from .cli import cli, default_ctrl_c
 
 SWEEP = builders.budget_sweep(
     "faults", (10000.0, 30000.0, 50000.0), replications=20, buyers=600, weeks=30
@@ -44,6 +44,7 @@ def start(sweep_file: Path, out: Path, *extra: str) -> subprocess.Popen:
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,
+        preexec_fn=default_ctrl_c,
     )
 
 
