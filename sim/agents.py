@@ -46,9 +46,11 @@ class Vendor(mesa.Agent):
         learns (an `update(model, vendor_index)` method: the DATA loop) looks at the
         model first."""
         update = getattr(self.policy, "update", None)
-        if update is not None:
+        if update is not None and not self.model.spinning:  # no learning in the spin-up
             update(self.model, self.index)
         plan = self.policy.plan(self.model.week)
+        if not self.model.market.present[self.index]:  # not in the market: no spend (§5b)
+            plan = Plan((0.0,) * len(plan.spend), 0.0)
         self.model.market.set_plan(self.index, plan.spend_array(), plan.social_selling)
 
     def use(self, policy: Policy) -> None:

@@ -62,3 +62,10 @@ class Calendar:
         near = weeks < until
         self._far_weeks, self._far_buyers = [weeks[~near]], [buyers[~near]]
         self._file(weeks[near], buyers[near])
+
+    def shift(self, by: int) -> None:
+        """Count every filed week `by` weeks earlier (the end of the spin-up becomes
+        week 0): what is due in week w is due in week w - by."""
+        self._weeks = defaultdict(list, {w - by: parts for w, parts in self._weeks.items()})
+        self._far_weeks = [w - by for w in self._far_weeks]
+        self._filed_until -= by

@@ -32,6 +32,7 @@ from sim.processes import CORE_STREAMS, Process, Week, default_processes
 from sim.processes.needs import file_first_needs
 from sim.recorders import Recorder, default_recorders
 from sim.scenario import Scenario, ScenarioError
+from sim.spinup import spin_up
 from sim.state import VendorState, draw_population
 
 _MISSING = object()
@@ -81,10 +82,17 @@ class BuyerJourneyModel(mesa.Model):
             scenario, len(self.vendors), self.streams["population"]
         )
         self._setup_graph()
+        self._track_v3(scenario)
         file_first_needs(self)
+        #: the spin-up is playing (sim/spinup.py): nothing is recorded, measured or learnt
+        self.spinning = False
+        self.spin_up_weeks = 0
+        self._enter = np.array([v.enter_week for v in scenario.vendors])
+        self._exit = np.array([v.exit_week or np.iinfo(np.int64).max for v in scenario.vendors])
         self.processes: list[Process] = []
         for p in default_processes() if processes is None else processes:
             self.add_process(p)
+        spin_up(self, scenario.market.spin_up_weeks)
         self.recorders: list[Recorder] = []
         for r in default_recorders(record_touches) if recorders is None else recorders:
             self.add_recorder(r)
@@ -112,6 +120,14 @@ class BuyerJourneyModel(mesa.Model):
         self.adjacency = ref.adjacency
         self._grid = None
         self.buyer_agents = create_buyers(self, self.buyers.n)
+
+    def _track_v3(self, sc: Scenario) -> None:
+        """Allocate what market v3's rules keep (only for the rules the scenario uses)."""
+        deals = any(v.contract_value is not None for v in sc.vendors)
+        if sc.consideration.on or sc.referrals.strict or deals:
+            self.accounts.track_consideration(self.market.n)
+        if sc.referrals.strict:
+            self.buyers.outside_opinion = np.zeros_like(self.buyers.neighbour_opinion)
 
     @property
     def grid(self):
@@ -161,10 +177,24 @@ class BuyerJourneyModel(mesa.Model):
     def step(self) -> None:
         """One week: vendors put their plans in force and pay for them, then the week's
         processes run in order and the recorders take note."""
+        week = self.play_week()
+        for recorder in self.recorders:
+            recorder.record(self, week)
+        self.week += 1
+        if self.week >= self.horizon:
+            self.running = False
+            for recorder in self.recorders:
+                recorder.finish(self)
+
+    def play_week(self) -> Week:
+        """The week's play without the recorders: who is in the market, the vendors'
+        plans and their cost, then the processes in order (the spin-up plays these)."""
+        calendar_week = self.week - self.spin_up_weeks if self.spinning else self.week
+        self.market.present[:] = (self._enter <= calendar_week) & (calendar_week < self._exit)
         for vendor in self.vendors:
             vendor.step()
         self.market.pay_week()
-        touches = any(r.wants_touches for r in self.recorders)
+        touches = any(r.wants_touches for r in getattr(self, "recorders", ()))
         week = Week(
             self.week,
             self.market.n,
@@ -173,13 +203,7 @@ class BuyerJourneyModel(mesa.Model):
         )
         for process in self.processes:
             process.run(self, week)
-        for recorder in self.recorders:
-            recorder.record(self, week)
-        self.week += 1
-        if self.week >= self.horizon:
-            self.running = False
-            for recorder in self.recorders:
-                recorder.finish(self)
+        return week
 
     def run(self, progress=None) -> BuyerJourneyModel:
         """Step to the scenario's horizon; `progress(week)` is called after each week."""

@@ -83,6 +83,8 @@ class BuyerState:
     | opinion | float (n, V) | what the buyer tells contacts (+ recommends, - warns) |
     | neighbour_opinion | float (n, V) | sum of the buyer's contacts' opinions |
     | neighbour_customers | float (n, V) | how many contacts are the vendor's customers |
+    | outside_opinion | float (n, V) | sum of the opinions of contacts in OTHER accounts (only
+    with the v3 referral credit, §10a; else (0, V)) |
     """
 
     seniority: np.ndarray
@@ -113,6 +115,7 @@ class BuyerState:
     neighbour_opinion: np.ndarray
     neighbour_customers: np.ndarray
     next_journey: int = 0  # id the next journey gets
+    outside_opinion: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
 
     @property
     def n(self) -> int:
@@ -248,6 +251,19 @@ class AccountState:
     | next_need | int64 (A,) | week an idle account's next need arrives |
     | rest_ends, needs | Calendar | accounts filed by the week their rest ends / need arrives |
 
+    The open journey's consideration (market v3, docs/model.md §12a; reset when a need
+    arrives, kept after the journey closes until the next one opens):
+
+    | field | dtype, shape | meaning |
+    |---|---|---|
+    | day_one | bool (A, V) | the group's day-one list (vendors remembered when the need arose) |
+    | shortlist | bool (A, V) | the vendors the group asks for quotes (set once, at sales readiness) |
+    | shortlist_size | int64 (A,) | how many vendors the group means to shortlist (drawn at the start) |
+    | shortlisted | bool (A,) | the group has made its shortlist |
+    | preferred | int64 (A,) | the vendor the group liked best when it shortlisted (-1: none) |
+    | contacted | bool (A, V) | a member has had a quote from or met a rep of the vendor |
+    | scope | float (A,) | the open journey's deal scope (x the vendor's contract value, §16a) |
+
     `singletons`: every account is one buyer (a scenario without [accounts]); account a
     is buyer a and the model is the one-buyer-decides market of v1.
     """
@@ -261,6 +277,13 @@ class AccountState:
     singletons: bool
     rest_ends: Calendar = field(default_factory=Calendar)
     needs: Calendar = field(default_factory=Calendar)
+    day_one: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=bool))
+    shortlist: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=bool))
+    shortlist_size: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    shortlisted: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    preferred: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    contacted: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=bool))
+    scope: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
     @property
     def n(self) -> int:
@@ -271,6 +294,35 @@ class AccountState:
     def size(self) -> np.ndarray:
         """Buying-group size of each account (its members)."""
         return np.diff(self.start)
+
+    def track_consideration(self, n_vendors: int) -> None:
+        """Allocate the open journeys' consideration arrays (market v3, §12a)."""
+        a, v = self.n, n_vendors
+        self.day_one = np.zeros((a, v), dtype=bool)
+        self.shortlist = np.zeros((a, v), dtype=bool)
+        self.shortlist_size = np.zeros(a, dtype=np.int64)
+        self.shortlisted = np.zeros(a, dtype=bool)
+        self.preferred = np.full(a, -1, dtype=np.int64)
+        self.contacted = np.zeros((a, v), dtype=bool)
+        self.scope = np.ones(a)
+
+    def open_journeys(self, accounts: np.ndarray) -> None:
+        """A need arose at `accounts`: their consideration starts afresh."""
+        if not self.contacted.size:
+            return
+        self.day_one[accounts] = False
+        self.shortlist[accounts] = False
+        self.shortlisted[accounts] = False
+        self.preferred[accounts] = -1
+        self.contacted[accounts] = False
+        self.scope[accounts] = 1.0
+
+    def shift_weeks(self, by: int) -> None:
+        """Count weeks `by` earlier (the spin-up's end becomes week 0, §1a)."""
+        self.rest_until -= by
+        self.next_need -= by
+        self.rest_ends.shift(by)
+        self.needs.shift(by)
 
     def members(self, accounts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The buyer rows of `accounts` (account by account, lead first) and, for each,
@@ -359,6 +411,8 @@ class VendorState:
     | referral_reward | float (V,) | paid per conversion a satisfied customer referred |
     | fixed_costs, variable_cost | float (V,) | weekly fixed costs; variable cost share of a deal |
     | self_serve | bool (V,) | sells without a quote from its sales team |
+    | contract_value | float (V,) | average contract value (NaN: deal = lead's budget x price) |
+    | present | bool (V,) | the vendor is in the market this week (enter_week, exit_week) |
     | plan_version | int | bumped whenever spend changes (processes rebuild caches) |
     | spent | float (V, C) | channel spend so far, week by week |
     | social_selling_spent | float (V,) | social-selling spend so far |
@@ -386,6 +440,8 @@ class VendorState:
     revenue: np.ndarray
     originated_revenue: np.ndarray
     reviews: np.ndarray
+    contract_value: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    present: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
     plan_version: int = 0
 
     @property
@@ -417,7 +473,25 @@ class VendorState:
             revenue=np.zeros(n),
             originated_revenue=np.zeros(n),
             reviews=np.zeros((2, n)),
+            contract_value=np.array(
+                [np.nan if v.contract_value is None else v.contract_value for v in vs]
+            ),
+            present=np.ones(n, dtype=bool),
         )
+
+    def clear_totals(self) -> None:
+        """Forget what was spent and won so far (the end of the spin-up, §1a); the
+        market's own state (reviews, plans) stays."""
+        for name in (
+            "spent",
+            "social_selling_spent",
+            "referral_payouts",
+            "conversions",
+            "originated",
+            "revenue",
+            "originated_revenue",
+        ):
+            getattr(self, name)[...] = 0
 
     def set_plan(self, vendor: int, spend: np.ndarray, social_selling: float) -> None:
         """Vendor `vendor` spends `spend` per channel and `social_selling` from now on."""

@@ -93,10 +93,59 @@ def journeys_table(model: Any) -> pd.DataFrame:
                 [r["originated"], np.zeros(n_open, bool)]
             ).astype(bool),
             "referred": np.concatenate([r["referred"], np.zeros(n_open, bool)]).astype(bool),
+            **consideration_columns(model, log, acc, open_b),
         }
     )
     df["deal_value"] = df["deal_value"].where(df["vendor"].notna(), pd.NA)
     return df.iloc[order].reset_index(drop=True)
+
+
+def vendor_lists(masks: np.ndarray, names: tuple[str, ...]) -> pd.Series:
+    """Vendor bitmasks as "A;B" (bit v: vendor v), null for 0 (no list)."""
+    out = np.full(masks.size, None, dtype=object)
+    for m in np.unique(masks[masks > 0]):
+        out[masks == m] = ";".join(n for v, n in enumerate(names) if int(m) >> v & 1)
+    return pd.Series(out, dtype="string")
+
+
+def consideration_columns(model: Any, log: Any, acc: Any, open_b: np.ndarray) -> dict[str, Any]:
+    """Market v3's journey columns (docs/model.md §10a, §12a): renewal (the purchase
+    renews the group's incumbent), day_one_list and shortlist ("A;B", null when the
+    consideration rules are off or nothing was listed), preferred_vendor (at the first
+    sales contact), on_day_one_list and first_favourite_won (for purchases)."""
+    from sim.processes.shortlist import masks
+
+    n_open = open_b.size
+    closed = len(log.closed)
+    renewal = log.column("renewal").astype(bool) if closed else np.zeros(0, bool)
+    day_one = log.column("day_one_mask").astype(np.int64) if closed else np.zeros(0, np.int64)
+    short = log.column("shortlist_mask").astype(np.int64) if closed else np.zeros(0, np.int64)
+    preferred = log.column("preferred").astype(np.int64) if closed else np.zeros(0, np.int64)
+    vendor = log.column("vendor").astype(np.int64) if closed else np.zeros(0, np.int64)
+    if model.spec.consideration.on and n_open:
+        open_acc = model.buyers.account[open_b]
+        day_one = np.concatenate([day_one, masks(acc.day_one[open_acc])])
+        short = np.concatenate([short, masks(acc.shortlist[open_acc])])
+        preferred = np.concatenate([preferred, acc.preferred[open_acc]])
+    else:
+        day_one = np.concatenate([day_one, np.zeros(n_open, np.int64)])
+        short = np.concatenate([short, np.zeros(n_open, np.int64)])
+        preferred = np.concatenate([preferred, np.full(n_open, -1)])
+    vendor = np.concatenate([vendor, np.full(n_open, -1)])
+    bought = vendor >= 0
+    on = model.spec.consideration.on
+    bit = np.left_shift(np.int64(1), np.maximum(vendor, 0))
+    on_list = np.where(bought & on, (day_one & bit) > 0, False)
+    return {
+        "renewal": np.concatenate([renewal, np.zeros(n_open, bool)]),
+        "day_one_list": vendor_lists(day_one, model.vendor_names),
+        "shortlist": vendor_lists(short, model.vendor_names),
+        "preferred_vendor": _labels(preferred, model.vendor_names),
+        "on_day_one_list": pd.array(np.where(bought & on, on_list, None), dtype="boolean"),
+        "first_favourite_won": pd.array(
+            np.where(bought & on & (preferred >= 0), vendor == preferred, None), dtype="boolean"
+        ),
+    }
 
 
 def touches_table(model: Any, blocks: list[dict[str, Any]]) -> pd.DataFrame:

@@ -19,6 +19,12 @@
     memory_brand    BrandBuilding   buyers not in market take in paid presence (brand memory)
     tracking        Tracking        data-loop vendors observe the week by their tracking method
 
+Market v3 (each off unless the scenario switches it on; docs/model.md §12a, §16a):
+
+    deal_scope      DealScope       (after memory_recall) a new journey's deal scope and research
+    day_one_list    DayOneList      (after memory_recall) the group's day-one list
+    shortlist       Shortlist       (before sales) a group ready for sales shortlists
+
 The tracking process (docs/model.md §5a) does nothing, and spawns no stream, unless a
 vendor's policy is data_loop.
 
@@ -38,6 +44,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from sim.processes.base import Process, Week
+from sim.processes.deals import DealScope
 from sim.processes.decision import Decision
 from sim.processes.installed_base import InstalledBase
 from sim.processes.memory import memory_processes
@@ -47,6 +54,7 @@ from sim.processes.referrals import Referrals, Reviews
 from sim.processes.research import Research
 from sim.processes.rest import EndOfRest, InMarket
 from sim.processes.sales import SalesPipeline
+from sim.processes.shortlist import DayOneList, Shortlist
 from sim.processes.social_selling import SocialSelling
 from sim.processes.stages import StageProgress
 from sim.processes.tracking import Tracking
@@ -68,6 +76,8 @@ def default_processes(memory_half_lives: Mapping[str, float | None] | None = Non
         decay,
         NeedArrival(),
         recall,
+        DealScope(),
+        DayOneList(),
         InMarket(),
         Research(),
         OrganicDiscovery(),
@@ -75,6 +85,7 @@ def default_processes(memory_half_lives: Mapping[str, float | None] | None = Non
         Referrals(),
         Reviews(),
         SocialSelling(),
+        Shortlist(),
         SalesPipeline(),
         StageProgress(),
         Decision(),

@@ -70,6 +70,13 @@ class ClosedJourneys:
     group_size: np.ndarray
     size_class: np.ndarray  # index into SIZE_CLASSES, -1 one-person account
     reason: np.ndarray  # why no purchase: sim.processes.decision.REASONS codes
+    # market v3 (docs/model.md §10a, §12a): the purchase renews the group's incumbent;
+    # the day-one list and the shortlist as vendor bitmasks (bit v: vendor v; 0 when the
+    # consideration rules are off); the vendor preferred at first sales contact (-1: none)
+    renewal: np.ndarray | None = None
+    day_one_mask: np.ndarray | None = None
+    shortlist_mask: np.ndarray | None = None
+    preferred: np.ndarray | None = None
 
 
 @dataclass

@@ -16,6 +16,8 @@ import numpy as np
 from sim.arrays import rows_of
 from sim.channels import Stage
 from sim.processes.base import Ballots, ClosedJourneys, Process, Week
+from sim.processes.deals import deal_values
+from sim.processes.shortlist import masks, member_utility
 from sim.state import ORIGIN_MARKETING, ORIGIN_NONE
 
 if TYPE_CHECKING:
@@ -104,11 +106,16 @@ class Decision(Process):
         bought = verdict >= 0
         vs = verdict[bought]
         deal = np.zeros(n_groups)
-        deal[bought] = state.budget[leads[bought]] * market.price[vs]
+        deal[bought] = deal_values(model, leads[bought], vs)
+        account = state.account[leads]
+        # a renewal: the group buys from its incumbent (its installed base's vendor)
+        renewal = bought & (verdict == state.incumbent[leads])
         member_vendor = verdict[group]
         in_deal = member_vendor >= 0
         week.purchases = (buyers[in_deal], member_vendor[in_deal], u[in_deal, 1])
         originated, referred = deal_origin(state, buyers, group, member_vendor, n_groups)
+        if model.spec.referrals.strict:  # renewals are never referrals (§10a)
+            referred &= ~renewal
         originated, referred = originated[bought], referred[bought]
         conv = np.zeros(market.n, dtype=np.int64)
         rev = np.zeros(market.n)
@@ -123,7 +130,6 @@ class Decision(Process):
         market.revenue += rev
         week.conversions, week.revenue = conv, rev
         state.stage[buyers] = np.where(in_deal, Stage.BOUGHT, Stage.NO_DECISION).astype(np.int8)
-        account = state.account[leads]
         accounts.rest_until[account] = week.number + model.spec.buyers.engage_weeks
         accounts.rest_ends.add(accounts.rest_until[account], account)
         week.closed = close_journeys(
@@ -131,28 +137,40 @@ class Decision(Process):
         )
         week.closed.originated[bought] = originated
         week.closed.referred[bought] = referred
+        record_consideration(model, week.closed, account, renewal)
+
+
+def record_consideration(
+    model: BuyerJourneyModel, closed: ClosedJourneys, account: np.ndarray, renewal: np.ndarray
+) -> None:
+    """What the closing journeys considered (market v3): renewal, the day-one list and
+    the shortlist (bitmasks) and the preferred vendor at first sales contact."""
+    closed.renewal = renewal
+    accounts = model.accounts
+    if model.spec.consideration.on:
+        closed.day_one_mask = masks(accounts.day_one[account])
+        closed.shortlist_mask = masks(accounts.shortlist[account])
+        closed.preferred = accounts.preferred[account].copy()
+    else:
+        closed.day_one_mask = np.zeros(account.size, dtype=np.int64)
+        closed.shortlist_mask = np.zeros(account.size, dtype=np.int64)
+        closed.preferred = np.full(account.size, -1, dtype=np.int64)
 
 
 def member_choices(model: BuyerJourneyModel, buyers: np.ndarray, u: np.ndarray) -> np.ndarray:
     """Each deciding member's own pick (vendor index, -1 the status quo): multinomial logit
     on preference, fit and price among the vendors it can buy (considered, and quoted
-    unless self-serve when quotes are required), the incumbent helped by the switching
-    cost."""
-    state, market, c = model.buyers, model.market, model.spec.choice
-    utility = (
-        c.preference_weight * rows_of(state.preference, buyers)
-        + rows_of(state.fit, buyers)
-        - c.price_weight * (market.price[None, :] - 1.0)
-    )
-    if c.switching_cost > 0:  # a renewal keeps the incumbent unless switching pays
-        inc = state.incumbent[buyers]
-        has = np.flatnonzero(inc >= 0)
-        utility[has, inc[has]] += c.switching_cost
-    can_buy = rows_of(state.considered, buyers)
+    unless self-serve when quotes are required; shortlisted when the consideration rules
+    are on; in the market), the incumbent helped by the switching cost."""
+    state, market = model.buyers, model.market
+    utility = member_utility(model, buyers)
+    can_buy = rows_of(state.considered, buyers) & market.present[None, :]
     if model.spec.sales.quotes_required:  # a purchase needs a quote (or self-serve)
         can_buy = can_buy & (rows_of(state.quoted, buyers) | market.self_serve[None, :])
+    if model.spec.consideration.on:  # only the group's shortlist (§12a)
+        can_buy &= rows_of(model.accounts.shortlist, state.account[buyers])
     utility = np.where(can_buy, utility, -np.inf)
-    return logit_choice(utility, c.status_quo, u)
+    return logit_choice(utility, model.spec.choice.status_quo, u)
 
 
 def deal_origin(

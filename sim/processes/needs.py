@@ -57,6 +57,7 @@ class NeedArrival(Process):
         new = new[state.stage[accounts.start[new]] == Stage.IDLE]
         if not new.size:
             return
+        accounts.open_journeys(new)
         rng = self.stream(model, "need")
         u = rng.random(new.size)
         if accounts.singletons:

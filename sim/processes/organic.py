@@ -39,6 +39,7 @@ def visibility(model: BuyerJourneyModel) -> np.ndarray:
         np.exp(o.quality_weight * (market.quality - 0.5))
         * np.exp(o.review_weight * review_scores(market.reviews, model.market_scale))
         * (1.0 + o.base_weight * customers / state.n)
+        * market.present  # a vendor not (or no longer) in the market is not found
     )
 
 
@@ -61,6 +62,8 @@ class OrganicDiscovery(Process):
             return
         u = self.stream(model, "organic").random(c.buyer.size)
         vis = visibility(model)
+        if not vis.any():
+            return
         cdf = self.reach[:, None] * np.cumsum(vis / vis.sum())[None, :]  # (C, V)
         vendor = pick_exposed_vendor(u, c.channel, DiscreteSampler(cdf))
         hit = np.flatnonzero((vendor >= 0) & (c.vendor < 0))

@@ -3,7 +3,8 @@ communities show critics' public reviews (docs/model.md, referrals and reviews).
 
 Satisfied customers recommend their vendor, dissatisfied ones warn against it: the
 preference change is credibility x referral_weight x tanh(sum of contacts' opinions / 2),
-and a recommended vendor enters the consideration set. Spectators (Forrester: 98% of
+and a recommended vendor enters the consideration set. Which recommendations make a
+purchase "referred" is the scenario's [referrals] credit (§10a). Spectators (Forrester: 98% of
 decision makers read what others post) take in reviews in topic communities: a review
 score (positive - negative) / (all + REVIEW_PRIOR) per vendor they consider.
 """
@@ -60,7 +61,15 @@ class Referrals(Process):
         add_rows(state.preference, buyers, delta)
         pr, pv = np.nonzero(sig > 0)
         state.enter(buyers[pr], pv, ORIGIN_REFERRAL)
-        state.referred[buyers[pr], pv] = True
+        if model.spec.referrals.strict:
+            # the v3 credit (§10a): a recommendation from outside the account, before the
+            # group first contacted the vendor
+            outside = rows_of(state.outside_opinion, buyers)[pr, pv] > 0
+            fresh = ~model.accounts.contacted[state.account[buyers[pr]], pv]
+            keep = outside & fresh
+            state.referred[buyers[pr[keep]], pv[keep]] = True
+        else:
+            state.referred[buyers[pr], pv] = True
         if not week.name_referrals:
             return  # what follows only names vendors (the touch log, tracking)
         # a consultation that showed no vendor names the most recommended one

@@ -123,6 +123,7 @@ class Research(Process):
         # sales contact: the first consultation of a vendor's sales rep
         sales = (channel == SALES_REPS) & (vendor >= 0)
         record_sales_contact(state, rows[sales], share[sales])
+        mark_contacted(model, rows[sales], vendor[sales])
         n_channels = model.channels.credibility.shape[1]
         week.source_use = np.bincount(
             stage_row * n_channels + channel, minlength=3 * n_channels
@@ -142,3 +143,11 @@ def record_sales_contact(state: BuyerState, buyers: np.ndarray, share: np.ndarra
     head = np.flatnonzero(np.r_[True, b[1:] != b[:-1]]) if b.size else b
     state.share_at_contact[b[head]] = np.minimum(s[head], 1.0)
     state.sales_contacted[b[head]] = True
+
+
+def mark_contacted(model: BuyerJourneyModel, buyers: np.ndarray, vendors: np.ndarray) -> None:
+    """The groups of `buyers` have now been in contact with `vendors` (a quote, a rep, a
+    referred salesperson): later recommendations of them are not referrals (§10a)."""
+    contacted = model.accounts.contacted
+    if contacted.size:
+        contacted[model.buyers.account[buyers], vendors] = True

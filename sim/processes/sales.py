@@ -13,7 +13,7 @@ import numpy as np
 
 from sim.arrays import rows_of
 from sim.processes.base import Contacts, Process, Week
-from sim.processes.research import record_sales_contact
+from sim.processes.research import mark_contacted, record_sales_contact
 
 if TYPE_CHECKING:
     from sim.model import BuyerJourneyModel
@@ -38,6 +38,9 @@ class SalesPipeline(Process):
         ready = share >= state.sales_readiness[week.active]
         buyers, share = week.active[ready], share[ready]
         asked = rows_of(state.considered, buyers) & ~rows_of(state.quoted, buyers)
+        asked &= model.market.present[None, :]
+        if model.spec.consideration.on:  # only the group's shortlist is asked (§12a)
+            asked &= rows_of(model.accounts.shortlist, state.account[buyers])
         response = model.spec.sales.quote_response
         if response < 1.0:
             asked &= self.stream(model, "sales").random((buyers.size, model.market.n)) < response
@@ -47,5 +50,6 @@ class SalesPipeline(Process):
         quoted = buyers[rows]
         state.quoted[quoted, vs] = True
         record_sales_contact(state, quoted, share[rows])
+        mark_contacted(model, quoted, vs)
         stage_row = state.stage[quoted].astype(np.int64) - 1
         week.quotes = Contacts(quoted, state.journey[quoted], stage_row, vs, np.zeros(quoted.size))

@@ -15,7 +15,7 @@ import numpy as np
 from sim.arrays import add_at
 from sim.channels import SALES_REPS
 from sim.processes.base import Contacts, Process, Week
-from sim.processes.research import record_sales_contact
+from sim.processes.research import mark_contacted, record_sales_contact
 from sim.state import ORIGIN_SOCIAL_SELLING
 
 if TYPE_CHECKING:
@@ -73,4 +73,5 @@ class SocialSelling(Process):
         state.enter(buyers, vs, ORIGIN_SOCIAL_SELLING)
         total = model.stage_effort.sum() * state.effort_scale[buyers]
         record_sales_contact(state, buyers, state.progress[buyers] / total)
+        mark_contacted(model, buyers, vs)
         week.contacts = Contacts(buyers, state.journey[buyers], stage_row, vs, g)

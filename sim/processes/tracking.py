@@ -82,7 +82,7 @@ class Tracking(Process):
 
     def run(self, model: BuyerJourneyModel, week: Week) -> None:
         tr: TrackingState | None = model.tracking
-        if tr is None:
+        if tr is None or model.spinning:  # nothing is measured in the spin-up (§1a)
             return
         stream = self.stream(model, "tracking")
         deciders = week.deciders

@@ -86,3 +86,6 @@ def update_neighbour_sums(
     cells = contacts * n_vendors + col[entry]
     np.add.at(state.neighbour_opinion.reshape(-1), cells, d_opinion[entry])
     np.add.at(state.neighbour_customers.reshape(-1), cells, d_customer[entry])
+    if state.outside_opinion.size:  # the v3 referral credit: what other accounts say
+        outside = state.account[contacts] != state.account[buyers[pos]][entry]
+        np.add.at(state.outside_opinion.reshape(-1), cells[outside], d_opinion[entry][outside])

@@ -14,6 +14,7 @@ The package, by seam (each module imports only the ones above it):
     fields.py     the small validated types and checks (whole numbers, bounds, mixes)
     buyers.py     Buyers, Accounts (and the seniority levels and size classes)
     market.py     Memory, Choice, Network, ChannelOverride, Market, Sales, Organic, Calibration
+    consideration.py  Consideration (day-one list, shortlist), Referrals (credit), Deals
     vendors.py    VendorSpec, Plan, DataLoop, Tracking
     model.py      Scenario (with_changes, vendor_names, graph_path...), scenario_from_dict
     reading.py    read_file_bytes, read_toml: bounded, regular files only
@@ -34,6 +35,7 @@ from sim.scenario.buyers import (
     BySize,
     StageEffort,
 )
+from sim.scenario.consideration import Consideration, Deals, Referrals
 from sim.scenario.fields import (
     MAX_NUMBER,
     MAX_SEED,
@@ -73,6 +75,9 @@ from sim.scenario.vendors import (
 )
 
 __all__ = [
+    "Consideration",
+    "Deals",
+    "Referrals",
     "ATTRIBUTIONS",
     "MAX_BASE_DEPTH",
     "MAX_NESTING",

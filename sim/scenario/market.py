@@ -139,9 +139,18 @@ class Market(Frozen):
     sample of them. Spend buys presence for the whole market, and counts and money are
     scaled from the sample to the market, so cost per acquisition and ROI do not move when
     only the sample size changes. Default: the sample is the whole market.
+
+    spin_up_weeks: the market runs this many weeks before week 0, each vendor following
+    its plan's first weeks without measuring or adjusting, and everything they produce is
+    discarded: week 0 is a market already running (journeys under way, groups resting,
+    brand memories and installed bases in their running mix). A year (52) is longer than
+    the longest journey plus the rest after it; 0 starts cold, as v2 did.
     """
 
     buyers: Annotated[Whole, Field(ge=1, le=1_000_000_000)] | None = None
+    #: weeks run before week 0 and discarded from every table, score and spend, so that
+    #: week 0 is a market already running (docs/model.md §1a); 0 starts cold (v2)
+    spin_up_weeks: Annotated[Whole, Field(ge=0, le=520)] = 0
 
 
 class Sales(Frozen):

@@ -19,6 +19,7 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 from sim.channels import CHANNEL_NAMES, CHANNELS, Channel
 from sim.errors import ScenarioError, shown
 from sim.scenario.buyers import Accounts, Buyers
+from sim.scenario.consideration import Consideration, Deals, Referrals
 from sim.scenario.fields import (
     MAX_SEED,
     Frozen,
@@ -58,6 +59,9 @@ class Scenario(Frozen):
     market: Market = Market()
     accounts: Accounts | None = None
     memory: Memory = Memory()
+    consideration: Consideration = Consideration()
+    referrals: Referrals = Referrals()
+    deals: Deals = Deals()
     calibration: Calibration = Calibration()
     source: str = "<memory>"
     base_dir: str = "."
@@ -325,6 +329,9 @@ def scenario_from_dict(
                 "market",
                 "accounts",
                 "memory",
+                "consideration",
+                "referrals",
+                "deals",
                 "calibration",
             ):
                 raise ScenarioError(source, f"scenario.{key}", f"[{key}] is a table of its own")

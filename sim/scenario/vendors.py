@@ -148,6 +148,16 @@ class VendorSpec(Frozen):
     # Strategy (docs/model.md §5a): static, data_loop (measures and adjusts) or oracle.
     policy: Literal["static", "data_loop", "oracle"] = "static"
     data_loop: DataLoop | None = None
+    # Average contract value (currency): a deal is worth it x the account's size factor
+    # ([deals], docs/model.md §16a); None: the lead's budget x price, as in v2.
+    contract_value: (
+        Annotated[float, Field(gt=0, le=1e12, allow_inf_nan=False, strict=True)] | None
+    ) = None
+    # The weeks the vendor is in the market: from enter_week (0: from the start) up to,
+    # not including, exit_week (None: to the end). Outside them it has no presence, no
+    # organic discovery, no spend and no conversions (docs/model.md §5b).
+    enter_week: Annotated[Whole, Field(ge=0, le=5200)] = 0
+    exit_week: Annotated[Whole, Field(ge=1, le=5200)] | None = None
 
     @field_validator("name")
     @classmethod
@@ -209,7 +219,24 @@ class VendorSpec(Frozen):
                 )
         if self.policy == "data_loop":
             self._check_data_loop()
+        if self.exit_week is not None and self.exit_week <= self.enter_week:
+            raise problem(
+                f"exit_week {self.exit_week} must come after enter_week {self.enter_week}; "
+                "raise exit_week or remove it",
+                "exit_week",
+            )
+        if self.enter_week > 0 and self.installed_base > 0:
+            raise problem(
+                f"a vendor entering at week {self.enter_week} has no customers before it; "
+                "set installed_base = 0 or enter_week = 0",
+                "installed_base",
+            )
         return self
+
+    def present_in(self, week: int) -> bool:
+        """Whether the vendor is in the market in `week` (weeks before 0: the spin-up,
+        where a vendor entering later is not yet present)."""
+        return self.enter_week <= week and (self.exit_week is None or week < self.exit_week)
 
     def _check_data_loop(self) -> None:
         """A data-loop vendor moves shares of its own budget between its mix's channels."""

@@ -13,52 +13,25 @@ computes (analysis.engine.experiment.RunPlan): its `moments` table.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from analysis.engine.experiment import RunPlan, Table
+from analysis.studies.calibrate.market_moments import MARKET_MEASURES
+from analysis.studies.calibrate.measuring import (
+    Moment,
+    NotMeasurable,
+    _closed,
+    _need,
+    _rate,
+)
 from analysis.studies.calibrate.targets import Target, Targets
 from sim.channels import CHANNELS, IDC_TOP_THREE, Stage
 
 if TYPE_CHECKING:
     from analysis.engine.design import RunSpec
-
-
-@dataclass(frozen=True)
-class Moment:
-    """One target measured on one run: the value (NaN: not measurable, `note` says why),
-    the number of observations behind it, and descriptive extras (e.g. p10, p90)."""
-
-    value: float
-    n: int = 0
-    note: str = ""
-    extra: tuple[tuple[str, float], ...] = ()
-
-
-class NotMeasurable(Exception):
-    """The run's tables cannot give this target (a missing column, no observations)."""
-
-
-def _need(df: pd.DataFrame | None, table: str, *columns: str) -> pd.DataFrame:
-    if df is None:
-        raise NotMeasurable(f"no {table} table")
-    missing = [c for c in columns if c not in df.columns]
-    if missing:
-        raise NotMeasurable(f"the {table} table has no {', '.join(missing)} column")
-    return df
-
-
-def _closed(journeys: pd.DataFrame) -> pd.DataFrame:
-    return journeys[journeys["outcome"].isin(["purchase", "no_decision"])]
-
-
-def _rate(hits: int, n: int, what: str) -> Moment:
-    if n == 0:
-        raise NotMeasurable(f"no {what}")
-    return Moment(hits / n, n)
 
 
 def idc_top_three(tables: dict[str, pd.DataFrame], target: Target) -> Moment:
@@ -165,6 +138,7 @@ MEASURE_FUNCTIONS = {
     "no_decision_share": no_decision_share,
     "consensus": consensus,
     "journey_weeks": journey_weeks,
+    **MARKET_MEASURES,
 }
 
 

@@ -55,6 +55,12 @@ MEASURES: dict[str, dict[str, Any]] = {
     "no_decision_share": {},
     "consensus": {"group_sizes": None},
     "journey_weeks": {"size_class": None, "quantile": 0.5},
+    # market v3 (analysis/studies/calibrate/market_moments.py)
+    "day_one_share": {},
+    "shortlist_size": {},
+    "first_favourite_wins": {},
+    "referred_share": {},
+    "in_market_share": {},
 }
 _NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
 
