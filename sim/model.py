@@ -189,8 +189,10 @@ class BuyerJourneyModel(mesa.Model):
     def play_week(self) -> Week:
         """The week's play without the recorders: who is in the market, the vendors'
         plans and their cost, then the processes in order (the spin-up plays these)."""
+        # the spin-up plays weeks before 0: a vendor in the market from week 0 is in it
         calendar_week = self.week - self.spin_up_weeks if self.spinning else self.week
-        self.market.present[:] = (self._enter <= calendar_week) & (calendar_week < self._exit)
+        entered = self._enter <= max(calendar_week, 0)
+        self.market.present[:] = entered & (calendar_week < self._exit)
         for vendor in self.vendors:
             vendor.step()
         self.market.pay_week()

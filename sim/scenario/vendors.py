@@ -233,11 +233,6 @@ class VendorSpec(Frozen):
             )
         return self
 
-    def present_in(self, week: int) -> bool:
-        """Whether the vendor is in the market in `week` (weeks before 0: the spin-up,
-        where a vendor entering later is not yet present)."""
-        return self.enter_week <= week and (self.exit_week is None or week < self.exit_week)
-
     def _check_data_loop(self) -> None:
         """A data-loop vendor moves shares of its own budget between its mix's channels."""
         if self.schedule:
