@@ -202,3 +202,30 @@ def test_bigger_deals_take_longer_within_a_size_class(baseline: Scenario) -> Non
     p = p[(p["size_class"] == "mid_market") & (p["start_week"] >= 0)]
     weeks = p["end_week"].astype(float) - p["start_week"]
     assert spearmanr(p["deal_value"].astype(float), weeks).statistic > 0
+
+
+# ------------------------------------------------------------ files in today's format
+def test_a_v2_format_file_loads_and_runs_the_v2_market(baseline: Scenario) -> None:
+    """The baseline as written before v3 (tests/data/baseline_v2_format.toml) loads, and
+    runs exactly as the v3 baseline with v3's switches off and the v2 fit's values."""
+    from sim.scenario import load_scenario
+
+    from ..conftest import ROOT
+
+    v2 = load_scenario(ROOT / "tests" / "data" / "baseline_v2_format.toml")
+    assert not v2.consideration.on and not v2.referrals.strict
+    assert v2.market.spin_up_weeks == 0
+    off = {
+        "market.spin_up_weeks": 0,
+        "consideration.on": False,
+        "referrals.credit": "any_contact",
+        "choice.status_quo": v2.choice.status_quo,
+        "accounts.consensus": v2.accounts.consensus,
+        "buyers.sales_readiness_mean": v2.buyers.sales_readiness_mean,
+        **{f"vendors.{v}.contract_value": None for v in baseline.vendor_names()},
+    }
+    small = {"buyers.count": 600, "weeks": 20}
+    a = run(v2.with_changes(small), 4, touches=True).tables()
+    b = run(baseline.with_changes({**off, **small}), 4, touches=True).tables()
+    for name in ("journeys", "touches", "weekly", "vendors"):
+        pd.testing.assert_frame_equal(a[name], b[name], obj=name)
