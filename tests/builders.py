@@ -264,3 +264,36 @@ weeks = {weeks}
 "buyers.count" = [300, 11]
 "network.k" = [4, 11]
 """
+
+
+def check_targets(impossible: bool = True) -> str:
+    """A targets file for `run.py check`: a target any run passes (a band wider than a
+    share can be), one no run can pass (a share of 2, unless `impossible` is False) and
+    one no run can measure (buying groups of 500 people)."""
+    second = "impossible" if impossible else "easy"
+    return f"""
+[[targets]]
+name = "wide"
+measure = "no_decision_share"
+what = "share of closed journeys ending in no decision"
+band = [-1.0, 2.0]
+tolerance = 0.01
+source = "test"
+
+[[targets]]
+name = "{second}"
+measure = "no_decision_share"
+what = "share of closed journeys ending in no decision"
+value = {2.0 if impossible else 0.5}
+tolerance = {0.01 if impossible else 1.0}
+source = "test"
+
+[[targets]]
+name = "huge_groups"
+measure = "consensus"
+group_sizes = [500]
+what = "purchase rate of buying groups of 500 people"
+value = 0.3
+tolerance = 0.05
+source = "test"
+"""

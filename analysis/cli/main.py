@@ -27,6 +27,8 @@ COMMANDS: dict[str, str] = {
     "attribution": "measured attribution vs counterfactual lift",
     "calibrate": "fit a scenario's free parameters to published targets (simulated method of "
     "moments)",
+    "check": "every calibration target's simulated value with its 95%% interval, pass or fail "
+    "(nothing fitted)",
     "dataloop": "the value of measurement: a vendor's policies (static, data loop, oracle) "
     "compared",
     "sensitivity": "Sobol' or Morris sensitivity indices of outcomes to parameters (SALib)",
