@@ -38,8 +38,10 @@ def v1_format() -> Scenario:
 
 @pytest.fixture(scope="session")
 def small(baseline: Scenario) -> Scenario:
-    """The baseline's market shrunk to 800 buyers over 40 weeks, for fast rule tests."""
-    return baseline.with_changes({"buyers.count": 800, "weeks": 40})
+    """The baseline's market shrunk to 800 buyers over 40 weeks, for fast rule tests. It
+    starts cold (no spin-up): the rules need no market already running, and a spin-up
+    would more than double the cost of every such test."""
+    return baseline.with_changes({"buyers.count": 800, "weeks": 40, "market.spin_up_weeks": 0})
 
 
 @pytest.fixture(scope="session")

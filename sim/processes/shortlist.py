@@ -115,10 +115,11 @@ class Shortlist(Process):
             return
         state, accounts, market = model.buyers, model.accounts, model.market
         ready = week.research_share >= state.sales_readiness[week.active]
-        candidates = np.unique(state.account[week.active[ready]])
-        new = candidates[~accounts.shortlisted[candidates]]
-        if not new.size:
+        account = state.account[week.active[ready]]  # ascending: rows are account by account
+        account = account[~accounts.shortlisted[account]]
+        if not account.size:
             return
+        new = account[np.r_[True, account[1:] != account[:-1]]]
         members, group = accounts.members(new)
         considered = np.zeros((new.size, market.n), dtype=bool)
         np.logical_or.at(considered, group, rows_of(state.considered, members))

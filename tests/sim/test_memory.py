@@ -29,11 +29,13 @@ SEEDS = (1, 2, 3)
 
 @pytest.fixture(scope="module")
 def tiny():
-    """1,000 buyers over 30 weeks, memory off (each test turns on what it checks)."""
+    """1,000 buyers over 30 weeks, memory off (each test turns on what it checks), from
+    an idle market (no spin-up)."""
     return load_scenario(SCENARIOS / "baseline.toml").with_changes(
         {
             "buyers.count": 1000,
             "weeks": 30,
+            "market.spin_up_weeks": 0,
             "memory.half_life_weeks": None,
             "memory.idle_reach": 0.0,
         }

@@ -219,6 +219,8 @@ def test_every_touch_belongs_to_a_journey_of_its_buyers_group(small) -> None:
 
 
 def test_deal_value_is_budget_times_price(small) -> None:
+    """Without a contract_value (the v2 rule; docs/model.md §16a for the other)."""
+    small = small.with_changes({f"vendors.{v}.contract_value": None for v in small.vendor_names()})
     model, t = run(small)
     bought = t["journeys"][t["journeys"]["outcome"] == "purchase"]
     price = dict(zip(model.vendor_names, model.market.price, strict=True))
@@ -248,6 +250,7 @@ def test_need_arrivals_follow_the_weekly_hazard(baseline) -> None:
         {
             "buyers.count": 60000,
             "weeks": 10,
+            "market.spin_up_weeks": 0,  # every account idle at week 0
             "accounts.need_rate": dict.fromkeys(("small", "mid_market", "enterprise"), 0.02),
         }
     )

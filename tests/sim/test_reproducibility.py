@@ -105,8 +105,9 @@ def test_streams_are_separate_per_purpose(small) -> None:
     m = BuyerJourneyModel(small, seed=3)
     draws = {name: g.random(4) for name, g in m.streams.items()}
     core = {"population", "need", "source", "exposure", "social_selling", "decision"}
-    # + the processes' own (memory: the baseline builds brands)
-    assert set(draws) == core | {"installed_base", "organic", "sales", "memory"}
+    # + the processes' own (memory: the baseline builds brands; deal and shortlist: v3)
+    own = {"installed_base", "organic", "sales", "memory", "deal", "shortlist"}
+    assert set(draws) == core | own
     values = np.array(list(draws.values()))
     assert len({tuple(v) for v in values}) == len(values)
     again = BuyerJourneyModel(small, seed=3)
