@@ -108,6 +108,7 @@ class Week:
     # whose journey started this week (set by the needs process)
     active: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     research_share: np.ndarray | None = None  # of `active`, after this week's research
+    sales_ready: np.ndarray | None = None  # of `active`: research share >= sales readiness
     consultations: Consultations | None = None
     # the referral consultations that showed no vendor but name the contacts' most
     # recommended one (rows of `consultations`, that vendor, its preference gain), set by

@@ -64,10 +64,13 @@ class Referrals(Process):
         if model.spec.referrals.strict:
             # the v3 credit (§10a): a recommendation from outside the account, before the
             # group first contacted the vendor
-            outside = rows_of(state.outside_opinion, buyers)[pr, pv] > 0
-            fresh = ~model.accounts.contacted[state.account[buyers[pr]], pv]
+            n_vendors = state.outside_opinion.shape[1]
+            rb = buyers[pr]
+            outside = state.outside_opinion.reshape(-1).take(rb * n_vendors + pv) > 0
+            contacted = model.accounts.contacted.reshape(-1)
+            fresh = ~contacted.take(state.account[rb] * n_vendors + pv)
             keep = outside & fresh
-            state.referred[buyers[pr[keep]], pv[keep]] = True
+            state.referred[rb[keep], pv[keep]] = True
         else:
             state.referred[buyers[pr], pv] = True
         if not week.name_referrals:

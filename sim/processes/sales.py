@@ -35,10 +35,13 @@ class SalesPipeline(Process):
             return
         state = model.buyers
         share = week.research_share
-        ready = share >= state.sales_readiness[week.active]
+        ready = week.sales_ready
+        if ready is None:
+            ready = share >= state.sales_readiness[week.active]
         buyers, share = week.active[ready], share[ready]
         asked = rows_of(state.considered, buyers) & ~rows_of(state.quoted, buyers)
-        asked &= model.market.present[None, :]
+        if not model.market.present.all():
+            asked &= model.market.present[None, :]
         if model.spec.consideration.on:  # only the group's shortlist is asked (§12a)
             asked &= rows_of(model.accounts.shortlist, state.account[buyers])
         response = model.spec.sales.quote_response

@@ -115,6 +115,7 @@ class Shortlist(Process):
             return
         state, accounts, market = model.buyers, model.accounts, model.market
         ready = week.research_share >= state.sales_readiness[week.active]
+        week.sales_ready = ready  # the sales pipeline reads it too
         account = state.account[week.active[ready]]  # ascending: rows are account by account
         account = account[~accounts.shortlisted[account]]
         if not account.size:
