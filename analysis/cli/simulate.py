@@ -59,7 +59,7 @@ def command(args: argparse.Namespace) -> int:
 
 def _simulate(args: argparse.Namespace, path: Path, scenario, staged) -> int:
     from analysis.engine.store import ParquetStream, write_run
-    from analysis.render.terminal import funnel_summary, vendor_summary
+    from analysis.render.terminal import funnel_summary, horizon, vendor_summary
     from sim.model import BuyerJourneyModel
     from sim.recorders import TouchLog, default_recorders
     from sim.tables import funnel
@@ -86,7 +86,7 @@ def _simulate(args: argparse.Namespace, path: Path, scenario, staged) -> int:
     b = scenario.buyers
     print(
         f"{scenario.name}: {b.count:,} buyers, {len(scenario.vendors)} vendors, "
-        f"{scenario.weeks} weeks, seed {seed}  ({elapsed:.2f} s)"
+        f"{horizon(scenario.weeks, scenario.market.spin_up_weeks)}, seed {seed}  ({elapsed:.2f} s)"
     )
     if scenario.description:
         print(scenario.description)

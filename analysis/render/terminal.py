@@ -7,6 +7,13 @@ import math
 import pandas as pd
 
 
+def horizon(weeks: int, spin_up_weeks: int) -> str:
+    """The recorded weeks, and the spin-up before them when there is one (docs/model.md
+    §1a): "104 weeks (after a 52-week spin-up, discarded)"."""
+    text = f"{weeks} weeks"
+    return f"{text} (after a {spin_up_weeks}-week spin-up, discarded)" if spin_up_weeks else text
+
+
 def _money(x: float) -> str:
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return "-"

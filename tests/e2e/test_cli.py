@@ -17,7 +17,10 @@ def test_no_arguments_runs_the_baseline_over_replications_with_intervals() -> No
     r = cli()
     assert r.returncode == 0, r.stderr
     out = r.stdout
-    assert "baseline: 5,000 buyers, 4 vendors, 104 weeks, 10 replications" in out
+    assert (
+        "baseline: 5,000 buyers, 4 vendors, 104 weeks (after a 52-week spin-up, discarded), "
+        "10 replications" in out
+    )
     assert "means ± 95% interval over the replications" in out
     for header in ("conversions", "win share", "revenue", "mkt spend", "ROI", "cost/acq."):
         assert header in out

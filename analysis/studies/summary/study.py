@@ -200,11 +200,12 @@ def separation_line(sep: Separation | None) -> str:
 def format_replicated(rep: Replicated) -> str:
     """The whole summary: header, scorecard with intervals, separation, mean funnel."""
     from analysis.engine.outcomes import FUNNEL_COLUMNS
-    from analysis.render.terminal import funnel_summary
+    from analysis.render.terminal import funnel_summary, horizon
 
     sc, n = rep.scenario, rep.runs.shape[0]
+    weeks = horizon(sc.weeks, sc.market.spin_up_weeks)
     head = (
-        f"{sc.name}: {sc.buyers.count:,} buyers, {len(sc.vendors)} vendors, {sc.weeks} weeks, "
+        f"{sc.name}: {sc.buyers.count:,} buyers, {len(sc.vendors)} vendors, {weeks}, "
         f"{n} replications (seeds from {sc.seed})  ({rep.elapsed_s:.1f} s)"
     )
     lines = [head]
