@@ -251,14 +251,16 @@ class AccountState:
     | next_need | int64 (A,) | week an idle account's next need arrives |
     | rest_ends, needs | Calendar | accounts filed by the week their rest ends / need arrives |
 
-    The open journey's consideration (market v3, docs/model.md §12a; reset when a need
-    arrives, kept after the journey closes until the next one opens):
+    The open journey's consideration (market v3, docs/model.md §12a). Each row belongs
+    to the journey `journey_of` names; a rule that reads or writes a row for another
+    journey first starts it afresh (`sync`), so a journey started by any rule (a user's
+    process too) never sees the last journey's lists:
 
     | field | dtype, shape | meaning |
     |---|---|---|
+    | journey_of | int64 (A,) | the journey the rows below belong to (-1: none yet) |
     | day_one | bool (A, V) | the group's day-one list (vendors remembered when the need arose) |
     | shortlist | bool (A, V) | the vendors the group asks for quotes (set once, at sales readiness) |
-    | shortlist_size | int64 (A,) | how many vendors the group means to shortlist (drawn at the start) |
     | shortlisted | bool (A,) | the group has made its shortlist |
     | preferred | int64 (A,) | the vendor the group liked best when it shortlisted (-1: none) |
     | contacted | bool (A, V) | a member has had a quote from or met a rep of the vendor |
@@ -279,7 +281,7 @@ class AccountState:
     needs: Calendar = field(default_factory=Calendar)
     day_one: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=bool))
     shortlist: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=bool))
-    shortlist_size: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    journey_of: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     shortlisted: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
     preferred: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     contacted: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=bool))
@@ -300,22 +302,28 @@ class AccountState:
         a, v = self.n, n_vendors
         self.day_one = np.zeros((a, v), dtype=bool)
         self.shortlist = np.zeros((a, v), dtype=bool)
-        self.shortlist_size = np.zeros(a, dtype=np.int64)
+        self.journey_of = np.full(a, -1, dtype=np.int64)
         self.shortlisted = np.zeros(a, dtype=bool)
         self.preferred = np.full(a, -1, dtype=np.int64)
         self.contacted = np.zeros((a, v), dtype=bool)
         self.scope = np.ones(a)
 
-    def open_journeys(self, accounts: np.ndarray) -> None:
-        """A need arose at `accounts`: their consideration starts afresh."""
-        if not self.contacted.size:
+    def sync(self, accounts: np.ndarray, journeys: np.ndarray) -> None:
+        """Make the consideration rows of `accounts` those of `journeys` (their open
+        journeys' ids): a row still holding an earlier journey starts afresh."""
+        if not self.journey_of.size:
             return
-        self.day_one[accounts] = False
-        self.shortlist[accounts] = False
-        self.shortlisted[accounts] = False
-        self.preferred[accounts] = -1
-        self.contacted[accounts] = False
-        self.scope[accounts] = 1.0
+        stale = self.journey_of[accounts] != journeys
+        if not stale.any():
+            return
+        a = accounts[stale]
+        self.day_one[a] = False
+        self.shortlist[a] = False
+        self.shortlisted[a] = False
+        self.preferred[a] = -1
+        self.contacted[a] = False
+        self.scope[a] = 1.0
+        self.journey_of[a] = journeys[stale]
 
     def shift_weeks(self, by: int) -> None:
         """Count weeks `by` earlier (the spin-up's end becomes week 0, §1a)."""

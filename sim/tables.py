@@ -133,9 +133,11 @@ def consideration_columns(model: Any, log: Any, acc: Any, open_b: np.ndarray) ->
     vendor = log.column("vendor").astype(np.int64) if closed else np.zeros(0, np.int64)
     if model.spec.consideration.on and n_open:
         open_acc = model.buyers.account[open_b]
-        day_one = np.concatenate([day_one, masks(acc.day_one[open_acc])])
-        short = np.concatenate([short, masks(acc.shortlist[open_acc])])
-        preferred = np.concatenate([preferred, acc.preferred[open_acc]])
+        # rows that still hold an earlier journey say nothing of the open one
+        mine = acc.journey_of[open_acc] == model.buyers.journey[open_b]
+        day_one = np.concatenate([day_one, np.where(mine, masks(acc.day_one[open_acc]), 0)])
+        short = np.concatenate([short, np.where(mine, masks(acc.shortlist[open_acc]), 0)])
+        preferred = np.concatenate([preferred, np.where(mine, acc.preferred[open_acc], -1)])
     else:
         day_one = np.concatenate([day_one, np.zeros(n_open, np.int64)])
         short = np.concatenate([short, np.zeros(n_open, np.int64)])

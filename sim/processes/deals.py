@@ -87,6 +87,7 @@ class DealScope(Process):
         account = state.account[members]
         head = np.flatnonzero(np.r_[True, account[1:] != account[:-1]])
         new = account[head]
+        accounts.sync(new, state.journey[members[head]])
         z = self.stream(model, "deal").standard_normal(new.size)
         noise = np.exp(d.spread * z - d.spread**2 / 2)
         scope = self.relative_size[new] ** d.group_elasticity * noise

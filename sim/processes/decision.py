@@ -148,6 +148,7 @@ def record_consideration(
     closed.renewal = renewal
     accounts = model.accounts
     if model.spec.consideration.on:
+        accounts.sync(account, closed.journey_id)  # a row of an earlier journey: nothing
         closed.day_one_mask = masks(accounts.day_one[account])
         closed.shortlist_mask = masks(accounts.shortlist[account])
         closed.preferred = accounts.preferred[account].copy()

@@ -57,7 +57,6 @@ class NeedArrival(Process):
         new = new[state.stage[accounts.start[new]] == Stage.IDLE]
         if not new.size:
             return
-        accounts.open_journeys(new)
         rng = self.stream(model, "need")
         u = rng.random(new.size)
         if accounts.singletons:

@@ -66,6 +66,7 @@ class Referrals(Process):
             # group first contacted the vendor
             n_vendors = state.outside_opinion.shape[1]
             rb = buyers[pr]
+            model.accounts.sync(state.account[rb], state.journey[rb])
             outside = state.outside_opinion.reshape(-1).take(rb * n_vendors + pv) > 0
             contacted = model.accounts.contacted.reshape(-1)
             fresh = ~contacted.take(state.account[rb] * n_vendors + pv)

@@ -148,6 +148,8 @@ def record_sales_contact(state: BuyerState, buyers: np.ndarray, share: np.ndarra
 def mark_contacted(model: BuyerJourneyModel, buyers: np.ndarray, vendors: np.ndarray) -> None:
     """The groups of `buyers` have now been in contact with `vendors` (a quote, a rep, a
     referred salesperson): later recommendations of them are not referrals (§10a)."""
-    contacted = model.accounts.contacted
-    if contacted.size:
-        contacted[model.buyers.account[buyers], vendors] = True
+    accounts = model.accounts
+    if accounts.contacted.size:
+        account = model.buyers.account[buyers]
+        accounts.sync(account, model.buyers.journey[buyers])
+        accounts.contacted[account, vendors] = True

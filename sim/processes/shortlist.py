@@ -9,13 +9,14 @@ Day-one list. When a need arises, the group's day-one list is every vendor that 
 member remembers: its preference at the start of the journey (brand memory built while
 out of market, the incumbent's bonus) plus what its contacts say of it
 (tanh(contacts' opinions / 2), as a referral weighs it) reaches `consideration.recall`;
-the incumbent is always on it. Every member starts the journey considering the list.
+the incumbent is always on it. Every member starts the journey considering the list. A
+journey started by another rule (a user's process) starts with an empty list.
 
 Shortlist. Research adds vendors (exposures, referrals, social selling). In the week the
 group's first member is ready to talk to sales, the group scores each vendor some member
 considers by the members' utilities (preference, fit, price, the incumbent's switching
-cost; span-weighted, as the consensus weighs votes) and keeps its best `k`, k drawn when
-the need arose from `consideration.shortlist_shares` (at most the vendors considered).
+cost; span-weighted, as the consensus weighs votes) and keeps its best `k`, k drawn then
+from `consideration.shortlist_shares` (at most the vendors considered).
 The members then consider only the shortlist, and only shortlisted vendors are asked for
 quotes and can be bought. The best-scoring vendor is the group's preferred vendor at
 first sales contact.
@@ -59,22 +60,13 @@ def masks(flags: np.ndarray) -> np.ndarray:
 
 
 class DayOneList(Process):
-    """New journeys start from the group's day-one list. Draws one "shortlist" uniform
-    per new journey (how many vendors it will shortlist): a shape set by need arrivals,
-    never by a strategy. Off (and no stream) unless [consideration] on."""
+    """New journeys start from the group's day-one list. No draws. Off unless
+    [consideration] on."""
 
     name = "day_one_list"
-    streams: tuple[str, ...] = ()  # ("shortlist",) once bound to a model where it is on
 
     def bind(self, model: BuyerJourneyModel) -> None:
         self.on = model.spec.consideration.on
-        if not self.on:
-            return
-        self.streams = ("shortlist",)
-        if "shortlist" not in model.streams:  # spawned as add_process would have
-            model.streams["shortlist"] = model.rng.spawn(1)[0]
-        shares = np.asarray(model.spec.consideration.shortlist_shares, dtype=float)
-        self.cdf = np.cumsum(shares / shares.sum())
 
     def run(self, model: BuyerJourneyModel, week: Week) -> None:
         members = week.started
@@ -84,10 +76,8 @@ class DayOneList(Process):
         account = state.account[members]  # ascending: members come group by group
         head = np.flatnonzero(np.r_[True, account[1:] != account[:-1]])
         new = account[head]
+        accounts.sync(new, state.journey[members[head]])
         group = np.cumsum(np.r_[False, account[1:] != account[:-1]])
-        u = self.stream(model, "shortlist").random(new.size)
-        k = np.searchsorted(self.cdf, u, side="right") + 1
-        accounts.shortlist_size[new] = np.minimum(k, self.cdf.size)
         heard = np.tanh(np.maximum(rows_of(state.neighbour_opinion, members), 0.0) / 2.0)
         salient = rows_of(state.preference, members) + model.spec.choice.referral_weight * heard
         remembered = salient >= model.spec.consideration.recall
@@ -103,12 +93,22 @@ class DayOneList(Process):
 
 class Shortlist(Process):
     """Groups whose first member is ready for sales this week make their shortlist and
-    name their preferred vendor. No draws."""
+    name their preferred vendor. Draws one "shortlist" uniform per group shortlisting
+    this week (how many vendors it keeps): who gets ready depends on research only,
+    never on a strategy. Off (and no stream) unless [consideration] on."""
 
     name = "shortlist"
+    streams: tuple[str, ...] = ()  # ("shortlist",) once bound to a model where it is on
 
     def bind(self, model: BuyerJourneyModel) -> None:
         self.on = model.spec.consideration.on
+        if not self.on:
+            return
+        self.streams = ("shortlist",)
+        if "shortlist" not in model.streams:  # spawned as add_process would have
+            model.streams["shortlist"] = model.rng.spawn(1)[0]
+        shares = np.asarray(model.spec.consideration.shortlist_shares, dtype=float)
+        self.cdf = np.cumsum(shares / shares.sum())
 
     def run(self, model: BuyerJourneyModel, week: Week) -> None:
         if not self.on or not week.active.size:
@@ -116,11 +116,18 @@ class Shortlist(Process):
         state, accounts, market = model.buyers, model.accounts, model.market
         ready = week.research_share >= state.sales_readiness[week.active]
         week.sales_ready = ready  # the sales pipeline reads it too
-        account = state.account[week.active[ready]]  # ascending: rows are account by account
-        account = account[~accounts.shortlisted[account]]
+        rows = week.active[ready]  # ascending: rows are account by account
+        account = state.account[rows]
+        # groups with no shortlist for their open journey yet
+        due = (accounts.journey_of[account] != state.journey[rows]) | ~accounts.shortlisted[account]
+        rows, account = rows[due], account[due]
         if not account.size:
             return
-        new = account[np.r_[True, account[1:] != account[:-1]]]
+        head = np.flatnonzero(np.r_[True, account[1:] != account[:-1]])
+        new = account[head]
+        accounts.sync(new, state.journey[rows[head]])
+        u = self.stream(model, "shortlist").random(new.size)
+        size = np.minimum(np.searchsorted(self.cdf, u, side="right") + 1, self.cdf.size)
         members, group = accounts.members(new)
         considered = np.zeros((new.size, market.n), dtype=bool)
         np.logical_or.at(considered, group, rows_of(state.considered, members))
@@ -130,7 +137,7 @@ class Shortlist(Process):
         np.add.at(score, group, weighted)
         score = np.where(considered, score, -np.inf)
         rank = np.argsort(np.argsort(-score, axis=1, kind="stable"), axis=1, kind="stable")
-        keep = considered & (rank < accounts.shortlist_size[new][:, None])
+        keep = considered & (rank < size[:, None])
         accounts.shortlist[new] = keep
         accounts.shortlisted[new] = True
         accounts.preferred[new] = np.where(considered.any(1), np.argmax(score, axis=1), -1)
