@@ -28,6 +28,7 @@ from analysis.studies.calibrate.measuring import (
     _rate,
 )
 from analysis.studies.calibrate.targets import Target, Targets
+from analysis.studies.calibrate.vendor_moments import VENDOR_MEASURES
 from sim.channels import CHANNELS, IDC_TOP_THREE, Stage
 
 if TYPE_CHECKING:
@@ -139,6 +140,7 @@ MEASURE_FUNCTIONS = {
     "consensus": consensus,
     "journey_weeks": journey_weeks,
     **MARKET_MEASURES,
+    **VENDOR_MEASURES,
 }
 
 

@@ -11,7 +11,7 @@ one `[[targets]]` table per scalar moment:
     tolerance = 0.02                    # the scale of a miss (see Target.miss)
     source = "Dixon & McKenna, The JOLT Effect, 2022 (docs/sources.md §10.3)"
 
-plus the measure's own keys (stage, seniority, size_class, group_sizes, quantile).
+plus the measure's own keys (stage, seniority, size_class, group_sizes, quantile, vendor).
 
 `load_targets(path)` reads the file (a file of another kind: sim.filekinds.WrongKind),
 validates it as the pydantic model `TargetsFile` (every problem one line naming the file
@@ -61,6 +61,12 @@ MEASURES: dict[str, dict[str, Any]] = {
     "first_favourite_wins": {},
     "referred_share": {},
     "in_market_share": {},
+    # a vendor's own funnel (analysis/studies/calibrate/vendor_moments.py)
+    "win_rate": {"vendor": None},
+    "deal_size": {"vendor": None},
+    "cycle_weeks": {"vendor": None, "quantile": 0.5},
+    "vendor_no_decision": {"vendor": None},
+    "sourced_share": {"vendor": None},
 }
 _NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
 
@@ -88,6 +94,7 @@ class Target:
     size_class: str | None = None
     group_sizes: tuple[int, ...] = ()
     quantile: float = 0.5
+    vendor: str | None = None
 
     @property
     def is_point(self) -> bool:
@@ -157,6 +164,12 @@ def _text(value: Any) -> str:
     return value.strip()
 
 
+def _vendor(value: Any) -> Any:
+    if not isinstance(value, str) or not value.strip():
+        raise problem('the vendor whose funnel this is, by its scenario name: vendor = "Acme"')
+    return value
+
+
 def _band(value: Any) -> Any:
     if not (isinstance(value, list) and len(value) == 2):
         raise problem(f"must be [low, high], two numbers (found {value!r})")
@@ -185,6 +198,7 @@ _REQUIRED = {
     "idc_top_three": ("stage", _one_of(STAGES)),
     "consensus": ("group_sizes", _group_sizes),
     "journey_weeks": ("size_class", _one_of(SIZE_CLASSES)),
+    **{m: ("vendor", _vendor) for m in MEASURES if "vendor" in MEASURES[m]},
 }
 
 
@@ -205,6 +219,7 @@ class TargetEntry(StudyModel):
     quantile: Annotated[float, Field(strict=True, ge=0, le=1, allow_inf_nan=False)] = 0.5
     group_sizes: Annotated[tuple[int, ...], BeforeValidator(_group_sizes)] | None = None
     size_class: Annotated[str, BeforeValidator(_one_of(SIZE_CLASSES))] | None = None
+    vendor: Annotated[str, BeforeValidator(_vendor)] | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -265,6 +280,7 @@ class TargetEntry(StudyModel):
             size_class=self.size_class,
             group_sizes=tuple(self.group_sizes or ()),
             quantile=float(self.quantile),
+            vendor=self.vendor,
         )
 
 
