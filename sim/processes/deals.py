@@ -28,16 +28,15 @@ if TYPE_CHECKING:
     from sim.model import BuyerJourneyModel
 
 
-def size_factors(model: BuyerJourneyModel) -> np.ndarray:
-    """Each account's deal factor by size class, normalised to mean 1 over the scenario's
-    size shares (one-person accounts: 1)."""
-    accounts = model.accounts
-    if accounts.singletons:
-        return np.ones(accounts.n)
+def size_factors(model: BuyerJourneyModel, account: np.ndarray) -> np.ndarray:
+    """The deal factor of each of `account` by its size class, normalised to mean 1 over
+    the scenario's size shares (one-person accounts: 1)."""
+    if model.accounts.singletons:
+        return np.ones(account.size)
     factor = np.array(model.spec.deals.size_factor.as_tuple())
     shares = np.array(model.spec.accounts.size_shares.as_tuple())
     factor = factor / float(shares @ factor / shares.sum())
-    return factor[accounts.size_class.astype(np.int64)]
+    return factor[model.accounts.size_class[account].astype(np.int64)]
 
 
 def deal_values(model: BuyerJourneyModel, leads: np.ndarray, vendors: np.ndarray) -> np.ndarray:
@@ -48,7 +47,7 @@ def deal_values(model: BuyerJourneyModel, leads: np.ndarray, vendors: np.ndarray
     stated = np.flatnonzero(~np.isnan(acv))
     if stated.size:
         account = state.account[leads[stated]]
-        scale = model.deal_factor[account] * model.accounts.scope[account]
+        scale = size_factors(model, account) * model.accounts.scope[account]
         value[stated] = acv[stated] * scale
     return value
 
@@ -63,7 +62,6 @@ class DealScope(Process):
 
     def bind(self, model: BuyerJourneyModel) -> None:
         self.on = any(v.contract_value is not None for v in model.spec.vendors)
-        model.deal_factor = size_factors(model)
         if not self.on:
             return
         self.streams = ("deal",)

@@ -77,16 +77,15 @@ class DayOneList(Process):
         head = np.flatnonzero(np.r_[True, account[1:] != account[:-1]])
         new = account[head]
         accounts.sync(new, state.journey[members[head]])
-        group = np.cumsum(np.r_[False, account[1:] != account[:-1]])
+        group = np.cumsum(np.r_[False, account[1:] != account[:-1]])  # each member's group
         heard = np.tanh(np.maximum(rows_of(state.neighbour_opinion, members), 0.0) / 2.0)
         salient = rows_of(state.preference, members) + model.spec.choice.referral_weight * heard
         remembered = salient >= model.spec.consideration.recall
         inc = state.incumbent[members]
         has = np.flatnonzero(inc >= 0)
         remembered[has, inc[has]] = True
-        listed = np.zeros((new.size, market.n), dtype=bool)
-        np.logical_or.at(listed, group, remembered)
-        listed &= market.present[None, :]
+        # members come group by group: reduce each group's contiguous rows
+        listed = np.logical_or.reduceat(remembered, head, axis=0) & market.present[None, :]
         accounts.day_one[new] = listed
         state.considered[members] |= listed[group]
 
@@ -129,13 +128,11 @@ class Shortlist(Process):
         u = self.stream(model, "shortlist").random(new.size)
         size = np.minimum(np.searchsorted(self.cdf, u, side="right") + 1, self.cdf.size)
         members, group = accounts.members(new)
-        considered = np.zeros((new.size, market.n), dtype=bool)
-        np.logical_or.at(considered, group, rows_of(state.considered, members))
+        first = np.r_[0, np.cumsum(accounts.size[new])[:-1]]  # each group's first member
+        considered = np.logical_or.reduceat(rows_of(state.considered, members), first, axis=0)
         considered &= market.present[None, :]
         weighted = member_utility(model, members) * state.span[members][:, None]
-        score = np.zeros((new.size, market.n))
-        np.add.at(score, group, weighted)
-        score = np.where(considered, score, -np.inf)
+        score = np.where(considered, np.add.reduceat(weighted, first, axis=0), -np.inf)
         rank = np.argsort(np.argsort(-score, axis=1, kind="stable"), axis=1, kind="stable")
         keep = considered & (rank < size[:, None])
         accounts.shortlist[new] = keep

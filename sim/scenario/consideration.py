@@ -47,10 +47,6 @@ class Consideration(Frozen):
             )
         return shares
 
-    def mean_shortlist(self) -> float:
-        """The shortlist size the shares state (before capping at the considered set)."""
-        return float(sum((i + 1) * s for i, s in enumerate(self.shortlist_shares)))
-
 
 class Referrals(Frozen):
     """What counts as a referred purchase (docs/model.md §10a).

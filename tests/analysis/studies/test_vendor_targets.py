@@ -24,44 +24,21 @@ VENDOR = "CommunityFirst"
 
 
 def funnel_targets(vendor: str = VENDOR, win_rate: float = 0.3) -> str:
-    """A team's own funnel: every vendor-level measure once."""
-    common = f'vendor = "{vendor}"\nsource = "our CRM"\n'
-    return f"""
-[[targets]]
-name = "win_rate"
-measure = "win_rate"
-what = "won / quoted"
-value = {win_rate}
-tolerance = 0.05
-{common}
-[[targets]]
-name = "deal_size"
-measure = "deal_size"
-what = "mean contract value"
-band = [100000.0, 300000.0]
-tolerance = 20000.0
-{common}
-[[targets]]
-name = "cycle"
-measure = "cycle_weeks"
-what = "median weeks of our quoted deals"
-band = [17, 39]
-tolerance = 4
-{common}
-[[targets]]
-name = "no_decision"
-measure = "vendor_no_decision"
-what = "share of our quoted deals ending in no decision"
-value = 0.45
-tolerance = 0.05
-{common}
-[[targets]]
-name = "sourced"
-measure = "sourced_share"
-what = "share of our deals marketing sourced"
-at_least = 0.2
-tolerance = 0.05
-{common}"""
+    """A team's own funnel: every vendor-level measure once (name, measure, what, goal,
+    tolerance)."""
+    rows = [
+        ("win_rate", "win_rate", "won / quoted", f"value = {win_rate}", 0.05),
+        ("deal_size", "deal_size", "mean contract value", "band = [100000.0, 300000.0]", 2e4),
+        ("cycle", "cycle_weeks", "median weeks of our quoted deals", "band = [17, 39]", 4),
+        ("no_decision", "vendor_no_decision", "our quoted deals ending in no decision",
+         "value = 0.45", 0.05),
+        ("sourced", "sourced_share", "our deals marketing sourced", "at_least = 0.2", 0.05),
+    ]  # fmt: skip
+    return "".join(
+        f'[[targets]]\nname = "{name}"\nmeasure = "{measure}"\nwhat = "{what}"\n{goal}\n'
+        f'tolerance = {tolerance}\nvendor = "{vendor}"\nsource = "our CRM"\n\n'
+        for name, measure, what, goal, tolerance in rows
+    )
 
 
 @pytest.fixture(scope="module")
