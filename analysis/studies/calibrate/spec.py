@@ -173,7 +173,7 @@ class Setup:
         not goals, tolerances or sources). A target measured differently gives new run
         ids, never stale moments; a changed tolerance or range reuses every stored point."""
         model = scenario_hash(self.scenario.with_changes({"calibration.free": {}}))
-        skip = {"what", "source", "tolerance", "low", "high"}
+        skip = {"what", "source", "tolerance", "low", "high", "kind", "use"}
         # a key a target does not use is left out, so adding one (`vendor`) keeps the run
         # ids of existing calibration folders, which then resume
         measured = [

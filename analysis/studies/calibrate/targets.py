@@ -44,8 +44,15 @@ STAGES = ("early", "middle", "final")
 SIZE_CLASSES = (*ACCOUNT_SIZES, "single")
 #: the ways to state a target's goal; a target gives exactly one
 GOALS = ("value", "band", "at_least", "at_most")
+#: what a target is evidence of: "emergent" (the model produces it on its own: fitted and
+#: counted) or "input_check" (it equals an input by construction: reported apart as
+#: "reproduced by construction", never fitted nor counted as validation)
+KINDS = ("emergent", "input_check")
+#: what a target is used for: "fit" (the calibration fits it) or "validate" (held out:
+#: never fitted, reported apart as held-out validation)
+USES = ("fit", "validate")
 #: the keys every target takes, whatever it measures
-COMMON_KEYS = frozenset({"name", "measure", "what", "source", "tolerance", *GOALS})
+COMMON_KEYS = frozenset({"name", "measure", "what", "source", "tolerance", "kind", "use", *GOALS})
 #: measure -> the extra keys it takes (with their defaults)
 MEASURES: dict[str, dict[str, Any]] = {
     "idc_top_three": {"stage": None},
@@ -95,6 +102,13 @@ class Target:
     group_sizes: tuple[int, ...] = ()
     quantile: float = 0.5
     vendor: str | None = None
+    kind: str = "emergent"
+    use: str = "fit"
+
+    @property
+    def fitted(self) -> bool:
+        """Whether a calibration fits this target: emergent and not held out."""
+        return self.kind == "emergent" and self.use == "fit"
 
     @property
     def is_point(self) -> bool:
@@ -210,6 +224,8 @@ class TargetEntry(StudyModel):
     what: Annotated[str, BeforeValidator(_text)] = Field("", validate_default=True)
     source: Annotated[str, BeforeValidator(_text)] = Field("", validate_default=True)
     tolerance: Annotated[float, Field(strict=True, gt=0, allow_inf_nan=False)]
+    kind: Annotated[str, BeforeValidator(_one_of(KINDS))] = "emergent"
+    use: Annotated[str, BeforeValidator(_one_of(USES))] = "fit"
     value: Number | None = None
     band: Annotated[tuple[Number, Number], BeforeValidator(_band)] | None = None
     at_least: Number | None = None
@@ -281,6 +297,8 @@ class TargetEntry(StudyModel):
             group_sizes=tuple(self.group_sizes or ()),
             quantile=float(self.quantile),
             vendor=self.vendor,
+            kind=self.kind,
+            use=self.use,
         )
 
 
