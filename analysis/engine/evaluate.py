@@ -77,6 +77,7 @@ class PointEvaluator:
     ran: int = 0
     _runs: dict[str, RunSpec] = field(default_factory=dict)
     _parts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    _where: dict[str, dict[str, list[str]]] = field(default_factory=dict)
 
     def specs(self, point: Point, seeds: Iterable[int], first: int = 0) -> list[RunSpec]:
         """The runs of `point` on `seeds`, replications numbered from `first`."""
@@ -129,9 +130,14 @@ class PointEvaluator:
         from analysis.engine.parts import combine_parts, part_files
 
         cache = self._parts.setdefault(name, {})
+        where = self._where.setdefault(name, {})  # run id -> the parts holding its rows
         for f in part_files(self.out, name):
             if f.name not in cache:
                 import pandas as pd
 
-                cache[f.name] = pd.read_parquet(f)
-        return combine_parts(self.out, name, cache, set(run_ids))
+                cache[f.name] = df = pd.read_parquet(f)
+                for rid in df["run_id"].unique().tolist() if "run_id" in df else ():
+                    where.setdefault(rid, []).append(f.name)
+        wanted = set(run_ids)
+        parts = {p for rid in wanted for p in where.get(rid, ())}
+        return combine_parts(self.out, name, {p: cache[p] for p in parts}, wanted)

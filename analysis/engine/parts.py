@@ -34,6 +34,8 @@ CHUNK_META = b"bjs.chunk"
 #: again after every point; a file that changes is read again)
 _SOUND: set[tuple[str, int, int]] = set()
 _RUNS_SEEN: dict[tuple[str, int, int], tuple[list[str], dict | None]] = {}
+#: (run id, status) pairs of `runs` parts already read, by (path, size, mtime_ns)
+_STATUS_SEEN: dict[tuple[str, int, int], list[tuple[str, str]]] = {}
 
 
 def part_files(out_dir: Path, table: str) -> list[Path]:
@@ -42,15 +44,25 @@ def part_files(out_dir: Path, table: str) -> list[Path]:
 
 
 def completed_runs(out_dir: Path) -> dict[str, str]:
-    """run_id -> status of every run already written (reads only two columns)."""
+    """run_id -> status of every run already written (reads only two columns, and a part
+    this process has read before only again when its size or time changed: a study that
+    asks after every batch reads each part once)."""
     import pyarrow.parquet as pq
 
     done: dict[str, str] = {}
     for f in part_files(out_dir, "runs"):
-        t = pq.read_table(f, columns=["run_id", "status"])
-        done.update(
-            zip(t.column("run_id").to_pylist(), t.column("status").to_pylist(), strict=True)
-        )
+        try:
+            sig = _signature(f)
+        except OSError:
+            continue  # removed meanwhile
+        pairs = _STATUS_SEEN.get(sig)
+        if pairs is None:
+            t = pq.read_table(f, columns=["run_id", "status"])
+            pairs = list(
+                zip(t.column("run_id").to_pylist(), t.column("status").to_pylist(), strict=True)
+            )
+            _STATUS_SEEN[sig] = pairs
+        done.update(pairs)
     return done
 
 

@@ -22,6 +22,7 @@ from sim.scenario.fields import (
     check_channel_names,
 )
 from sim.scenario.messages import problem
+from sim.scenario.priors import Prior, distinct_names
 
 
 class Memory(Frozen):
@@ -57,9 +58,16 @@ class Memory(Frozen):
 
 class Calibration(Frozen):
     """The scenario's free parameters for `run.py calibrate`: dotted field paths (as in
-    sweeps, e.g. "choice.status_quo") with the [low, high] range the fit may search."""
+    sweeps, e.g. "choice.status_quo") with the [low, high] range the fit may search; and
+    the priors of the Bayesian calibration (`--method abc`, sim/scenario/priors.py)."""
 
     free: dict[str, tuple[float, float]] = Field(default_factory=dict)
+    priors: tuple[Prior, ...] = ()
+
+    @field_validator("priors")
+    @classmethod
+    def _distinct(cls, priors: tuple[Prior, ...]) -> tuple[Prior, ...]:
+        return distinct_names(priors)
 
     @field_validator("free")
     @classmethod
