@@ -11,3 +11,8 @@ Only the command line's defaults live here, so that `run.py --help` imports noth
 DEFAULT_REPLICATIONS = 10
 DEFAULT_VALIDATION = 20
 DEFAULT_MAX_EVALS = 40
+#: defaults of --method abc (analysis.studies.calibrate.abc)
+DEFAULT_POPULATION = 200
+DEFAULT_GENERATIONS = 8
+DEFAULT_MAX_RUNS = 5000
+DEFAULT_PPC_DRAWS = 40

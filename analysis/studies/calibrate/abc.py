@@ -35,6 +35,7 @@ import hashlib
 import logging
 import math
 import time
+import warnings
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
@@ -49,6 +50,12 @@ from analysis.engine.evaluate import Point, PointEvaluator
 from analysis.engine.experiment import RunPlan
 from analysis.engine.folders import check_out_dir
 from analysis.errors import Stopped
+from analysis.studies.calibrate import (
+    DEFAULT_GENERATIONS,
+    DEFAULT_MAX_RUNS,
+    DEFAULT_POPULATION,
+    DEFAULT_PPC_DRAWS,
+)
 from analysis.studies.calibrate.batching import EngineSampler, Gateway
 from analysis.studies.calibrate.fit import UNMEASURED_PENALTY, point_id, point_label
 from analysis.studies.calibrate.moments import calibration_plan
@@ -59,11 +66,7 @@ from analysis.studies.calibrate.targets import Targets
 from sim.errors import ScenarioError
 from sim.scenario import Scenario
 
-DEFAULT_POPULATION = 200
-DEFAULT_GENERATIONS = 8
 DEFAULT_MIN_EPSILON = 1.0
-DEFAULT_MAX_RUNS = 5000
-DEFAULT_PPC_DRAWS = 40
 #: the seed stream of the posterior predictive runs (distinct from the fit's particles)
 PPC_STREAM = "ppc"
 
@@ -286,7 +289,7 @@ def run_abc(
         fit_points = PointEvaluator(
             ctx, out, setup.scenario, setup.plan or calibration_plan(fitted), params=params,
             design=setup.design_hash(fitted), name="abc", info=setup.describe(),
-            info_file="abc.json", retry_failed=retry_failed,
+            info_file="abc-setup.json", retry_failed=retry_failed,
         )  # fmt: skip
         batches = _Batches(setup, fit_points, fitted, "fit")
         gens: dict[int, int] = {}
@@ -309,11 +312,13 @@ def run_abc(
         db = out / "abc.db"
         db.unlink(missing_ok=True)  # the runs are the store; the history is rebuilt
         abc.new(f"sqlite:///{db}", {t.name: 0.0 for t in fitted.targets})
-        history = abc.run(
-            minimum_epsilon=setup.min_epsilon,
-            max_nr_populations=setup.generations,
-            max_total_nr_simulations=setup.max_runs,
-        )
+        with warnings.catch_warnings():  # pyabc compares the first epsilon (inf) with inf
+            warnings.simplefilter("ignore", RuntimeWarning)
+            history = abc.run(
+                minimum_epsilon=setup.min_epsilon,
+                max_nr_populations=setup.generations,
+                max_total_nr_simulations=setup.max_runs,
+            )
         frame, weights = history.get_distribution(m=0, t=history.max_t)
         generations = _generations(history)
         reason = _stop_reason(setup, generations, batches.runs)
@@ -386,7 +391,7 @@ def _predictive(
     points = PointEvaluator(
         ctx, out, setup.scenario, setup.ppc_plan or calibration_plan(setup.targets),
         params=params, design=setup.design_hash(setup.targets), name="abc-predictive",
-        info=setup.describe(), info_file="abc.json", retry_failed=retry_failed,
+        info=setup.describe(), info_file="abc-setup.json", retry_failed=retry_failed,
     )  # fmt: skip
     one = replace(setup, replications=1)
     batches = _Batches(one, points, setup.targets, PPC_STREAM)

@@ -81,3 +81,83 @@ def test_a_rerun_into_the_same_folder_replays_from_stored_runs(tmp_path):
     assert first.ran > 0 and again.ran == 0
     pd.testing.assert_frame_equal(first.posterior.draws, again.posterior.draws)
     assert np.array_equal(first.posterior.weights, again.posterior.weights)
+
+
+# --------------------------------------------------------------------------- priors
+def _with_priors(*priors: dict):
+    return load_scenario("scenarios/baseline.toml").with_changes(
+        {"calibration.priors": list(priors)}
+    )
+
+
+def test_a_scale_prior_multiplies_every_field_it_names_and_caps_shares():
+    scenario = _with_priors(
+        {"name": "cred", "scales": ["channels.*.credibility"], "cap": 1.0,
+         "dist": "lognormal", "median": 1.0, "sigma": 0.4, "source": "test"},
+        {"name": "k", "path": "network.k", "dist": "uniform", "low": 2, "high": 16,
+         "source": "test"},
+    )  # fmt: skip
+    params = Parameters.of(scenario)
+    changes = params.changes({"cred": 2.0, "k": 7.6})
+    table = scenario.channel_table()
+    for c in table:
+        assert changes[f"channels.{c.name}.credibility"] == [min(1.0, 2 * x) for x in c.credibility]
+    assert changes["network.k"] == 8  # a whole-number field is rounded
+    changed = scenario.with_changes(changes)
+    assert changed.network.k == 8
+    assert changed.channel_table()[0].credibility == tuple(
+        min(1.0, 2 * x) for x in table[0].credibility
+    )
+
+
+def test_the_shipped_baseline_has_at_least_ten_priors_each_with_a_source():
+    params = Parameters.of(load_scenario("scenarios/baseline.toml"))
+    assert len(params.items) >= 10
+    assert all(p.prior.source for p in params.items)
+    decisive = {"network.k", "choice.status_quo", "accounts.consensus", "memory.half_life_weeks"}
+    assert decisive <= {f.path for p in params.items for f in p.fields}
+
+
+@pytest.mark.parametrize(
+    ("prior", "says"),
+    [
+        ({"name": "x", "path": "choice.status_quo", "dist": "normal", "mean": 1.0,
+          "source": "s"}, "needs mean = ... and sd = ..."),
+        ({"name": "x", "path": "choice.status_quo", "scales": ["choice.status_quo"],
+          "dist": "uniform", "low": 0, "high": 1, "source": "s"}, "exactly one of path"),
+        ({"name": "x", "path": "choice.status_quo", "dist": "uniform", "low": 1, "high": 0,
+          "source": "s"}, "low < high"),
+        ({"name": "x", "path": "choice.status_quo", "dist": "uniform", "low": 0, "high": 1,
+          "source": " "}, "where the prior comes from"),
+    ],
+)  # fmt: skip
+def test_a_bad_prior_is_one_line_naming_the_prior(prior, says):
+    from sim.errors import ScenarioError
+
+    with pytest.raises(ScenarioError) as exc:
+        _with_priors(prior)
+    assert says in str(exc.value) and "calibration.priors" in str(exc.value)
+    assert "\n" not in str(exc.value)
+
+
+def test_a_prior_on_a_field_the_scenario_lacks_is_refused_before_anything_runs():
+    from sim.errors import ScenarioError
+
+    scenario = _with_priors({"name": "x", "path": "choice.no_such_field", "dist": "uniform",
+                             "low": 0, "high": 1, "source": "s"})  # fmt: skip
+    with pytest.raises(ScenarioError, match="calibration.priors"):
+        Parameters.of(scenario)
+
+
+# --------------------------------------------------------------------------- the command
+def test_abc_on_a_scenario_without_priors_is_one_line_and_exit_2(tmp_path):
+    from tests.builders import targets_file, write
+    from tests.e2e.cli import cli
+
+    targets = write(tmp_path, targets_file(), "targets.toml")
+    scenario = "scenarios/attribution_null_channel.toml"  # a scenario without priors
+    proc = cli("calibrate", str(scenario), "--targets", str(targets), "--out",
+               str(tmp_path / "out"), "--method", "abc", "--quiet")  # fmt: skip
+    assert proc.returncode == 2, proc.stderr
+    assert "calibration.priors" in proc.stderr and "Traceback" not in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
