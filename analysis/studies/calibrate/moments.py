@@ -8,6 +8,13 @@ stats (p10, p90). A target whose table column is absent (an older model, a scena
 without accounts) or that has no observations in the run gives value NaN and says why in
 `note`: "not measurable". `calibration_plan(targets)` is what each run of a calibration
 computes (analysis.engine.experiment.RunPlan): its `moments` table.
+
+A few measures (PAIRED_MEASURES: the elasticities of elasticity_moments.py) need more than
+the run's tables: the same scenario run again with the same seed and a vendor's spend
+changed. `run_moments(tables, targets, rerun)` gives them `rerun`, a PairedRuns of the
+run (`moments_table` builds it from the finished model's scenario and the run's seed;
+its reruns are kept, so the targets of one run share them); without one they are not
+measurable ("needs paired runs").
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from analysis.engine.experiment import RunPlan, Table
+from analysis.studies.calibrate.elasticity_moments import PAIRED_MEASURES, PairedRuns
 from analysis.studies.calibrate.market_moments import MARKET_MEASURES
 from analysis.studies.calibrate.measuring import (
     Moment,
@@ -141,23 +149,32 @@ MEASURE_FUNCTIONS = {
     "journey_weeks": journey_weeks,
     **MARKET_MEASURES,
     **VENDOR_MEASURES,
+    **PAIRED_MEASURES,
 }
 
 
-def measure(tables: dict[str, pd.DataFrame], target: Target) -> Moment:
-    """One target on one run's tables; NaN with a note when it cannot be measured."""
+def measure(
+    tables: dict[str, pd.DataFrame], target: Target, rerun: PairedRuns | None = None
+) -> Moment:
+    """One target on one run's tables (and, for a paired measure, the run's reruns);
+    NaN with a note when it cannot be measured."""
     try:
+        if target.measure in PAIRED_MEASURES:
+            return PAIRED_MEASURES[target.measure](tables, target, rerun)
         return MEASURE_FUNCTIONS[target.measure](tables, target)
     except NotMeasurable as exc:
         return Moment(math.nan, 0, note=f"not measurable: {exc}")
 
 
-def run_moments(tables: dict[str, pd.DataFrame], targets: Targets) -> pd.DataFrame:
+def run_moments(
+    tables: dict[str, pd.DataFrame], targets: Targets, rerun: PairedRuns | None = None
+) -> pd.DataFrame:
     """Every target on one run's tables, as long rows: target, stat ("value", "n" and
-    extras), value, note (on the "value" row)."""
+    extras), value, note (on the "value" row). `rerun`: the run's paired runs, for the
+    PAIRED_MEASURES (None: they are not measurable)."""
     rows: list[tuple[str, str, float, str]] = []
     for t in targets.targets:
-        m = measure(tables, t)
+        m = measure(tables, t, rerun)
         rows.append((t.name, "value", m.value, m.note))
         rows.append((t.name, "n", float(m.n), ""))
         rows += [(t.name, k, float(v), "") for k, v in m.extra]
@@ -168,10 +185,27 @@ def run_moments(tables: dict[str, pd.DataFrame], targets: Targets) -> pd.DataFra
     return df
 
 
-def moments_table(model: Any, _spec: RunSpec, targets: Targets) -> pd.DataFrame:
+def moments_table(model: Any, spec: RunSpec, targets: Targets) -> pd.DataFrame:
     """What a calibration run writes: its targets' moments, computed in the worker from
-    the finished model's tables."""
-    return run_moments(model.tables(), targets)
+    the finished model's tables (and, when a target needs them, its paired runs: the
+    model's scenario rerun with the run's seed)."""
+    rerun = paired_runs(model, spec, targets)
+    if rerun is None:  # no target needs paired runs: the call of a single-run file
+        return run_moments(model.tables(), targets)
+    return run_moments(model.tables(), targets, rerun)
+
+
+def paired_runs(model: Any, spec: RunSpec, targets: Targets) -> PairedRuns | None:
+    """The run's PairedRuns when a target needs them and the model is the simulator
+    (a plan's own `simulate` model has no scenario to rerun: None)."""
+    from sim.scenario import Scenario
+
+    scenario = getattr(model, "spec", None)
+    if not isinstance(scenario, Scenario):
+        return None
+    if not any(t.measure in PAIRED_MEASURES for t in targets.targets):
+        return None
+    return PairedRuns(scenario, spec.seed)
 
 
 def calibration_plan(targets: Targets) -> RunPlan:

@@ -174,13 +174,13 @@ class Setup:
         ids, never stale moments; a changed tolerance or range reuses every stored point."""
         model = scenario_hash(self.scenario.with_changes({"calibration.free": {}}))
         skip = {"what", "source", "tolerance", "low", "high", "kind", "use"}
-        # a key a target does not use is left out, so adding one (`vendor`) keeps the run
+        # a key a target does not use is left out, so adding one (`vendor`, `step`) keeps the run
         # ids of existing calibration folders, which then resume
         measured = [
             {
                 k: v
                 for k, v in asdict(t).items()
-                if k not in skip and not (k == "vendor" and v is None)
+                if k not in skip and not (k in ("vendor", "step") and v is None)
             }
             for t in self.targets.targets
         ]

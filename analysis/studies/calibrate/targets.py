@@ -11,7 +11,8 @@ one `[[targets]]` table per scalar moment:
     tolerance = 0.02                    # the scale of a miss (see Target.miss)
     source = "Dixon & McKenna, The JOLT Effect, 2022 (docs/sources.md §10.3)"
 
-plus the measure's own keys (stage, seniority, size_class, group_sizes, quantile, vendor).
+plus the measure's own keys (stage, seniority, size_class, group_sizes, quantile, vendor,
+step).
 
 `load_targets(path)` reads the file (a file of another kind: sim.filekinds.WrongKind),
 validates it as the pydantic model `TargetsFile` (every problem one line naming the file
@@ -74,7 +75,13 @@ MEASURES: dict[str, dict[str, Any]] = {
     "cycle_weeks": {"vendor": None, "quantile": 0.5},
     "vendor_no_decision": {"vendor": None},
     "sourced_share": {"vendor": None},
+    # elasticities from paired runs (analysis/studies/calibrate/elasticity_moments.py):
+    # vendor = NAME or none (the mean over the vendors with that kind of spend)
+    "advertising_elasticity": {"vendor": None, "step": 0.10},
+    "selling_elasticity": {"vendor": None, "step": 0.10},
 }
+#: measures whose `vendor` key is optional (without it: the mean over the vendors)
+VENDOR_OPTIONAL = frozenset({"advertising_elasticity", "selling_elasticity"})
 _NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
 
 
@@ -102,6 +109,8 @@ class Target:
     group_sizes: tuple[int, ...] = ()
     quantile: float = 0.5
     vendor: str | None = None
+    #: the relative spend change of the paired runs (None: a measure without paired runs)
+    step: float | None = None
     kind: str = "emergent"
     use: str = "fit"
 
@@ -184,6 +193,16 @@ def _vendor(value: Any) -> Any:
     return value
 
 
+def _step(value: Any) -> Any:
+    ok = isinstance(value, int | float) and not isinstance(value, bool)
+    if not ok or not 0 < value <= 0.5:  # nan fails the comparison too
+        raise problem(
+            "the relative spend change of the paired runs: a number in (0, 0.5], "
+            f"e.g. 0.1 for +-10% (found {value!r})"
+        )
+    return float(value)
+
+
 def _band(value: Any) -> Any:
     if not (isinstance(value, list) and len(value) == 2):
         raise problem(f"must be [low, high], two numbers (found {value!r})")
@@ -212,7 +231,11 @@ _REQUIRED = {
     "idc_top_three": ("stage", _one_of(STAGES)),
     "consensus": ("group_sizes", _group_sizes),
     "journey_weeks": ("size_class", _one_of(SIZE_CLASSES)),
-    **{m: ("vendor", _vendor) for m in MEASURES if "vendor" in MEASURES[m]},
+    **{
+        m: ("vendor", _vendor)
+        for m in MEASURES
+        if "vendor" in MEASURES[m] and m not in VENDOR_OPTIONAL
+    },
 }
 
 
@@ -236,6 +259,7 @@ class TargetEntry(StudyModel):
     group_sizes: Annotated[tuple[int, ...], BeforeValidator(_group_sizes)] | None = None
     size_class: Annotated[str, BeforeValidator(_one_of(SIZE_CLASSES))] | None = None
     vendor: Annotated[str, BeforeValidator(_vendor)] | None = None
+    step: Annotated[float, BeforeValidator(_step)] | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -297,6 +321,7 @@ class TargetEntry(StudyModel):
             group_sizes=tuple(self.group_sizes or ()),
             quantile=float(self.quantile),
             vendor=self.vendor,
+            step=self.step if self.step is not None else MEASURES[self.measure].get("step"),
             kind=self.kind,
             use=self.use,
         )
