@@ -3,9 +3,12 @@ Nelder-Mead search over the free parameters' box.
 
 At a parameter point, R replications run (the same seeds at every point: common random
 numbers, so the objective is a deterministic function of the point) and every target's
-moment is averaged over them; the objective is the sum over targets of miss**2
-(Target.miss). Targets the start point cannot measure are left out of the fit (`active`);
-a target that becomes unmeasurable at a later point costs UNMEASURED_PENALTY.
+moment is averaged over them; the objective is the sum of miss**2 (Target.miss) over the
+fitted targets (Target.fitted: kind = "emergent" and use = "fit") that the start point
+measures (`active`); a target that becomes unmeasurable at a later point costs
+UNMEASURED_PENALTY. Input checks (kind = "input_check": the outcome equals an input by
+construction) and held-out targets (use = "validate") are measured at every point and in
+the validation runs, and reported, but never enter the objective.
 
 Every run goes through ONE execution context for the whole calibration (one pool or Dask
 cluster, one progress bar, the folder locked from the first point to the validation) and
@@ -178,10 +181,11 @@ class FitEvaluator:
         return out
 
     def objective(self, stats: dict[str, TargetStats]) -> float:
-        """Sum of miss**2 over the active targets (those the start point measured)."""
-        if self.active is None:
-            self.active = tuple(n for n, s in stats.items() if s.measurable)
+        """Sum of miss**2 over the active targets: the fitted ones (Target.fitted) that
+        the start point measured. Input checks and use = "validate" targets never count."""
         by_name = {t.name: t for t in self.setup.targets.targets}
+        if self.active is None:
+            self.active = tuple(n for n, s in stats.items() if s.measurable and by_name[n].fitted)
         total = 0.0
         for name in self.active:
             s = stats[name]
@@ -302,9 +306,12 @@ def calibrate(
 
     Raises:
         Stopped: the engine stopped or a run failed.
-        ScenarioError: no target is measurable at the start point.
+        ScenarioError: no target is fitted (every one an input check or held out), or no
+            fitted target is measurable at the start point.
     """
     out = check_out_dir(out)
+    if not any(t.fitted for t in setup.targets.targets):
+        raise _nothing_fitted(setup)
     started = time.perf_counter()
     total = setup.max_evals * setup.replications + setup.validation
     with ExecutionContext(
@@ -343,12 +350,22 @@ def calibrate(
     )
 
 
-def _nothing_measurable(setup: Setup, start: Evaluation) -> ScenarioError:
-    first = setup.targets.targets[0]
+def _nothing_fitted(setup: Setup) -> ScenarioError:
     return ScenarioError(
         setup.targets.source,
         "targets",
-        "none of the targets is measurable in this scenario at its start point "
+        'no target is fitted: every one is an input check (kind = "input_check") or held '
+        'out (use = "validate"); give at least one target kind = "emergent" and '
+        'use = "fit"',
+    )
+
+
+def _nothing_measurable(setup: Setup, start: Evaluation) -> ScenarioError:
+    first = next(t for t in setup.targets.targets if t.fitted)
+    return ScenarioError(
+        setup.targets.source,
+        "targets",
+        "none of the fitted targets is measurable in this scenario at its start point "
         f"(e.g. {first.name}: {start.stats[first.name].note}); "
         "give targets the scenario's tables can measure",
     )

@@ -3,6 +3,13 @@ objective trajectory), fit.json (the same as plain data), calibrated.toml (the s
 file with the fitted values, loadable by load_scenario) and the summary lines the command
 prints. Every file is written through analysis.engine.writer (a temporary name, then a
 rename: a failure is one line and leaves nothing half-written).
+
+The targets are reported in three sections (SECTIONS), each with its own pass count:
+"Fitted targets (emergent)" (kind = "emergent", use = "fit": what the fit tuned and the
+headline validation counts), "Held-out validation (use = validate)" (emergent targets
+never fitted: out-of-sample evidence, counted apart) and "Reproduced by construction
+(input checks)" (kind = "input_check": the outcome equals an input, so reproducing it
+validates nothing; listed apart and never counted as validation).
 """
 
 from __future__ import annotations
@@ -28,9 +35,41 @@ def calibrated_scenario(result: Result) -> Scenario:
     return base.with_changes(result.fitted)
 
 
+#: the report's sections of targets: key, title, what the section's tally counts
+SECTIONS = (
+    ("fitted", "Fitted targets (emergent)", "measurable fitted targets pass"),
+    ("held_out", "Held-out validation (use = validate)", "measurable held-out targets pass"),
+    ("input_check", "Reproduced by construction (input checks)", "measurable input checks hold"),
+)
+#: what each section says under its title
+SECTION_NOTES = {
+    "fitted": 'Emergent targets (kind = "emergent", use = "fit"): the objective is the sum '
+    "of their miss² and the headline validation counts them.",
+    "held_out": 'Emergent targets the fit never saw (use = "validate"): measured on the same '
+    "fresh validation replications at the fitted point, out-of-sample evidence counted apart.",
+    "input_check": "Targets whose outcome equals an input by construction (kind = "
+    '"input_check"; docs/calibration.md says why for each): neither fitted nor counted as '
+    "validation. A FAIL here says an input is set against the published fact.",
+}
+#: the words of an empty section
+SECTION_EMPTY = {
+    "fitted": "None.",
+    "held_out": 'None: no target has use = "validate".',
+    "input_check": 'None: no target has kind = "input_check".',
+}
+
+
+def section_of(target: Any) -> str:
+    """The report section of a target: "input_check" for an input check (whatever its
+    use), "held_out" for an emergent target with use = "validate", else "fitted"."""
+    if target.kind == "input_check":
+        return "input_check"
+    return "held_out" if target.use == "validate" else "fitted"
+
+
 def target_rows(result: Result) -> list[dict[str, Any]]:
     """One row per target: goal, tolerance, validation mean and CI, fit mean, miss,
-    verdict ("pass", "FAIL", "not measurable ...")."""
+    verdict ("pass", "FAIL", "not measurable ..."), kind, use and report section."""
     rows = []
     for t in result.setup.targets.targets:
         s, fit = result.validation.stats[t.name], result.best.stats[t.name]
@@ -55,9 +94,32 @@ def target_rows(result: Result) -> list[dict[str, Any]]:
                 "in_fit": t.name in result.active,
                 "extras": s.extras,
                 "source": t.source,
+                "kind": t.kind,
+                "use": t.use,
+                "section": section_of(t),
             }
         )
     return rows
+
+
+def tally(rows: list[dict[str, Any]], section: str) -> dict[str, int]:
+    """A section's counts: targets, measurable ones, passes."""
+    mine = [r for r in rows if r["section"] == section]
+    return {
+        "targets": len(mine),
+        "measurable": sum(r["runs"] > 0 for r in mine),
+        "passed": sum(r["verdict"] == "pass" for r in mine),
+    }
+
+
+def tally_text(rows: list[dict[str, Any]], section: str) -> str:
+    """'P of M measurable ... pass (K not measurable in this scenario)'."""
+    n = tally(rows, section)
+    words = dict((k, w) for k, _, w in SECTIONS)[section]
+    return (
+        f"{n['passed']} of {n['measurable']} {words} "
+        f"({n['targets'] - n['measurable']} not measurable in this scenario)"
+    )
 
 
 def _fmt(x: float, digits: int = 3) -> str:
@@ -115,22 +177,37 @@ def fitted_text(result: Result) -> str:
 
 
 def summary_lines(result: Result) -> list[str]:
-    """What the calibration found, in five lines (fit.md's list, the command's output)."""
+    """What the calibration found, in seven lines (fit.md's list, the command's output):
+    the headline validation counts the fitted emergent targets only; the held-out ones
+    and the input checks have a line each."""
     s = result.setup
     rows = target_rows(result)
-    passed = sum(r["verdict"] == "pass" for r in rows)
-    measurable = sum(r["runs"] > 0 for r in rows)
+    n = {k: tally(rows, k) for k, _, _ in SECTIONS}
     sc = s.scenario
+    held = (
+        tally_text(rows, "held_out")
+        if n["held_out"]["targets"]
+        else 'none (no target has use = "validate")'
+    )
+    checks = (
+        tally_text(rows, "input_check")
+        if n["input_check"]["targets"]
+        else 'none (no target has kind = "input_check")'
+    )
     return [
         f"scenario {sc.name!r} ({sc.source}): {sc.buyers.count:,} buyers, {sc.weeks} weeks",
-        f"targets: {s.targets.source} ({len(rows)} targets, {len(result.active)} in the fit)",
+        f"targets: {s.targets.source} ({len(rows)} targets: {n['fitted']['targets']} fitted, "
+        f"{n['held_out']['targets']} held out, {n['input_check']['targets']} input "
+        f"check{'' if n['input_check']['targets'] == 1 else 's'}; "
+        f"{len(result.active)} in the fit)",
         f"fit: {len(result.history)} points x {s.replications} replications (common seeds); "
         f"{result.stop_reason}",
         f"objective: start {result.history[0].objective:.4g}, best {result.best.objective:.4g} "
         f"(point {result.best.index}); on the {s.validation} validation replications "
         f"{result.validation.objective:.4g}",
-        f"validation: {passed} of {measurable} measurable targets pass "
-        f"({len(rows) - measurable} not measurable in this scenario)",
+        f"validation: {tally_text(rows, 'fitted')}",
+        f"held-out validation: {held}",
+        f"input checks (reproduced by construction, not counted as validation): {checks}",
     ]
 
 
@@ -140,23 +217,32 @@ def fit_markdown(result: Result) -> str:
     lines += [f"- {x}" for x in summary_lines(result)]
     lines += [
         "",
-        "## Targets",
-        "",
-        f"Simulated mean ± 95% interval over {result.setup.validation} fresh validation "
+        f"Simulated: mean ± 95% interval over {result.setup.validation} fresh validation "
         "replications at the fitted point (seeds the fit never used); `fit mean` is over the "
         f"{result.setup.replications} fit replications. A target passes within one "
         "tolerance of its value or band; `miss` is in tolerances (0 inside a band).",
-        "",
-        "| target | goal | tolerance | simulated (95% CI) | fit mean | miss | verdict | detail |",
-        "|---|---|---|---|---|---|---|---|",
     ]
-    for r in target_rows(result):
-        sim = _simulated(r)
-        fit_only = "" if r["in_fit"] else " (not fitted)"
-        lines.append(
-            f"| {r['target']} | {r['goal']} | {r['tolerance']:g} | {sim} | {_fmt(r['fit_mean'])} "
-            f"| {_fmt(r['miss'], 2)} | {r['verdict']}{fit_only} | {_extras_text(r['target'], r['extras'])} |"
-        )
+    rows = target_rows(result)
+    for key, title, _ in SECTIONS:
+        mine = [r for r in rows if r["section"] == key]
+        lines += ["", f"## {title}", "", SECTION_NOTES[key], ""]
+        if not mine:
+            lines.append(SECTION_EMPTY[key])
+            continue
+        lines += [
+            tally_text(rows, key)[0].upper() + tally_text(rows, key)[1:] + ".",
+            "",
+            "| target | goal | tolerance | simulated (95% CI) | fit mean | miss | verdict | detail |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        for r in mine:
+            sim = _simulated(r)
+            fit_only = " (not fitted)" if key == "fitted" and not r["in_fit"] else ""
+            lines.append(
+                f"| {r['target']} | {r['goal']} | {r['tolerance']:g} | {sim} | "
+                f"{_fmt(r['fit_mean'])} | {_fmt(r['miss'], 2)} | {r['verdict']}{fit_only} | "
+                f"{_extras_text(r['target'], r['extras'])} |"
+            )
     lines += ["", "## Parameters", "", "| parameter | range | start | fitted | at a bound |"]
     lines += ["|---|---|---|---|---|"]
     for p in param_rows(result):
@@ -205,30 +291,40 @@ def fit_html(result: Result) -> str:
     esc = html.escape
     parts = ["<h1>Calibration fit</h1><ul>"]
     parts += [f"<li>{esc(x)}</li>" for x in summary_lines(result)]
-    parts.append("</ul><h2>Targets</h2>")
+    parts.append("</ul>")
     parts.append(
         f'<p class="note">Simulated mean ± 95% interval over {result.setup.validation} fresh '
         "validation replications at the fitted point; a target passes within one tolerance "
         "of its value or band; miss in tolerances (0 inside a band).</p>"
     )
-    rows = []
-    for r in target_rows(result):
-        cls = "clear" if r["verdict"] == "pass" else "unclear"
-        rows.append(
-            {
-                "target": r["target"],
-                "goal": r["goal"],
-                "tolerance": f"{r['tolerance']:g}",
-                "simulated (95% CI)": _simulated(r),
-                "fit mean": _fmt(r["fit_mean"]),
-                "miss": _fmt(r["miss"], 2),
-                "verdict": f'<span class="{cls}">{esc(r["verdict"])}</span>'
-                + ("" if r["in_fit"] else " (not fitted)"),
-                "detail": _extras_text(r["target"], r["extras"]),
-                "source": r["source"],
-            }
-        )
-    parts.append(html_table(pd.DataFrame(rows), raw={"verdict"}))
+    all_rows = target_rows(result)
+    for key, title, _ in SECTIONS:
+        mine = [r for r in all_rows if r["section"] == key]
+        parts.append(f"<h2>{esc(title)}</h2><p>{esc(SECTION_NOTES[key])}</p>")
+        if not mine:
+            parts.append(f"<p>{esc(SECTION_EMPTY[key])}</p>")
+            continue
+        text = tally_text(all_rows, key)
+        parts.append(f"<p>{esc(text[0].upper() + text[1:])}.</p>")
+        rows = []
+        for r in mine:
+            cls = "clear" if r["verdict"] == "pass" else "unclear"
+            not_fitted = key == "fitted" and not r["in_fit"]
+            rows.append(
+                {
+                    "target": r["target"],
+                    "goal": r["goal"],
+                    "tolerance": f"{r['tolerance']:g}",
+                    "simulated (95% CI)": _simulated(r),
+                    "fit mean": _fmt(r["fit_mean"]),
+                    "miss": _fmt(r["miss"], 2),
+                    "verdict": f'<span class="{cls}">{esc(r["verdict"])}</span>'
+                    + (" (not fitted)" if not_fitted else ""),
+                    "detail": _extras_text(r["target"], r["extras"]),
+                    "source": r["source"],
+                }
+            )
+        parts.append(html_table(pd.DataFrame(rows), raw={"verdict"}))
     parts.append("<h2>Parameters</h2>")
     prow = [
         {
@@ -247,7 +343,9 @@ def fit_html(result: Result) -> str:
 
 
 def fit_json(result: Result) -> dict[str, Any]:
-    """The fit as plain data."""
+    """The fit as plain data: `targets` one row per target (with its kind, use and
+    section), `sections` each section's title, counts and target names."""
+    rows = target_rows(result)
 
     def clean(x: Any) -> Any:
         if isinstance(x, float) and not math.isfinite(x):
@@ -266,7 +364,15 @@ def fit_json(result: Result) -> dict[str, Any]:
             "best_objective": result.best.objective,
             "validation_objective": result.validation.objective,
             "active_targets": list(result.active),
-            "targets": target_rows(result),
+            "sections": {
+                key: {
+                    "title": title,
+                    **tally(rows, key),
+                    "names": [r["target"] for r in rows if r["section"] == key],
+                }
+                for key, title, _ in SECTIONS
+            },
+            "targets": rows,
             "parameters": param_rows(result),
             "trajectory": [
                 {"point": e.index, "values": e.values, "objective": e.objective}
