@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from analysis.cli.options import add_count, add_execution, add_out, add_quiet
+from analysis.cli.options import add_count, add_execution, add_out, add_posterior, add_quiet
 
 if TYPE_CHECKING:
     pass
@@ -20,6 +20,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", help="optimisation TOML file (scenarios/optimize_*.toml)")
     add_out(parser)
     add_count(parser, "--trials", "trials to run (default: the file's)", minimum=1, maximum=100_000)
+    add_posterior(parser)
     add_execution(parser, default=None)
     add_quiet(parser)
 
@@ -29,7 +30,8 @@ def command(args: argparse.Namespace) -> int:
     from analysis.engine.folders import check_out_dir
     from analysis.studies.optimize.spec import load_spec
 
-    spec = load_spec(args.file, args.trials)  # a bad file is one line before the study loads
+    # a bad file (or posterior) is one line before the study loads
+    spec = load_spec(args.file, args.trials, args.posterior)
     check_out_dir(args.out)
     from analysis.studies.optimize.optimizer import optimize
     from analysis.studies.optimize.report import summary_lines, write_outputs

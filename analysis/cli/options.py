@@ -1,6 +1,6 @@
 """The options several commands share, each defined once: --out, --quiet, --workers and
---dask, --buyers and --weeks, --retry-failed, --reps; the argparse type of a bounded whole
-number; and a scenario loaded with its overrides.
+--dask, --buyers and --weeks, --retry-failed, --reps, --posterior; the argparse type of a
+bounded whole number; and a scenario loaded with its overrides.
 
 A flag means and checks the same thing in every command, and every bad value is one line
 naming the flag. Nothing heavy is imported here: `run.py --help` builds every parser.
@@ -66,6 +66,23 @@ def add_overrides(parser: argparse.ArgumentParser) -> None:
     """--buyers and --weeks: override the scenario's number of buyers and horizon."""
     parser.add_argument("--buyers", type=int_arg("--buyers"), help="override the number of buyers")
     parser.add_argument("--weeks", type=int_arg("--weeks"), help="override the horizon")
+
+
+def add_posterior(parser: argparse.ArgumentParser, help: str | None = None) -> None:
+    """--posterior FILE: answers across plausible markets. Replication r of the command's
+    design runs under ONE parameter set drawn from the posterior (seeded by the base seed
+    and r alone), the same set for every strategy of that replication (pairing holds);
+    a strategy's own explicit setting wins over the draw. The file is checked when the
+    command starts (analysis.studies.across.draws.load_draws: one line, exit 2)."""
+    parser.add_argument(
+        "--posterior",
+        type=Path,
+        metavar="FILE",
+        help=help
+        or "posterior.parquet of `run.py calibrate --method abc`: each replication runs under "
+        "one parameter set drawn from it, the same for every strategy (answers carry "
+        "parameter uncertainty)",
+    )
 
 
 def add_count(

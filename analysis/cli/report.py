@@ -13,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-from analysis.cli.options import add_out, add_quiet
+from analysis.cli.options import add_out, add_posterior, add_quiet
 
 
 # ------------------------------------------------------------------ command line
@@ -39,6 +39,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         choices=METRICS,
         help="the answers' best variant by this vendor metric (default: conversions; "
         "cost_per_acquisition and break_even_volume: lowest is best)",
+    )
+    add_posterior(
+        parser,
+        help="optional: the posterior the sweep ran across (recorded in its sweep.json; "
+        "the report says so without this flag). Given, it must be that same file: a report "
+        "cannot apply a posterior to runs made without it",
     )
     parser.add_argument(
         "--truth",
@@ -88,7 +94,7 @@ def command(args: argparse.Namespace) -> int:
 
     from analysis.engine.folders import check_out_dir, check_out_file
     from analysis.reports.sweep.build import build_report, check_request
-    from analysis.reports.sweep.data import load
+    from analysis.reports.sweep.data import check_posterior, load
 
     started = time.perf_counter()
     out = args.out or Path(args.dir) / "report.html"
@@ -98,6 +104,7 @@ def command(args: argparse.Namespace) -> int:
         check_out_dir(out.with_name(f"{out.stem}_tables"), flag)
     data = load(Path(args.dir), args.sweep)  # input errors before the progress bar
     check_request(data, args.reference, args.vendor, args.truth, args.width)
+    check_posterior(data, args.posterior)
     with tqdm(
         total=STEPS, desc="report", unit="step", file=sys.stderr, disable=args.quiet, leave=False
     ) as bar:

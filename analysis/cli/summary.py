@@ -10,7 +10,13 @@ import argparse
 import sys
 from pathlib import Path
 
-from analysis.cli.options import add_count, add_execution, add_overrides, add_quiet
+from analysis.cli.options import (
+    add_count,
+    add_execution,
+    add_overrides,
+    add_posterior,
+    add_quiet,
+)
 from analysis.paths import BASELINE
 from analysis.studies.summary.study import DEFAULT_REPS, format_replicated, run_replicated
 
@@ -20,6 +26,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("scenario", nargs="?", default=str(BASELINE), help="scenario TOML file")
     add_count(parser, "--reps", help=f"replications (default {DEFAULT_REPS})", default=DEFAULT_REPS)
     add_overrides(parser)
+    add_posterior(parser)
     add_execution(parser, default=None)
     add_quiet(parser)
 
@@ -29,8 +36,15 @@ def command(args: argparse.Namespace) -> int:
     from analysis.cli.options import load_with_overrides
 
     scenario = load_with_overrides(Path(args.scenario), args.buyers, args.weeks)
+    draws = None
+    if args.posterior is not None:  # a bad file is one line before anything runs
+        from analysis.studies.across.draws import load_draws
+
+        draws = load_draws(args.posterior, scenario, scenario.seed)
     try:
-        rep = run_replicated(scenario, args.reps, args.workers, args.dask, not args.quiet)
+        rep = run_replicated(
+            scenario, args.reps, args.workers, args.dask, not args.quiet, draws=draws
+        )
     except KeyboardInterrupt:
         print("interrupted; a summary keeps no runs, nothing was written", file=sys.stderr)
         return 130

@@ -12,6 +12,14 @@ Common random numbers: replication r of every variant runs with the same seed,
 pair. Run ids hash the base scenario's content, the run's changes, its parameters and
 its seed, so the same design always has the same ids (what resume relies on).
 
+Answers across plausible markets: a design may carry `Draws` (a posterior's parameter
+sets, analysis.studies.across.draws). Replication r then draws ONE parameter set,
+from (base seed, r) alone, and `run_spec` (the one place a run's changes are put
+together) puts its scenario changes UNDER the variant's own: a setting the variant (a
+strategy, an axis, `[sweep.set]`) makes explicitly wins over the draw. The drawn values
+are the run's `post:<name>` columns; the changes are in the run id, so a design with a
+posterior has other run ids than without, and one without keeps its ids.
+
 Only the standard library, pydantic (sim.scenario, the sweep file) and, when seeding or
 sampling, numpy and scipy are imported here: `run.py validate` reads sweep files without
 the model.
@@ -26,7 +34,7 @@ import math
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from analysis.engine.limits import check_runs, check_sweep_memory
 from analysis.engine.sweepfile import read_sweep_file
@@ -65,7 +73,9 @@ class Axis:
 
 @dataclass(frozen=True)
 class RunSpec:
-    """One run of the run table: a variant's changes plus a replication's seed."""
+    """One run of the run table: a variant's changes plus a replication's seed (and,
+    with a posterior, the replication's drawn parameter set: `drawn`, the runs table's
+    `post:<name>` columns; its changes are in `changes`)."""
 
     run_id: str
     variant: str
@@ -74,6 +84,22 @@ class RunSpec:
     seed: int
     params: dict[str, Any]
     changes: dict[str, Any]
+    drawn: dict[str, float] = field(default_factory=dict)
+
+
+class Draws(Protocol):
+    """Per replication, one parameter set and the scenario changes it makes (a
+    posterior's draws: analysis.studies.across.draws.PosteriorDraws). `at(r)` must
+    depend on the replication alone (never the variant), so pairing holds."""
+
+    source: str
+
+    @property
+    def names(self) -> tuple[str, ...]: ...
+
+    def at(self, replication: int) -> tuple[dict[str, float], dict[str, Any]]: ...
+
+    def describe(self) -> dict[str, Any]: ...
 
 
 @dataclass(frozen=True)
@@ -104,6 +130,7 @@ class Sweep:
     samples: int = 0
     weekly: bool = False
     description: str = ""
+    draws: Draws | None = field(default=None, compare=False)
     _cache: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def seeds(self) -> list[int]:
@@ -150,7 +177,7 @@ class Sweep:
     def expand(self) -> list[RunSpec]:
         """The run table: every variant x replication, replication-major (so a partial
         sweep covers all variants evenly)."""
-        return expand_runs(self.scenario_hash, self.variants(), self.seeds())
+        return expand_runs(self.scenario_hash, self.variants(), self.seeds(), self.draws)
 
     def describe(self) -> dict[str, Any]:
         """The set-up as plain data (written as sweep.json next to the results)."""
@@ -164,6 +191,7 @@ class Sweep:
             else:
                 d.update(paths=list(a.paths), values=list(a.values))
             axes.append(d)
+        extra = {"posterior": self.draws.describe()} if self.draws is not None else {}
         return {
             "name": self.name,
             "description": self.description,
@@ -186,6 +214,7 @@ class Sweep:
                 for v in self.variants()
             ],
             "runs": len(self.variants()) * self.replications,
+            **extra,
         }
 
 
@@ -208,9 +237,12 @@ def replication_seeds(base_seed: int, replications: int) -> list[int]:
     return [replication_seed(base_seed, r) for r in range(replications)]
 
 
-def expand_runs(scenario_hash: str, variants: list[Variant], seeds: list[int]) -> list[RunSpec]:
+def expand_runs(
+    scenario_hash: str, variants: list[Variant], seeds: list[int], draws: Draws | None = None
+) -> list[RunSpec]:
     """The run table of a design: every variant x replication, replication-major (so a
-    partial run covers all variants evenly); replication r uses seeds[r] in every variant.
+    partial run covers all variants evenly); replication r uses seeds[r] in every variant
+    (and, with `draws`, the same drawn parameter set in every variant).
 
     Any design goes through here (sweeps, the attribution lab), so they share seeding and
     run ids."""
@@ -218,9 +250,36 @@ def expand_runs(scenario_hash: str, variants: list[Variant], seeds: list[int]) -
     runs = []
     for r, seed in enumerate(seeds):
         for v in variants:
-            rid = run_id(scenario_hash, v.changes, v.params, seed)
-            runs.append(RunSpec(rid, v.label, v.variant_id, r, seed, v.params, v.changes))
+            runs.append(
+                run_spec(scenario_hash, v.label, v.variant_id, r, seed, v.params, v.changes, draws)
+            )
     return runs
+
+
+def run_spec(
+    design: str,
+    label: str,
+    variant_id: int,
+    replication: int,
+    seed: int,
+    params: dict[str, Any],
+    changes: dict[str, Any],
+    draws: Draws | None = None,
+) -> RunSpec:
+    """One run: a variant's changes on replication `replication` (seed `seed`).
+
+    The one place a run's scenario changes are put together: with `draws`, replication
+    r's drawn parameter set (`draws.at(r)`, the same for every variant) changes the
+    scenario first and the variant's own changes come after it, so a field the variant
+    sets explicitly keeps the variant's value. The run id hashes the merged changes."""
+    drawn: dict[str, float] = {}
+    if draws is not None:
+        drawn, drawn_changes = draws.at(replication)
+        merged = {k: v for k, v in drawn_changes.items() if k not in changes}
+        merged.update(changes)  # the variant's own settings last: they win
+        changes = merged
+    rid = run_id(design, changes, params, seed)
+    return RunSpec(rid, label, variant_id, replication, seed, params, changes, dict(drawn))
 
 
 def run_id(scenario_hash: str, changes: dict[str, Any], params: dict[str, Any], seed: int) -> str:
@@ -236,6 +295,8 @@ def run_id(scenario_hash: str, changes: dict[str, Any], params: dict[str, Any], 
 def scenario_hash(scenario: Scenario) -> str:
     """Hash of a scenario's content (not where its file lives)."""
     data = scenario.model_dump(mode="json", exclude={"source", "base_dir"})
+    # a calibration's priors change no run (and leave the ids of runs before them as they were)
+    data.get("calibration", {}).pop("priors", None)
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
 
 

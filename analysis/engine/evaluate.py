@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from analysis.engine.design import RunSpec, run_id
+from analysis.engine.design import Draws, RunSpec, run_spec
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -61,6 +61,8 @@ class PointEvaluator:
         info, info_file: plain data describing the study, written into the folder.
         retry_failed: run again, once, the runs that ended in an error.
         chunk_size: runs per chunk (None: the engine's choice from the pool's size).
+        draws: a posterior's parameter sets, one per replication, the same for every
+            point (analysis.engine.design.run_spec puts them under the point's changes).
     """
 
     ctx: ExecutionContext
@@ -74,6 +76,7 @@ class PointEvaluator:
     info_file: str = "experiment.json"
     retry_failed: bool = False
     chunk_size: int | None = None
+    draws: Draws | None = None
     ran: int = 0
     _runs: dict[str, RunSpec] = field(default_factory=dict)
     _parts: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -83,15 +86,16 @@ class PointEvaluator:
         """The runs of `point` on `seeds`, replications numbered from `first`."""
         params, changes = dict(point.params), dict(point.changes)
         return [
-            RunSpec(
-                run_id(self.design, changes, params, seed),
+            run_spec(
+                self.design,
                 point.label,
                 point.variant_id,
                 first + i,
                 seed,
                 params,
                 changes,
-            )
+                self.draws,
+            )  # fmt: skip
             for i, seed in enumerate(seeds)
         ]
 

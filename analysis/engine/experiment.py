@@ -136,6 +136,7 @@ def execute_run(
         "status": "ok",
         "error": None,
         "params": spec.params,
+        "drawn": spec.drawn,
     }
     keys = {k: getattr(spec, k) for k in RUN_KEYS}
     tables: dict[str, pd.DataFrame] = {}
@@ -181,7 +182,9 @@ def runs_frame(
     rows: list[dict[str, Any]], params: tuple[tuple[str, bool], ...], columns: Mapping[str, str]
 ) -> pd.DataFrame:
     """The `runs` rows of a chunk with a fixed schema (same columns and types in every
-    part): keys, seed, status, error, elapsed_s, `p:<param>` columns, summary columns."""
+    part): keys, seed, status, error, elapsed_s, `p:<param>` columns, the drawn posterior
+    parameters as `post:<name>` columns (only with a posterior: every run of a design
+    draws the same names), summary columns."""
     import numpy as np
     import pandas as pd
 
@@ -203,6 +206,10 @@ def runs_frame(
             df[f"p:{name}"] = np.array(values, dtype=float)
         else:
             df[f"p:{name}"] = pd.array([str(v) for v in values], dtype="string")
+    for name in dict.fromkeys(k for r in rows for k in r.get("drawn") or {}):
+        df[f"post:{name}"] = np.array(
+            [(r.get("drawn") or {}).get(name, np.nan) for r in rows], dtype=float
+        )
     for col, dtype in columns.items():
         df[col] = pd.array([r.get(col) for r in rows], dtype=dtype)
     return df

@@ -9,6 +9,12 @@ with Holm's adjustment within the vendor's family of comparisons.
   of other conditions; the replications are the paired units;
 - sampled sweeps (`sampled_answers_table`): the vendor's choices crossed with the sampled
   points, best on average over the points; the points are the paired units.
+
+A sweep run across a posterior (`run.py sweep --posterior`) ran replication r of every
+variant under one drawn parameter set (the runs' `post:<name>` columns), so the
+replications carry parameter uncertainty and a grid answer also names the drawn
+parameter its best-vs-runner-up difference depends on most (`depends_on`, Spearman, and
+the best's lead share either side of that parameter's median: analysis.stats.verdict).
 """
 
 from __future__ import annotations
@@ -18,8 +24,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis.reports.sweep.data import SweepData
+from analysis.reports.sweep.data import SweepData, drawn_columns
 from analysis.stats import compare
+from analysis.stats.verdict import depends_most
 
 #: bootstrap resamples of the replications for the probability of being best
 BOOTSTRAP = 2000
@@ -131,6 +138,7 @@ def answers_table(d: SweepData, vendors: list[str], metric: str = "conversions")
         return pd.DataFrame()
     rows = []
     rng = np.random.default_rng(0)
+    drawn = _drawn_by_replication(d)
     for vendor in vendors:
         keys, equal_budget = _groups(info, vf, vendor)
         sub = d.vendors[d.vendors["vendor"] == vendor]
@@ -147,6 +155,8 @@ def answers_table(d: SweepData, vendors: list[str], metric: str = "conversions")
             stats = _best_and_runner_up(
                 w.to_numpy(float), members, w.index.to_numpy(), vendor, metric, rng
             )
+            if drawn is not None:
+                stats.update(_dependence(w, stats["best"], stats["runner_up"], metric, drawn))
             key = key if isinstance(key, tuple) else (key,)
             cond = dict(zip(keys.columns, key, strict=True))
             rows.append(
@@ -166,6 +176,39 @@ def answers_table(d: SweepData, vendors: list[str], metric: str = "conversions")
     out["sampled"] = False
     out["points"] = 0
     return _holm_and_words(out, metric)
+
+
+def _drawn_by_replication(d: SweepData) -> pd.DataFrame | None:
+    """The drawn parameter values per replication (one row per replication, one column
+    per parameter), None for a sweep run without a posterior."""
+    cols = drawn_columns(d)
+    if not cols:
+        return None
+    per = d.runs.drop_duplicates("replication").set_index("replication")[cols]
+    return per.rename(columns={c: c.removeprefix("post:") for c in cols})
+
+
+def _dependence(
+    w: pd.DataFrame, best: str, runner: str, metric: str, drawn: pd.DataFrame
+) -> dict[str, Any]:
+    """The drawn parameter the best-vs-runner-up difference depends on most (empty
+    cells when none does)."""
+    diff = w[best] - w[runner]
+    if metric in compare.LOWER_IS_BETTER:
+        diff = -diff
+    dep = depends_most(diff.to_numpy(float), drawn.reindex(diff.index))
+    if dep is None:
+        return {"depends_on": "-", "depends_rho": np.nan, "depends_split": np.nan,
+                "depends_strict": False, "best_share_above": np.nan,
+                "best_share_below": np.nan}  # fmt: skip
+    return {
+        "depends_on": dep.name,
+        "depends_rho": dep.rho,
+        "depends_split": dep.split,
+        "depends_strict": dep.strict,  # above is > split (else >= split)
+        "best_share_above": dep.share_above,
+        "best_share_below": dep.share_below,
+    }
 
 
 # ------------------------------------------------------------------ sampled sweeps

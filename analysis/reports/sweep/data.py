@@ -204,6 +204,55 @@ def check_complete(sdir: Path, info: dict[str, Any], runs_all: pd.DataFrame) -> 
     )
 
 
+# ------------------------------------------------------------------ the posterior
+def posterior_of(d: SweepData) -> dict[str, Any] | None:
+    """The posterior the sweep ran across (sweep.json's "posterior": file, sha256,
+    parameters), None for a sweep without one."""
+    post = d.info.get("posterior")
+    return post if isinstance(post, dict) else None
+
+
+def drawn_columns(d: SweepData) -> list[str]:
+    """The runs table's `post:<name>` columns (the drawn parameter values)."""
+    return [c for c in d.runs.columns if str(c).startswith("post:")]
+
+
+def check_posterior(d: SweepData, posterior: Path | None) -> None:
+    """`run.py report DIR --posterior FILE`: the report reads what the sweep ran, so a
+    posterior can only be confirmed, not applied afterwards. The same file (by content)
+    as the one sweep.json records is accepted; another one, or any for a sweep run
+    without one, is one line saying to rerun the sweep with it.
+
+    Raises:
+        ScenarioError: the posterior is not the one the sweep's runs were drawn from.
+    """
+    if posterior is None:
+        return
+    from analysis.studies.across.draws import file_sha256
+
+    src = str(posterior)
+    if not Path(posterior).is_file():
+        raise ScenarioError(
+            src, "--posterior", "no such file (and a report needs none: the sweep folder "
+            "records the posterior its runs were drawn from)",
+        )  # fmt: skip
+    had = posterior_of(d)
+    rerun = (
+        f"rerun `python run.py sweep {d.info.get('source') or 'FILE'} --out NEW_DIR "
+        f"--posterior {posterior}` and report on NEW_DIR"
+    )
+    if had is None:
+        raise ScenarioError(
+            src, "--posterior", f"the sweep in {d.path} ran without a posterior; a report "
+            f"cannot add one afterwards: {rerun}",
+        )  # fmt: skip
+    if had.get("sha256") != file_sha256(posterior):
+        raise ScenarioError(
+            src, "--posterior", f"the sweep in {d.path} ran across another posterior "
+            f"({had.get('file')}); drop --posterior to report on it, or {rerun}",
+        )  # fmt: skip
+
+
 # ------------------------------------------------------------------ choices
 def variant_order(d: SweepData) -> list[str]:
     """Variant labels in variant_id order (ok runs)."""

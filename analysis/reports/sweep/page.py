@@ -16,7 +16,7 @@ import pandas as pd
 from analysis.render.html import fig_to_img, html_table
 from analysis.reports.sweep import figures, tables
 from analysis.reports.sweep.answers import BOOTSTRAP
-from analysis.reports.sweep.data import SweepData
+from analysis.reports.sweep.data import SweepData, drawn_columns, posterior_of
 from analysis.stats import compare
 
 esc = html.escape
@@ -51,6 +51,9 @@ def answers_part(
     """The answers first: how they were found, per vendor the best variant, the
     replications needed for a stated width, and how runs were paired and counted."""
     out = ['<h2 id="answers">Answers</h2>']
+    across = posterior_note(d, reps)
+    if across:
+        out.append(across)
     body, reps_line = answers_html(ans, reps, width)
     note = _answers_note(ans, reps, metric)
     if note:
@@ -67,6 +70,23 @@ def answers_part(
         + ". The full set-up is at the end.</p>"
     )
     return Part(out)
+
+
+def posterior_note(d: SweepData, reps: int) -> str | None:
+    """With a posterior: the answers are across its draws (None without one)."""
+    post = posterior_of(d)
+    if post is None:
+        return None
+    cols = drawn_columns(d)
+    sets = len(d.runs.drop_duplicates("replication")[cols].drop_duplicates()) if cols else 0
+    names = ", ".join(post.get("parameters", []))
+    return (
+        f"<p><b>Answers across {reps} posterior draws of {esc(str(post.get('file')))}: "
+        "parameter uncertainty included.</b> Replication r of every variant ran under the "
+        f"same parameter set drawn from the posterior ({sets} distinct sets of {esc(names)}; "
+        "a variant's own settings win over the draw), so the probability of being best and "
+        "the intervals include the uncertainty about those parameters.</p>"
+    )
 
 
 def _best_by(metric: str) -> str:
@@ -152,10 +172,24 @@ def _grid_item(r: Any, vendor: str, n_fam: int) -> str:
         f"{esc(_label(r.metric))}; "
         f"probability of being best {r.p_best:.2f}; best in "
         f"{100 * r.best_share_of_replications:.0f}% of the {r.n_pairs} replications). "
-        f'<span class="{cls}">{esc(r.plain)}</span> '
+        f'<span class="{cls}">{esc(r.plain)}</span> {_depends_text(r)}'
         f'<span class="small">(paired over {r.n_pairs} replications; p = {r.p_value:.3g}, '
         f"Holm-adjusted {r.p_holm:.3g} within {esc(vendor)}'s {esc(_label(r.metric))} family of "
         f"{n_fam} comparison{'s' if n_fam != 1 else ''})</span></li>"
+    )
+
+
+def _depends_text(r: Any) -> str:
+    """With a posterior: the drawn parameter the answer depends on most ('' without)."""
+    name = getattr(r, "depends_on", None)
+    if not isinstance(name, str) or name == "-":
+        return ""
+    return (
+        f"The answer depends most on {esc(name)} (Spearman {r.depends_rho:+.2f}): "
+        f"{esc(r.best)} beats {esc(r.runner_up)} in {100 * r.best_share_above:.0f}% of the "
+        f"draws with {esc(name)} {'&gt;' if r.depends_strict else '&ge;'} "
+        f"{r.depends_split:.3g}, {100 * r.best_share_below:.0f}% "
+        f"{'at or below' if r.depends_strict else 'below'}. "
     )
 
 

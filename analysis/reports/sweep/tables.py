@@ -77,6 +77,15 @@ def setup_table(d: SweepData, vendor: str | None = None) -> pd.DataFrame:
             else ", ".join(info.get("vendors", sorted(d.vendors["vendor"].unique()))),
         ),
     ]
+    post = info.get("posterior")
+    if isinstance(post, dict):
+        rows.append(
+            (
+                "posterior (one draw per replication, the same for every variant)",
+                f"{post.get('file')} (parameters {', '.join(post.get('parameters', []))}; "
+                f"{post.get('particles')} particles; sha256 {str(post.get('sha256'))[:12]})",
+            )
+        )
     return pd.DataFrame(rows, columns=["item", "value"])
 
 

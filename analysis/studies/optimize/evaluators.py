@@ -130,6 +130,7 @@ class EngineEvaluator:
             params=(("candidate", False), ("budget", True)),
             design=spec.scenario_hash,
             name=f"optimize {spec.name}",
+            draws=spec.draws,
         )
         self.already = 0
 

@@ -83,13 +83,58 @@ def headline(result: Result) -> str:
     return f"{spec.vendor} at {rec.budget:,.0f} a week: {mix}{tail}"
 
 
+def posterior_lines(result: Result) -> tuple[list[str], list[str]]:
+    """Across a posterior (empty without one): the first line (the answers are across
+    its draws) and the lines after the final comparison: the probability that each of
+    the final family is best (its share of the final replications won, ties shared) and
+    the drawn parameter the recommended-vs-current difference depends on most."""
+    import numpy as np
+
+    from analysis.stats.verdict import best_shares, depends_most
+
+    spec = result.spec
+    if spec.draws is None or result.final.empty:
+        return [], []
+    first = [
+        f"answers across posterior draws of {spec.draws.source}: parameter uncertainty "
+        "included (replication r of every candidate ran under the same drawn parameter "
+        f"set; the final comparison across {spec.final_replications} draws)"
+    ]
+    wide = result.final.pivot_table(
+        index="replication", columns="variant", values=spec.objective, aggfunc="first"
+    )
+    probs = best_shares(wide).sort_values(ascending=False, kind="stable")
+    after = [
+        "probability best over the final replications (share won, ties shared): "
+        + ", ".join(f"{k} {v:.2f}" for k, v in probs.items())
+    ]
+    if {"recommended", "current"} <= set(wide.columns):
+        d = (wide["recommended"] - wide["current"]).dropna()
+        drawn = pd.DataFrame([spec.draws.at(int(r))[0] for r in d.index], index=d.index)
+        dep = depends_most(d.to_numpy(float), drawn)
+        if dep is not None:
+            op = ">" if dep.strict else ">="
+            after.append(
+                f"the answer depends most on {dep.name} (Spearman {dep.rho:+.2f} with "
+                f"recommended - current): the recommended mix beats the current one in "
+                f"{100 * dep.share_above:.0f}% of the draws with {dep.name} {op} "
+                f"{dep.split:.3g}, {100 * dep.share_below:.0f}% of the others"
+            )
+        elif np.nanstd(d.to_numpy(float)) == 0:
+            after.append("the answer depends most on: nothing drawn (the difference is constant)")
+    return first, after
+
+
 def summary_lines(result: Result) -> list[str]:
     """What the command prints: the mix, the final comparison, the uplift, and the
-    marginal cost per acquisition of each channel's next step up."""
+    marginal cost per acquisition of each channel's next step up (across a posterior:
+    first that, and the probability each of the final family is best)."""
     spec = result.spec
     obj = OBJECTIVES[spec.objective]
     rec = result.recommended
+    across, after = posterior_lines(result)
     lines = [
+        *across,
         f"{spec.vendor}: the mix that maximises {obj} at {rec.budget:,.0f} a week "
         f"({len(result.trials)} trials x {spec.replications} replications, top {spec.top_k} "
         f"re-run with {spec.replications + spec.top_replications}):",
@@ -102,6 +147,7 @@ def summary_lines(result: Result) -> list[str]:
     )
     for r in result.comparison.itertuples():
         lines.append(f"  {r.plain}")
+    lines += after
     u = _uplift(result)
     if u is not None:
         lines.append(
@@ -184,12 +230,20 @@ def optimize_html(result: Result) -> str:
     parts = [f"<h1>Mix optimisation: {html.escape(spec.vendor)} ({html.escape(spec.name)})</h1>"]
     if spec.description:
         parts.append(f"<p>{html.escape(spec.description)}</p>")
-    parts.append("<h2>Answer</h2><p><b>" + html.escape(headline(result)) + "</b></p>")
+    across, after = posterior_lines(result)
+    parts.append(
+        "<h2>Answer</h2>"
+        + "".join(f"<p><b>{html.escape(line)}</b></p>" for line in across)
+        + "<p><b>"
+        + html.escape(headline(result))
+        + "</b></p>"
+    )
     parts.append(
         "<ul>"
         + "".join(f"<li>{html.escape(r.plain)}</li>" for r in result.comparison.itertuples())
         + "</ul>"
     )
+    parts += [f"<p>{html.escape(line)}</p>" for line in after]
     mt = mix_table(result)
     parts.append(html_table(mt, percent=share_columns(list(mt.columns))))
     parts.append(

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -146,6 +146,8 @@ class Spec:
     min_share: float
     seed: int
     description: str = ""
+    #: a posterior's per-replication draws (analysis.studies.across.draws), None without
+    draws: Any = field(default=None, compare=False)
 
     @property
     def scenario_hash(self) -> str:
@@ -166,6 +168,8 @@ class Spec:
                 self.min_share,
                 self.seed,
                 self.batch,
+                # across a posterior the values differ: its content is part of the key
+                *([self.draws.sha256] if self.draws is not None else []),
             ],
             default=str,
         )
@@ -210,12 +214,17 @@ class Spec:
             "seed": self.seed,
             "buyers": self.scenario.buyers.count,
             "weeks": self.scenario.weeks,
+            **({"posterior": self.draws.describe()} if self.draws is not None else {}),
         }
 
 
-def load_spec(path: str | Path, trials: int | None = None) -> Spec:
+def load_spec(
+    path: str | Path, trials: int | None = None, posterior: str | Path | None = None
+) -> Spec:
     """Read and validate an optimisation file; every problem is one line (ScenarioError;
-    a file of another kind is sim.filekinds.WrongKind). `trials` overrides the file's."""
+    a file of another kind is sim.filekinds.WrongKind). `trials` overrides the file's.
+    `posterior`: replication r of every candidate runs under the r-th parameter set
+    drawn from it (analysis.studies.across.draws; a bad file is one line too)."""
     src = str(path)
     data = read_study_file(path, OPTIMIZE)
     head = validate(OptimizeFile, data, src, example=EXAMPLE).optimize
@@ -250,6 +259,12 @@ def load_spec(path: str | Path, trials: int | None = None) -> Spec:
         description=head.description,
     )
     check_memory(scenario, src, "optimize.set")
+    if posterior is not None:
+        from dataclasses import replace
+
+        from analysis.studies.across.draws import load_draws
+
+        spec = replace(spec, draws=load_draws(posterior, scenario, spec.seed))
     return spec
 
 

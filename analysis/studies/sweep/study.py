@@ -13,10 +13,19 @@ analysis.engine.sweepfile; what each run yields is analysis.engine.outcomes; run
 chunked Parquet, resume and failure rows are the engine's (analysis.engine.context).
 Results go to `DIR/sweep=<name>/` (see analysis.engine.results for the layout); running
 the same sweep on the same DIR again runs only what is missing.
+
+Across a posterior (`run.py sweep FILE --out DIR --posterior POST`, `with_posterior`):
+replication r of every variant runs under the r-th parameter set drawn from POST (the
+variant's own settings win), the runs table records the drawn values as `post:<name>`
+columns, and sweep.json records the posterior (file, SHA-256, parameters) under
+"posterior" for the report. A sweep folder holds runs of one market model only:
+`check_same_posterior` refuses to add runs under another posterior (or none) to it.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from pathlib import Path
 
 from analysis.engine.context import run_experiment
@@ -28,6 +37,57 @@ from analysis.engine.outcomes import sweep_plan
 def sweep_dir(out: str | Path, sweep: Sweep) -> Path:
     """Where a sweep's files go: DIR/sweep=<name>."""
     return Path(out) / f"sweep={sweep.name}"
+
+
+def with_posterior(sweep: Sweep, posterior: str | Path) -> Sweep:
+    """The sweep across a posterior's draws: replication r draws one parameter set from
+    it, seeded by the sweep's seed and r (analysis.studies.across.draws).
+
+    Raises:
+        ScenarioError: a bad posterior file, or one that does not apply to the sweep's
+            base scenario (one line naming the file and the fix).
+    """
+    from analysis.studies.across.draws import load_draws
+
+    draws = load_draws(posterior, sweep.scenario, sweep.seed)
+    return dataclasses.replace(sweep, draws=draws, _cache={})
+
+
+def recorded_posterior(sdir: str | Path) -> dict | None:
+    """The posterior a sweep folder's sweep.json records (None: none, or no readable
+    sweep.json)."""
+    try:
+        info = json.loads((Path(sdir) / "sweep.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError, UnicodeDecodeError):
+        return None
+    post = info.get("posterior") if isinstance(info, dict) else None
+    return post if isinstance(post, dict) else None
+
+
+def check_same_posterior(sweep: Sweep, out: str | Path) -> None:
+    """Refuse to add runs to a sweep folder that holds runs under another posterior (or
+    under none, or none now where it had one): the report would pool answers of
+    different market models. One line naming the folder; give another --out.
+
+    Raises:
+        ScenarioError: the folder's runs were drawn from another posterior (or none).
+    """
+    from analysis.engine.parts import part_files
+    from sim.errors import ScenarioError
+
+    sdir = sweep_dir(out, sweep)
+    if not sdir.is_dir() or not part_files(sdir, "runs"):
+        return
+    old = recorded_posterior(sdir)
+    new = sweep.draws.describe() if sweep.draws is not None else None
+    if (old or {}).get("sha256") == (new or {}).get("sha256"):
+        return
+    had = f"under the posterior {old.get('file')}" if old else "without a posterior"
+    now = f"--posterior {new['file']}" if new else "no --posterior"
+    raise ScenarioError(
+        str(sdir), "--posterior" if new else "", f"holds runs of this sweep {had}; with {now} "
+        "the report would pool answers of different markets: give another --out",
+    )  # fmt: skip
 
 
 def sweep_experiment(sweep: Sweep, weekly: bool | None = None) -> Experiment:

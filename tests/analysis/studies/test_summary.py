@@ -1,7 +1,10 @@
-"""`run.py summary`: a scenario's scorecard over replications, with intervals, and how
-many replications would separate the two leading vendors (known answers by hand)."""
+"""`run.py summary`: a scenario's scorecard over replications, with intervals, and the
+verdict on the two leading vendors: the probability the leader leads and how many
+replications would make that verdict stable (known answers by hand)."""
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 import pandas as pd
@@ -12,8 +15,8 @@ from analysis.studies.summary.study import (
     format_replicated,
     run_replicated,
     scorecard,
-    separation,
-    separation_line,
+    verdict,
+    verdict_lines,
 )
 
 
@@ -39,35 +42,40 @@ def rows(conv: dict[str, list[float]]) -> pd.DataFrame:
 
 
 def test_the_gap_is_paired_by_replication() -> None:
-    """A and B swing together from run to run; their gap is always 10: separated at once,
+    """A and B swing together from run to run; their gap is always 10: stable at once,
     although the two means' own intervals overlap widely."""
     df = rows({"A": [100, 200, 150, 300], "B": [90, 190, 140, 290], "C": [5, 5, 5, 5]})
-    sep = separation(df)
+    sep = verdict(df)
     assert (sep.leader, sep.runner_up, sep.n, sep.diff) == ("A", "B", 4, 10.0)
-    assert sep.half_width == 0 and sep.separated and sep.needed == 2
+    assert sep.half_width == 0 and sep.stable and sep.needed == 2
+    assert sep.lead.share == 1.0 and sep.lead.high == 1.0 and 0 < sep.lead.low < 1
+    assert "stable now" in "\n".join(verdict_lines(sep))
     card = scorecard(df).set_index(["vendor", "metric"])
     assert card.loc[("A", "conversions"), "ci_low"] < card.loc[("B", "conversions"), "ci_high"]
 
 
-def test_replications_needed_solve_the_t_interval_by_hand() -> None:
+def test_replications_for_a_stable_verdict_by_hand() -> None:
     d = np.array([30.0, -10.0, 25.0, 5.0])  # gaps A - B per replication
     df = rows({"A": list(100 + d), "B": [100.0] * 4})
-    sep = separation(df)
+    sep = verdict(df)
     mean, sd = d.mean(), d.std(ddof=1)
+    hw = stats.t.ppf(0.975, 3) * sd / 2
     assert sep.diff == pytest.approx(mean)
-    assert sep.half_width == pytest.approx(stats.t.ppf(0.975, 3) * sd / 2)
-    assert not sep.separated
-    n = sep.needed
-    assert stats.t.ppf(0.975, n - 1) * sd / np.sqrt(n) < abs(mean)
-    assert stats.t.ppf(0.975, n - 2) * sd / np.sqrt(n - 1) >= abs(mean)
-    assert f"about {n} replications would separate them" in separation_line(sep)
+    assert sep.half_width == pytest.approx(hw)
+    assert not sep.stable
+    assert sep.needed == math.ceil(4 * (hw / abs(mean)) ** 2)
+    assert sep.lead.wins == 3 and sep.lead.n == 4  # A leads in 3 of 4
+    text = "\n".join(verdict_lines(sep))
+    assert f"about {sep.needed:,} replications would bring the 95% half-width" in text
+    assert "probability A leads B: 0.75" in text
 
 
 def test_a_tie_needs_no_replications_and_one_vendor_has_no_gap() -> None:
-    sep = separation(rows({"A": [10, 20, 30], "B": [20, 10, 30]}))
+    sep = verdict(rows({"A": [10, 20, 30], "B": [20, 10, 30]}))
     assert sep.diff == 0 and sep.needed is None
-    assert "no difference to separate" in separation_line(sep)
-    assert separation(rows({"A": [1, 2]})) is None
+    assert sep.lead.wins == 1.5  # one win each, one tie counted half
+    assert "no difference to call" in "\n".join(verdict_lines(sep))
+    assert verdict(rows({"A": [1, 2]})) is None
 
 
 def test_a_summary_of_the_baseline_runs_through_the_engine(small) -> None:
