@@ -35,8 +35,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--reps",
         help=f"replications (default {DEFAULT_REPS}: the calibration's and the summary's "
         "default, so replication r runs the seed a calibration's fit runs as r; t(9) "
-        "makes the 95%% interval 15%% wider than a normal one, and the baseline's 10 runs "
-        "take about 15 s on 2 cores)",
+        "makes the 95%% interval 15%% wider than a normal one; the shipped targets' two "
+        "elasticities rerun each run twice per vendor, so the baseline's 10 runs make 150 "
+        "and take one to two minutes on 2 cores)",
         default=DEFAULT_REPS,
     )
     parser.add_argument(

@@ -175,11 +175,26 @@ class AbcResult:
 class _Batches:
     """Runs parameter sets through the engine as batches and reads their moments back."""
 
-    def __init__(self, setup: AbcSetup, points: PointEvaluator, targets: Targets, stream: str):
+    def __init__(
+        self,
+        setup: AbcSetup,
+        points: PointEvaluator,
+        targets: Targets,
+        stream: str,
+        unit: bool = True,
+    ):
         self.setup, self.points, self.targets, self.stream = setup, points, targets, stream
+        self.unit = unit  # sets come as prior quantiles (pyabc's), else natural values
         self.runs = 0
 
+    def natural(self, values: dict[str, float]) -> dict[str, float]:
+        """A set in natural units: pyabc's unit coordinates through each prior's ppf."""
+        if not self.unit:
+            return dict(values)
+        return natural_values(self.setup.parameters, values)
+
     def point(self, values: dict[str, float]) -> Point:
+        """The point of a parameter set given in natural units."""
         vals = {k: float(f"{v:.6g}") for k, v in values.items()}
         return Point(point_label(vals), point_id(vals), vals, self.setup.parameters.changes(vals))
 
@@ -190,7 +205,7 @@ class _Batches:
         when the same set comes twice (the predictive check's draws)."""
         groups = []
         for i, values in enumerate(sets):
-            point = self.point(values)
+            point = self.point(self.natural(values))
             stream = self.stream if keys is None else f"{self.stream}{keys[i]}"
             groups.append(self.points.specs(point, self.setup.particle_seeds(point.label, stream)))
         specs = [s for g in groups for s in g]
@@ -249,14 +264,34 @@ def distance_to(targets: Targets):
     return distance
 
 
-def _priors(parameters: Parameters):
+def _unit_priors(parameters: Parameters):
+    """pyabc's prior: every parameter uniform on [0, 1], its prior quantile.
+
+    ABC-SMC's importance weights are prior / proposal; with twelve parameters of mixed
+    scales (log-uniform need rates beside shares) a Gaussian kernel in natural units
+    leaves a few particles with nearly all the weight (the baseline's first try: an
+    effective sample of 2.6 of 100). In quantile space every prior is flat, so the kernel
+    sees one scale and the weights stay even; each set is mapped back through the
+    prior's ppf (`natural_values`) before it runs and in the posterior file."""
     import pyabc
 
-    rvs = {}
-    for p in parameters.items:
-        name, args = p.prior.scipy_args()
-        rvs[p.name] = pyabc.RV(name, *args)
-    return pyabc.Distribution(**rvs)
+    return pyabc.Distribution(**{p.name: pyabc.RV("uniform", 0.0, 1.0) for p in parameters.items})
+
+
+def _transition():
+    """pyabc's LocalTransition: each particle perturbed with the covariance of its nearest
+    quarter of the population. A global Gaussian kernel (pyabc's default) over twelve
+    parameters left an effective sample of 1-3 of 60-100 particles in the baseline's
+    trials; the local kernel kept 21 of 60 (same set-up, 4 generations)."""
+    import pyabc
+
+    return pyabc.LocalTransition(k_fraction=0.25)
+
+
+def natural_values(parameters: Parameters, unit: dict[str, float]) -> dict[str, float]:
+    """Prior quantiles -> values: each parameter through its prior's ppf."""
+    return {p.name: float(p.frozen().ppf(min(max(float(unit[p.name]), 0.0), 1.0)))
+            for p in parameters.items}  # fmt: skip
 
 
 def run_abc(
@@ -301,11 +336,12 @@ def run_abc(
         sampler = EngineSampler(Gateway(batches), setup.seed, 2 * ctx.workers, on_batch)
         abc = pyabc.ABCSMC(
             Gateway(batches),
-            _priors(setup.parameters),
+            _unit_priors(setup.parameters),
             distance_to(fitted),
             population_size=setup.population,
             sampler=sampler,
             eps=pyabc.QuantileEpsilon(initial_epsilon=math.inf, alpha=0.5),
+            transitions=_transition(),
         )
         np.random.seed(setup.seed % 2**32)  # noqa: NPY002 - pyabc draws from the global one
         out.mkdir(parents=True, exist_ok=True)
@@ -319,7 +355,10 @@ def run_abc(
                 max_nr_populations=setup.generations,
                 max_total_nr_simulations=setup.max_runs,
             )
-        frame, weights = history.get_distribution(m=0, t=history.max_t)
+        unit, weights = history.get_distribution(m=0, t=history.max_t)
+        frame = pd.DataFrame(
+            [natural_values(setup.parameters, row) for row in unit.to_dict("records")]
+        )
         generations = _generations(history)
         reason = _stop_reason(setup, generations, batches.runs)
         posterior = Posterior(
@@ -394,7 +433,7 @@ def _predictive(
         info=setup.describe(), info_file="abc-setup.json", retry_failed=retry_failed,
     )  # fmt: skip
     one = replace(setup, replications=1)
-    batches = _Batches(one, points, setup.targets, PPC_STREAM)
+    batches = _Batches(one, points, setup.targets, PPC_STREAM, unit=False)
     sets = posterior.resample(setup.ppc_draws, setup.seed)
     ctx.note("posterior predictive check")
     stats = batches(sets, [str(i) for i in range(len(sets))])

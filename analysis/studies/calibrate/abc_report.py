@@ -122,7 +122,8 @@ def summary_lines(result: AbcResult) -> list[str]:
         f"abc calibration of {s.scenario.source} ({s.scenario.buyers.count} buyers, "
         f"{s.scenario.weeks} weeks): population {s.population}, "
         f"{len(result.generations)} generations, {result.runs} fit runs",
-        f"stopped: {result.stop_reason}",
+        f"stopped: {result.stop_reason}; effective sample "
+        f"{result.posterior.effective_size:.0f} of {len(result.posterior.weights)} particles",
         "parameters: " + ", ".join(f"{r['parameter']} {r['verdict']}" for r in params),
     ]
     for key, title in SECTIONS:
@@ -144,7 +145,9 @@ def markdown(result: AbcResult, figures: dict[str, str] | None = None) -> str:
         f"{s.replications} run(s) per particle, distance sqrt(sum miss^2) in tolerances "
         f"over the {len(s.fitted.targets)} fitted targets. Stopped: {result.stop_reason}. "
         f"{result.runs} fit runs and {len(result.predictive['draw'].unique()) if len(result.predictive) else 0}"
-        f" predictive runs ({result.ran} run now), {result.elapsed_s:.0f} s.",
+        f" predictive runs ({result.ran} run now), {result.elapsed_s:.0f} s. The final "
+        f"population's effective sample (Kish, 1 / sum w^2): "
+        f"{result.posterior.effective_size:.0f} of {len(result.posterior.weights)} particles.",
         "",
         "## Generations",
         "",

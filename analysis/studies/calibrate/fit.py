@@ -321,7 +321,7 @@ def calibrate(
             ctx,
             out,
             setup.scenario,
-            calibration_plan(setup.targets),
+            calibration_plan(setup.targets, paired_from=setup.replications),
             params=tuple((p.path, True) for p in setup.free),
             design=setup.design_hash,
             name="calibrate",

@@ -185,14 +185,42 @@ def run_moments(
     return df
 
 
-def moments_table(model: Any, spec: RunSpec, targets: Targets) -> pd.DataFrame:
+def moments_table(
+    model: Any, spec: RunSpec, targets: Targets, paired_from: int = 0
+) -> pd.DataFrame:
     """What a calibration run writes: its targets' moments, computed in the worker from
     the finished model's tables (and, when a target needs them, its paired runs: the
-    model's scenario rerun with the run's seed)."""
+    model's scenario rerun with the run's seed).
+
+    `paired_from`: a held-out target (not fitted) whose measure needs paired runs is
+    measured only in runs of replication >= paired_from (a calibration's validation
+    runs); in the others it is "not measured at fit points". Its paired runs cost two
+    runs per vendor each, and a fit never uses it."""
+    if spec.replication < paired_from:
+        kept = tuple(t for t in targets.targets if t.fitted or t.measure not in PAIRED_MEASURES)
+        if len(kept) < len(targets.targets):
+            return _skipping_paired(model, spec, targets, kept)
     rerun = paired_runs(model, spec, targets)
     if rerun is None:  # no target needs paired runs: the call of a single-run file
         return run_moments(model.tables(), targets)
     return run_moments(model.tables(), targets, rerun)
+
+
+def _skipping_paired(
+    model: Any, spec: RunSpec, targets: Targets, kept: tuple[Target, ...]
+) -> pd.DataFrame:
+    """The moments of `kept`, and a not-measured row for each held-out paired target."""
+    from dataclasses import replace
+
+    df = moments_table(model, spec, replace(targets, targets=kept))
+    skipped = [t.name for t in targets.targets if t not in kept]
+    rows = pd.DataFrame({"target": skipped, "stat": ["value"] * len(skipped),
+                         "value": [math.nan] * len(skipped),
+                         "note": ["not measurable: held out, measured in validation runs only"]
+                         * len(skipped)})  # fmt: skip
+    for c in ("target", "stat", "note"):
+        rows[c] = rows[c].astype("string")
+    return pd.concat([df, rows], ignore_index=True)
 
 
 def paired_runs(model: Any, spec: RunSpec, targets: Targets) -> PairedRuns | None:
@@ -208,7 +236,17 @@ def paired_runs(model: Any, spec: RunSpec, targets: Targets) -> PairedRuns | Non
     return PairedRuns(scenario, spec.seed)
 
 
-def calibration_plan(targets: Targets) -> RunPlan:
-    """Each run records touches and yields the `moments` table (a few rows per run)."""
-    table = Table("moments", partial(moments_table, targets=targets), touches=True)
+#: the measures that read the touches table (the others need no touch records, which
+#: makes a run cheaper)
+TOUCH_MEASURES = frozenset(
+    {"idc_top_three", "social_use", "win_rate", "cycle_weeks", "vendor_no_decision"}
+)
+
+
+def calibration_plan(targets: Targets, paired_from: int = 0) -> RunPlan:
+    """Each run yields the `moments` table (a few rows per run), recording touches only
+    when a target's measure reads them; `paired_from`: see moments_table."""
+    touches = any(t.measure in TOUCH_MEASURES for t in targets.targets)
+    compute = partial(moments_table, targets=targets, paired_from=paired_from)
+    table = Table("moments", compute, touches=touches)
     return RunPlan(tables=(table,))

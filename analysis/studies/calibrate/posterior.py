@@ -45,6 +45,12 @@ class Posterior:
     def names(self) -> tuple[str, ...]:
         return tuple(p.name for p in self.priors)
 
+    @property
+    def effective_size(self) -> float:
+        """Kish's effective sample size of the weights, 1 / sum(w^2): how many equally
+        weighted particles the sample is worth."""
+        return float(1.0 / np.sum(self.weights**2))
+
     def draw(self, replication: int, seed: int) -> dict[str, float]:
         """Replication `replication`'s parameter set: one particle drawn by weight from a
         generator seeded by (seed, replication) only."""

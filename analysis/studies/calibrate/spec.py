@@ -144,7 +144,7 @@ def current_value(scenario: Scenario, dotted: str) -> Any:
     has none (an unset optional field)."""
     node: Any = scenario.model_dump()
     for part in dotted.split("."):
-        if isinstance(node, list):
+        if isinstance(node, list | tuple):  # vendors, addressed by name
             node = next((v for v in node if isinstance(v, dict) and v.get("name") == part), None)
         elif isinstance(node, dict):
             node = node.get(part)
