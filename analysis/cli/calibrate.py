@@ -79,6 +79,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def add_abc_options(parser: argparse.ArgumentParser) -> None:
     """Options of --method abc."""
     from analysis.studies.calibrate import (
+        DEFAULT_ACCEPTANCE,
         DEFAULT_GENERATIONS,
         DEFAULT_MAX_RUNS,
         DEFAULT_POPULATION,
@@ -88,7 +89,14 @@ def add_abc_options(parser: argparse.ArgumentParser) -> None:
     add_count(parser, "--population", default=DEFAULT_POPULATION, minimum=10,
               help=f"abc: particles per generation (default {DEFAULT_POPULATION})")  # fmt: skip
     add_count(parser, "--generations", default=DEFAULT_GENERATIONS, minimum=1, maximum=100,
-              help=f"abc: most generations (default {DEFAULT_GENERATIONS})")  # fmt: skip
+              help="abc: 1 (default): rejection ABC, the --population closest of "
+              "population / acceptance prior draws; more: ABC-SMC generations")  # fmt: skip
+    parser.add_argument(
+        "--acceptance",
+        type=float,
+        default=DEFAULT_ACCEPTANCE,
+        help=f"abc, rejection: the share of prior draws kept (default {DEFAULT_ACCEPTANCE:g})",
+    )
     add_count(parser, "--max-runs", default=DEFAULT_MAX_RUNS, minimum=10, maximum=1_000_000,
               help=f"abc: most fit runs (default {DEFAULT_MAX_RUNS})")  # fmt: skip
     add_count(parser, "--ppc", default=DEFAULT_PPC_DRAWS, minimum=0, maximum=10_000,
@@ -114,6 +122,8 @@ def abc_command(args: argparse.Namespace) -> int:
     check_out_dir(args.out)  # before anything runs
     if args.free:
         raise ScenarioError("--free", "", "--method abc fits the scenario's priors; drop --free")
+    if not (0 < args.acceptance <= 1):
+        raise ScenarioError("--acceptance", "", "must be a share in (0, 1], e.g. 0.05")
     if not (args.min_epsilon >= 0):
         raise ScenarioError("--min-epsilon", "", "must be a number >= 0 (e.g. 1)")
     targets = load_targets(args.targets)
@@ -128,6 +138,7 @@ def abc_command(args: argparse.Namespace) -> int:
         max_runs=args.max_runs,
         replications=args.replications or 1,
         ppc_draws=args.ppc,
+        acceptance=args.acceptance,
     )
     _ = setup.fitted  # no fitted target: one line before anything runs
     result = run_abc(setup, args.out, workers=args.workers, dask=args.dask,

@@ -1,4 +1,4 @@
-"""`run.py calibrate --method abc`: a posterior over the scenario's priors by ABC-SMC.
+"""`run.py calibrate --method abc`: a posterior over the scenario's priors by ABC.
 
 Why pyabc: its ABC-SMC (Del Moral et al. 2012; Beaumont et al. 2009; Klinger, Rickert &
 Hasenauer 2018) is maintained, tested and documented, with adaptive epsilon schedules and
@@ -17,14 +17,25 @@ same parameter set always gets the same seeds, so a rerun replays from stored ru
 summary statistics are the fitted targets' moments (mean over its replications), and its
 distance is sqrt(sum of miss^2) over the fitted targets (Target.miss: in tolerances, 0
 inside a band): a particle at distance <= 1 is within about one tolerance of every fact.
-Epsilon falls by pyabc's QuantileEpsilon (the median distance of the last population)
-until `min_epsilon`, `generations` or `max_runs` stops it.
+Two algorithms, both pyabc's:
+- generations = 1 (the default): **rejection ABC**. pyabc draws population / acceptance
+  parameter sets from the prior (one generation, every draw accepted and stored with its
+  distance); the posterior is the `population` draws of smallest distance, with equal
+  weights (Pritchard et al. 1999; the threshold is the largest kept distance).
+- generations > 1: **ABC-SMC**. Epsilon falls by pyabc's QuantileEpsilon (the median
+  distance of the last population) until `min_epsilon`, `generations` or `max_runs`
+  stops it; the proposal is pyabc's LocalTransition in prior-quantile space. Its
+  importance weights (prior / proposal) degenerate with many parameters: on the
+  baseline's twelve, the effective sample fell to 3 of 150 by the third generation (a
+  global Gaussian kernel did no better), so the baseline uses rejection, whose weights
+  are equal and whose threshold is simply coarser. The report states the effective
+  sample either way.
 
 Then the posterior predictive check: `ppc_draws` parameter sets drawn by weight from the
 posterior, each run once with fresh seeds, measuring EVERY target (fitted, held out and
 input checks), so each target's predictive distribution is compared with its goal.
 
-    setup = AbcSetup(scenario, targets, Parameters.of(scenario), population=200)
+    setup = AbcSetup(scenario, targets, Parameters.of(scenario), population=150)
     result = run_abc(setup, "results/abc", workers=2)
     write_abc_outputs(result, "results/abc")     # analysis.studies.calibrate.abc_report
 """
@@ -51,6 +62,7 @@ from analysis.engine.experiment import RunPlan
 from analysis.engine.folders import check_out_dir
 from analysis.errors import Stopped
 from analysis.studies.calibrate import (
+    DEFAULT_ACCEPTANCE,
     DEFAULT_GENERATIONS,
     DEFAULT_MAX_RUNS,
     DEFAULT_POPULATION,
@@ -89,6 +101,7 @@ class AbcSetup:
     max_runs: int = DEFAULT_MAX_RUNS
     replications: int = 1
     ppc_draws: int = DEFAULT_PPC_DRAWS
+    acceptance: float = DEFAULT_ACCEPTANCE
     plan: RunPlan | None = None
     ppc_plan: RunPlan | None = None
 
@@ -108,6 +121,17 @@ class AbcSetup:
     def design_hash(self, targets: Targets) -> str:
         """The hash behind run ids: the scenario's content and what `targets` measure."""
         return Setup(self.scenario, targets, (), 1, 0, 0).design_hash
+
+    @property
+    def rejection(self) -> bool:
+        """One generation: rejection ABC (the `acceptance` share of prior draws closest to
+        the targets, equal weights), else ABC-SMC."""
+        return self.generations == 1
+
+    @property
+    def prior_draws(self) -> int:
+        """Rejection ABC's prior sample: population / acceptance, within max_runs."""
+        return min(self.max_runs, max(self.population, round(self.population / self.acceptance)))
 
     @property
     def seed(self) -> int:
@@ -138,6 +162,11 @@ class AbcSetup:
             "max_runs": self.max_runs,
             "replications": self.replications,
             "ppc_draws": self.ppc_draws,
+            "algorithm": (
+                f"rejection ABC: the {self.population} closest of {self.prior_draws} prior draws"
+                if self.rejection
+                else "ABC-SMC (quantile 0.5 epsilon, local transitions)"
+            ),
             "seed": self.seed,
         }
 
@@ -186,6 +215,17 @@ class _Batches:
         self.setup, self.points, self.targets, self.stream = setup, points, targets, stream
         self.unit = unit  # sets come as prior quantiles (pyabc's), else natural values
         self.runs = 0
+        self.refused = 0
+
+    def valid(self, point: Point) -> bool:
+        """Whether the scenario takes the set's changes (a prior's tail may not: installed
+        bases summing past every buyer); a refused set counts as unmeasurable."""
+        try:
+            self.setup.scenario.with_changes(dict(point.changes))
+        except ScenarioError:
+            self.refused += 1
+            return False
+        return True
 
     def natural(self, values: dict[str, float]) -> dict[str, float]:
         """A set in natural units: pyabc's unit coordinates through each prior's ppf."""
@@ -203,9 +243,12 @@ class _Batches:
     ) -> list[dict[str, float]]:
         """Each set's statistics; `keys` (one per set) make sets' seeds distinct even
         when the same set comes twice (the predictive check's draws)."""
-        groups = []
+        groups: list[list[RunSpec]] = []
         for i, values in enumerate(sets):
             point = self.point(self.natural(values))
+            if not self.valid(point):
+                groups.append([])  # a set the scenario refuses: unmeasurable, never run
+                continue
             stream = self.stream if keys is None else f"{self.stream}{keys[i]}"
             groups.append(self.points.specs(point, self.setup.particle_seeds(point.label, stream)))
         specs = [s for g in groups for s in g]
@@ -217,6 +260,9 @@ class _Batches:
         names = self.targets.names()
         out = []
         for g in groups:
+            if not g:
+                out.append({n: math.nan for n in names})
+                continue
             rows = means.reindex([s.run_id for s in g])
             out.append({n: float(np.nanmean(rows[n])) if rows[n].notna().any() else math.nan
                         for n in names})  # fmt: skip
@@ -338,7 +384,7 @@ def run_abc(
             Gateway(batches),
             _unit_priors(setup.parameters),
             distance_to(fitted),
-            population_size=setup.population,
+            population_size=setup.prior_draws if setup.rejection else setup.population,
             sampler=sampler,
             eps=pyabc.QuantileEpsilon(initial_epsilon=math.inf, alpha=0.5),
             transitions=_transition(),
@@ -355,7 +401,7 @@ def run_abc(
                 max_nr_populations=setup.generations,
                 max_total_nr_simulations=setup.max_runs,
             )
-        unit, weights = history.get_distribution(m=0, t=history.max_t)
+        unit, weights = _final_population(setup, history)
         frame = pd.DataFrame(
             [natural_values(setup.parameters, row) for row in unit.to_dict("records")]
         )
@@ -379,6 +425,25 @@ def run_abc(
     )  # fmt: skip
 
 
+def _final_population(setup: AbcSetup, history: Any) -> tuple[pd.DataFrame, np.ndarray]:
+    """The posterior in prior quantiles, with its weights: SMC's last population, or for
+    rejection ABC the `population` prior draws of smallest distance (equal weights; ties
+    in draw order)."""
+    if not setup.rejection:
+        unit, weights = history.get_distribution(m=0, t=history.max_t)
+        return unit.reset_index(drop=True), np.asarray(weights, float)
+    particles = history.get_population(t=0).particles
+    order = sorted(range(len(particles)), key=lambda i: (particles[i].distance, i))
+    kept = [particles[i] for i in order[: setup.population]]
+    unit = pd.DataFrame([{n: float(p.parameter[n]) for n in setup.parameters.names} for p in kept])
+    setup_threshold[id(setup)] = float(kept[-1].distance)
+    return unit, np.full(len(kept), 1.0 / len(kept))
+
+
+#: rejection ABC's threshold (the largest kept distance), by set-up, for the stop reason
+setup_threshold: dict[int, float] = {}
+
+
 def _generations(history: Any) -> list[Generation]:
     pops = history.get_all_populations()
     pops = pops[pops["t"] >= 0]
@@ -397,6 +462,12 @@ def _final_distances(history: Any) -> np.ndarray:
 
 
 def _stop_reason(setup: AbcSetup, generations: list[Generation], runs: int) -> str:
+    if setup.rejection:
+        cut = setup_threshold.get(id(setup), math.nan)
+        return (
+            f"rejection ABC: the {setup.population} closest of {setup.prior_draws} prior "
+            f"draws ({setup.population / setup.prior_draws:.0%}; distance <= {cut:.3g})"
+        )
     last = generations[-1]
     if last.epsilon <= setup.min_epsilon:
         return f"epsilon {last.epsilon:.3g} reached the minimum {setup.min_epsilon:g}"

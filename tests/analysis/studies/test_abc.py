@@ -161,3 +161,19 @@ def test_abc_on_a_scenario_without_priors_is_one_line_and_exit_2(tmp_path):
     assert proc.returncode == 2, proc.stderr
     assert "calibration.priors" in proc.stderr and "Traceback" not in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.timeout(300)
+def test_rejection_abc_keeps_the_closest_prior_draws_with_equal_weights(tmp_path):
+    """One generation: the 100 closest of 2,000 prior draws. Kept: |x - 1| <= about 0.25
+    (5% of U(-5, 5) draws), so the posterior is N(1, 0.5^2) widened by a uniform window of
+    half-width about 0.25: sd about 0.52."""
+    setup = toy_setup(population=100, generations=1, acceptance=0.05, max_runs=2000, ppc_draws=0)
+    result = run_abc(setup, tmp_path / "abc", workers=1, progress=False)
+    post = result.posterior
+    assert len(post.weights) == 100 and np.allclose(post.weights, 0.01)
+    assert post.effective_size == pytest.approx(100)
+    theta = post.draws["theta"].to_numpy()
+    assert abs(theta.mean() - OBSERVED) < 0.12
+    assert 0.4 < theta.std() < 0.66
+    assert "100 closest of 2000 prior draws" in result.stop_reason
