@@ -10,3 +10,6 @@ ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = ROOT / "scenarios"
 #: the scenario every command runs when none is named
 BASELINE = SCENARIOS / "baseline.toml"
+#: the shipped baseline's posterior (`run.py calibrate --method abc`,
+#: docs/calibration/baseline-abc/): the default summary answers across it
+BASELINE_POSTERIOR = SCENARIOS / "baseline_posterior.parquet"

@@ -17,7 +17,7 @@ from analysis.cli.options import (
     add_posterior,
     add_quiet,
 )
-from analysis.paths import BASELINE
+from analysis.paths import BASELINE, BASELINE_POSTERIOR
 from analysis.studies.summary.study import DEFAULT_REPS, format_replicated, run_replicated
 
 
@@ -26,9 +26,29 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("scenario", nargs="?", default=str(BASELINE), help="scenario TOML file")
     add_count(parser, "--reps", help=f"replications (default {DEFAULT_REPS})", default=DEFAULT_REPS)
     add_overrides(parser)
-    add_posterior(parser)
+    add_posterior(
+        parser,
+        help="posterior.parquet of `run.py calibrate --method abc`: each replication runs "
+        "under one parameter set drawn from it, the same for every vendor (answers carry "
+        "parameter uncertainty). Default: the shipped baseline's posterior "
+        "(scenarios/baseline_posterior.parquet) for the baseline, none for other files; "
+        "`--posterior none`: one market, the scenario's own values",
+    )
     add_execution(parser, default=None)
     add_quiet(parser)
+
+
+def default_posterior(scenario: str, given: Path | None) -> Path | None:
+    """The posterior a summary answers across: the one given (`none`: no posterior), else
+    the shipped baseline's for the baseline itself (when the file is there)."""
+    if given is not None:
+        return None if str(given).lower() == "none" else given
+    if Path(scenario).resolve() == BASELINE.resolve() and BASELINE_POSTERIOR.is_file():
+        try:  # named as the user would type it from the checkout
+            return BASELINE_POSTERIOR.relative_to(Path.cwd())
+        except ValueError:
+            return BASELINE_POSTERIOR
+    return None
 
 
 def command(args: argparse.Namespace) -> int:
@@ -37,10 +57,11 @@ def command(args: argparse.Namespace) -> int:
 
     scenario = load_with_overrides(Path(args.scenario), args.buyers, args.weeks)
     draws = None
-    if args.posterior is not None:  # a bad file is one line before anything runs
+    posterior = default_posterior(args.scenario, args.posterior)
+    if posterior is not None:  # a bad file is one line before anything runs
         from analysis.studies.across.draws import load_draws
 
-        draws = load_draws(args.posterior, scenario, scenario.seed)
+        draws = load_draws(posterior, scenario, scenario.seed)
     try:
         rep = run_replicated(
             scenario, args.reps, args.workers, args.dask, not args.quiet, draws=draws
