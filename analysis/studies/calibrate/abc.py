@@ -408,6 +408,8 @@ def run_abc(
         )
         generations = _generations(history)
         reason = _stop_reason(setup, generations, batches.runs)
+        if batches.refused:
+            reason += f"; {batches.refused} drawn sets the scenario refuses counted as misses"
         posterior = Posterior(
             str(out / "posterior.parquet"),
             frame.reset_index(drop=True)[list(setup.parameters.names)],
