@@ -52,11 +52,11 @@ GOOD = targets_file()  # one target: nd, the no-decision share, value 0.6 +- 0.0
 # ----------------------------------------------------------------------------- the file
 def test_the_shipped_targets_file_loads_and_uses_every_measure() -> None:
     t = load_targets(SCENARIOS / "targets.toml")
-    # referred_share and in_market_share, and a vendor's own funnel, are measures a team's
+    # referred_share and a vendor's own funnel are measures a team's
     # file can name (docs/calibration.md), not shipped targets
     # (the elasticities' vendor is optional: without it they are the market's, shipped)
     vendor_level = {m for m, keys in MEASURES.items() if "vendor" in keys} - VENDOR_OPTIONAL
-    not_shipped = {"referred_share", "in_market_share", *vendor_level}
+    not_shipped = {"referred_share", *vendor_level}
     assert {x.measure for x in t.targets} == set(MEASURES) - not_shipped
     for x in t.targets:
         assert x.source and x.what and x.tolerance > 0
