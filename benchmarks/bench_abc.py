@@ -50,7 +50,7 @@ def runs_in(folder: Path) -> tuple[int, float]:
     """The runs a folder holds and the sum of their own elapsed seconds."""
     import pandas as pd
 
-    parts = sorted((folder / "table=runs").glob("part-*.parquet"))
+    parts = sorted(folder.rglob("table=runs/part-*.parquet"))  # a sweep writes DIR/NAME/
     runs = pd.concat([pd.read_parquet(f, columns=["run_id", "elapsed_s"]) for f in parts])
     return len(runs), float(runs["elapsed_s"].sum())
 
