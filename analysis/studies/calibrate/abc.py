@@ -60,7 +60,6 @@ from analysis.engine.design import RunSpec
 from analysis.engine.evaluate import Point, PointEvaluator
 from analysis.engine.experiment import RunPlan
 from analysis.engine.folders import check_out_dir
-from analysis.errors import Stopped
 from analysis.studies.calibrate import (
     DEFAULT_ACCEPTANCE,
     DEFAULT_GENERATIONS,
@@ -69,7 +68,7 @@ from analysis.studies.calibrate import (
     DEFAULT_PPC_DRAWS,
 )
 from analysis.studies.calibrate.batching import EngineSampler, Gateway
-from analysis.studies.calibrate.fit import UNMEASURED_PENALTY, point_id, point_label
+from analysis.studies.calibrate.fit import UNMEASURED_PENALTY, check_ran, point_id, point_label
 from analysis.studies.calibrate.moments import calibration_plan
 from analysis.studies.calibrate.posterior import Posterior, write_posterior
 from analysis.studies.calibrate.priors import Parameters
@@ -276,22 +275,6 @@ def moment_means(points: PointEvaluator, run_ids: list[str]) -> pd.DataFrame:
     values = table[table["stat"] == "value"]
     return values.pivot_table(index="run_id", columns="target", values="value", aggfunc="first",
                               dropna=False)  # fmt: skip
-
-
-def check_ran(points: PointEvaluator, specs: list[RunSpec]) -> None:
-    """Stop at the first run that failed or is not on disk, naming it."""
-    rows = points.runs([s.run_id for s in specs])
-    status = dict(zip(rows["run_id"], rows["status"], strict=True)) if len(rows) else {}
-    errors = dict(zip(rows["run_id"], rows["error"], strict=True)) if len(rows) else {}
-    failed = [s for s in specs if status.get(s.run_id) != "ok"]
-    if failed:
-        s = failed[0]
-        why = f"failed: {errors.get(s.run_id)}" if status.get(s.run_id) == "error" else "is missing"
-        raise Stopped(
-            f"run {s.run_id} ({s.variant}, seed {s.seed}) {why}; see {points.out}/table=runs "
-            "(rerun with --retry-failed to run it again)",
-            1,
-        )
 
 
 def distance_to(targets: Targets):

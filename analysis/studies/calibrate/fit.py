@@ -128,21 +128,7 @@ class FitEvaluator:
         return [s.run_id for s in specs]
 
     def _check_ran(self, specs: list[RunSpec]) -> None:
-        """Stop at the first run that failed or is not on disk, naming it."""
-        rows = self.points.runs([s.run_id for s in specs])
-        status: dict[str, tuple[str, str]] = {}
-        if len(rows):
-            for rid, st, err in zip(rows["run_id"], rows["status"], rows["error"], strict=True):
-                status[rid] = (st, err if isinstance(err, str) else "")
-        failed = [s for s in specs if status.get(s.run_id, ("", ""))[0] != "ok"]
-        if failed:
-            status_, error = status.get(failed[0].run_id, ("missing", "not on disk"))
-            raise Stopped(
-                f"run {failed[0].run_id} ({failed[0].variant}, seed {failed[0].seed}) "
-                f"{'failed: ' + error if status_ == 'error' else 'is ' + status_}; "
-                f"see {self.points.out}/table=runs (rerun with --retry-failed to run it again)",
-                1,
-            )
+        check_ran(self.points, specs)
 
     # -- summarising
     def _moments(
@@ -217,6 +203,25 @@ class FitEvaluator:
         ids = self.run(values, self.setup.validation_seeds(), self.setup.replications)
         stats = self.stats(ids)
         return Evaluation(-1, values, ids, stats, self.objective(stats))
+
+
+def check_ran(points: PointEvaluator, specs: list[RunSpec]) -> None:
+    """Stop at the first run that failed or is not on disk, naming it (the SMM fit and
+    the ABC both check every batch of runs this way)."""
+    rows = points.runs([s.run_id for s in specs])
+    status: dict[str, tuple[str, str]] = {}
+    if len(rows):
+        for rid, st, err in zip(rows["run_id"], rows["status"], rows["error"], strict=True):
+            status[rid] = (st, err if isinstance(err, str) else "")
+    failed = [s for s in specs if status.get(s.run_id, ("", ""))[0] != "ok"]
+    if failed:
+        status_, error = status.get(failed[0].run_id, ("missing", "not on disk"))
+        raise Stopped(
+            f"run {failed[0].run_id} ({failed[0].variant}, seed {failed[0].seed}) "
+            f"{'failed: ' + error if status_ == 'error' else 'is ' + status_}; "
+            f"see {points.out}/table=runs (rerun with --retry-failed to run it again)",
+            1,
+        )
 
 
 def _extras(
